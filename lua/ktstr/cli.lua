@@ -1,0 +1,83 @@
+-- The ktstr command line: parses argv and dispatches to a subcommand module.
+local M = {}
+
+local USAGE = [[
+usage: ktstr <command> [options]
+
+commands:
+  script FILE... [--filter PAT] [--list] [--kernel K] [--json] [-v]
+                 run ktstr test scripts, each test in its own guest
+  vm [--topo 1n2l2c1t] [--memory-mib N] [--kernel K] [--timeout S] [-v] -- CMD [ARGS...]
+                 boot a guest, run CMD there, exit with its status
+  kernel fetch [VERSION] | list | path VERSION
+                 manage the guest kernel cache
+  lua [-e CHUNK] [FILE [ARGS...]]
+                 run Lua 5.4 with ktstr and ktstr.core loaded
+  help           this text
+]]
+
+local function usage_error(msg)
+  io.stderr:write("ktstr: ", msg, "\n", USAGE)
+  return 2
+end
+
+-- ktstr lua: the subset of lua.c's command line that tools and specs need.
+local function cmd_lua(args)
+  local i = 1
+  while i <= #args do
+    local a = args[i]
+    if a == "-e" then
+      local chunk = args[i + 1]
+      if not chunk then return usage_error("lua: -e needs a chunk") end
+      local f, err = load(chunk, "=(command line)")
+      if not f then
+        io.stderr:write("ktstr lua: ", err, "\n")
+        return 2
+      end
+      f()
+      i = i + 2
+    elseif a == "--" then
+      i = i + 1
+      break
+    else
+      break
+    end
+  end
+  local file = args[i]
+  if not file then return 0 end
+  local script_args = { [0] = file }
+  for j = i + 1, #args do script_args[#script_args + 1] = args[j] end
+  rawset(_G, "arg", script_args)  -- as lua.c does, for scripts like busted
+  local f, err = loadfile(file)
+  if not f then
+    io.stderr:write("ktstr lua: ", err, "\n")
+    return 2
+  end
+  local rc = f(table.unpack(script_args))
+  if math.type(rc) == "integer" then return rc end
+  return 0
+end
+
+local commands = {
+  lua = cmd_lua,
+  vm = function(args) return require("ktstr.vmcmd").main(args) end,
+  kernel = function(args) return require("ktstr.kernel").main(args) end,
+  script = function(args) return require("ktstr.runner").main(args) end,
+  help = function() io.stdout:write(USAGE) return 0 end,
+}
+
+function M.main(...)
+  local args = { ... }
+  local name = table.remove(args, 1)
+  if not name or name == "-h" or name == "--help" then
+    io.stdout:write(USAGE)
+    return name and 0 or 2
+  end
+  local cmd = commands[name]
+  if not cmd then
+    return usage_error(("unknown command '%s'"):format(name))
+  end
+  return cmd(args)
+end
+
+return M
