@@ -1,7 +1,7 @@
 -- The ktstr command line: parses argv and dispatches to a subcommand module.
 local M = {}
 
-local USAGE = [[
+local USAGE = [==[
 usage: ktstr <command> [options]
 
 commands:
@@ -14,7 +14,7 @@ commands:
   lua [-e CHUNK] [FILE [ARGS...]]
                  run Lua 5.4 with ktstr and ktstr.core loaded
   help           this text
-]]
+]==]
 
 local function usage_error(msg)
   io.stderr:write("ktstr: ", msg, "\n", USAGE)
