@@ -1,4 +1,131 @@
--- The guest agent: serves the host's requests over the channel (placeholder until chan lands).
+-- The guest agent: PID 1's Lua side; reports the guest's facts, then serves the host.
+local core = require("ktstr.core")
+local cjson = require("cjson")
+
 local M = {}
-function M.main() return 0 end
+
+M.PORT = "org.ktstr.0"
+
+local function read_file(path)
+  local f = io.open(path, "r")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return (s:gsub("%s+$", ""))
+end
+
+-- "0-2,5" -> {0, 1, 2, 5}
+function M.parse_cpulist(s)
+  local out = {}
+  for part in (s or ""):gmatch("[^,]+") do
+    local a, b = part:match("^(%d+)-(%d+)$")
+    if a then
+      for i = tonumber(a), tonumber(b) do out[#out + 1] = i end
+    elseif part:match("^%d+$") then
+      out[#out + 1] = tonumber(part)
+    end
+  end
+  return out
+end
+
+-- The topology as this kernel sees it, for the host to compare with what it asked for.
+function M.facts()
+  local sys = "/sys/devices/system"
+  local cpus = {}
+  for _, cpu in ipairs(M.parse_cpulist(read_file(sys .. "/cpu/online"))) do
+    local d = ("%s/cpu/cpu%d"):format(sys, cpu)
+    cpus[#cpus + 1] = {
+      cpu = cpu,
+      llc = read_file(d .. "/cache/index3/shared_cpu_list"),
+      siblings = read_file(d .. "/topology/thread_siblings_list"),
+      core_id = tonumber(read_file(d .. "/topology/core_id")),
+      die_id = tonumber(read_file(d .. "/topology/die_id")),
+      package_id = tonumber(read_file(d .. "/topology/physical_package_id")),
+    }
+  end
+  local nodes = {}
+  for n = 0, 63 do
+    local list = read_file(("%s/node/node%d/cpulist"):format(sys, n))
+    if not list then break end
+    nodes[#nodes + 1] = list
+  end
+  local uptime = read_file("/proc/uptime")
+  return {
+    release = core.uname().release,
+    cpus = cpus,
+    nodes = nodes,
+    uptime_s = uptime and tonumber(uptime:match("^(%S+)")),
+    sched_ext = read_file("/sys/kernel/sched_ext/state"),
+  }
+end
+
+local function sender(port)
+  return function(msg)
+    local ok, err = port:send(cjson.encode(msg))
+    if not ok then error("agent: " .. err, 0) end
+  end
+end
+
+local handlers = {}
+
+-- Runs argv, streaming its output as it comes, then its exit status.
+function handlers.exec(msg, send)
+  local p, err = core.spawn(msg.argv)
+  if not p then
+    send({ t = "out", id = msg.id, fd = "stderr", data = err .. "\n" })
+    send({ t = "exit", id = msg.id, code = 127 })
+    return
+  end
+  while true do
+    local which, data = p:read()
+    if not which then
+      if data then send({ t = "out", id = msg.id, fd = "stderr", data = data .. "\n" }) end
+      break
+    end
+    send({ t = "out", id = msg.id, fd = which, data = data })
+  end
+  local st = p:wait()
+  p:close()
+  send({ t = "exit", id = msg.id, code = st.code, signal = st.signal })
+end
+
+function handlers.facts(msg, send)
+  send({ t = "facts", id = msg.id, facts = M.facts() })
+end
+
+function handlers.poweroff()
+  return "stop"
+end
+
+local function open_port()
+  -- the port appears once the host side of virtio-serial has set it up
+  local deadline = core.now() + 10
+  while true do
+    local port, err = core.port_open(M.PORT)
+    if port then return port end
+    if core.now() > deadline then error("agent: " .. err, 0) end
+    core.sleep(0.02)
+  end
+end
+
+function M.main()
+  local port = open_port()
+  local send = sender(port)
+  send({ t = "ready", facts = M.facts() })
+  while true do
+    local raw, err = port:recv()
+    if not raw then error("agent: " .. err, 0) end
+    local ok, msg = pcall(cjson.decode, raw)
+    if not ok or type(msg) ~= "table" then
+      send({ t = "error", msg = ("bad request: %s"):format(ok and raw or msg) })
+    elseif not handlers[msg.t] then
+      send({ t = "error", id = msg.id, msg = ("unknown request '%s'"):format(tostring(msg.t)) })
+    elseif handlers[msg.t](msg, send) == "stop" then
+      break
+    end
+  end
+  port:close()
+  return 0
+end
+
 return M

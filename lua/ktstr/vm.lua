@@ -1,0 +1,237 @@
+-- Booting a guest: kernel + initramfs + QEMU, then a handle that talks to its agent.
+local core = require("ktstr.core")
+local cjson = require("cjson")
+
+local M = {}
+
+local Vm = {}
+Vm.__index = Vm
+
+local function run_dir_base()
+  local shm = io.open("/dev/shm/.ktstr-probe", "w")
+  if shm then
+    shm:close()
+    os.remove("/dev/shm/.ktstr-probe")
+    return "/dev/shm/ktstr-"
+  end
+  return (os.getenv("TMPDIR") or "/tmp") .. "/ktstr-"
+end
+
+-- A boot under TCG takes ~1 s per vCPU on a 2-core host; KVM far less.
+function M.ready_timeout(cpus, kvm)
+  if kvm then return 10 + cpus end
+  return 30 + 5 * cpus
+end
+
+local PANIC_PATTERNS = { "Kernel panic %- not syncing[^\n]*", "BUG: [^\n]*", "Oops[^\n]*" }
+
+-- What went wrong, judged from the console: a panic names its reason.
+function M.diagnose(console)
+  for _, pat in ipairs(PANIC_PATTERNS) do
+    local line = console:match(pat)
+    if line then return "panic", line end
+  end
+  return nil
+end
+
+local function tail_lines(s, n)
+  local lines = {}
+  for line in s:gmatch("[^\n]*") do lines[#lines + 1] = line end
+  while #lines > 0 and lines[#lines] == "" do lines[#lines] = nil end
+  local first = math.max(1, #lines - n + 1)
+  return table.concat(lines, "\n", first)
+end
+
+-- A structured failure: kind (boot_timeout, panic, qemu_exit, interrupted, ...), message, console tail.
+function Vm:failure(kind, msg)
+  local console = self.qvm and self.qvm:console_tail(16384) or ""
+  local pkind, pline = M.diagnose(console)
+  if pkind and kind ~= "interrupted" then
+    kind, msg = "panic", ("guest kernel panic: %s"):format(pline)
+  end
+  local qerr = self.qvm and self.qvm:qemu_stderr() or ""
+  return {
+    kind = kind,
+    msg = msg,
+    console = tail_lines(console, 40),
+    qemu_stderr = qerr ~= "" and qerr or nil,
+  }
+end
+
+-- Formats a failure for a terminal: the reason first, then the evidence.
+function M.format_failure(f)
+  local out = { "ktstr: " .. f.msg }
+  if f.qemu_stderr then out[#out + 1] = "--- qemu stderr ---\n" .. f.qemu_stderr end
+  if f.console and f.console ~= "" then out[#out + 1] = "--- console tail ---\n" .. f.console end
+  return table.concat(out, "\n") .. "\n"
+end
+
+function Vm:send(msg)
+  local ok, err = self.qvm:send(cjson.encode(msg))
+  if not ok then return nil, self:failure("channel", err) end
+  return true
+end
+
+-- The next message from the agent, decoded, or nil and a failure.
+function Vm:recv(timeout)
+  local raw, err, code = self.qvm:recv(timeout)
+  if not raw then
+    if code == "ECHILD" then
+      return nil, self:failure("qemu_exit", "guest stopped before answering (QEMU exited)")
+    elseif code == "EINTR" then
+      return nil, self:failure("interrupted", "interrupted")
+    elseif code == "ETIMEDOUT" then
+      return nil, self:failure("timeout", ("no answer from the guest within %gs"):format(timeout))
+    end
+    return nil, self:failure("channel", err)
+  end
+  local ok, msg = pcall(cjson.decode, raw)
+  if not ok or type(msg) ~= "table" then
+    return nil, self:failure("channel", "malformed message from guest: " .. tostring(msg))
+  end
+  return msg
+end
+
+-- Runs argv in the guest; on_output(fd, data) sees its output as it comes.
+function Vm:exec(argv, on_output, timeout)
+  self.next_id = self.next_id + 1
+  local id = self.next_id
+  local ok, f = self:send({ t = "exec", id = id, argv = argv })
+  if not ok then return nil, f end
+  local deadline = timeout and core.now() + timeout
+  while true do
+    local left = deadline and math.max(0, deadline - core.now())
+    local msg, err = self:recv(left)
+    if not msg then
+      if err.kind == "timeout" then
+        err.msg = ("command did not finish within %gs: %s"):format(timeout, table.concat(argv, " "))
+      end
+      return nil, err
+    end
+    if msg.t == "out" and msg.id == id then
+      if on_output then on_output(msg.fd, msg.data) end
+    elseif msg.t == "exit" and msg.id == id then
+      return { code = msg.code, signal = msg.signal }
+    elseif msg.t == "error" then
+      return nil, self:failure("agent", "guest agent: " .. msg.msg)
+    end
+  end
+end
+
+-- Asks the agent to power off and waits for QEMU to exit.
+function Vm:shutdown(timeout)
+  if self:send({ t = "poweroff" }) then
+    local st = self.qvm:wait(timeout or 10)
+    if st then return st end
+  end
+  self.qvm:kill()
+  return nil
+end
+
+function Vm:close()
+  if self.qvm then
+    self.qvm:close()
+    self.qvm = nil
+  end
+  if self.run_dir and not self.keep then
+    core.rm_rf(self.run_dir)
+    self.run_dir = nil
+  end
+end
+Vm.__close = Vm.close
+Vm.__gc = Vm.close
+
+local function stamp(t, name, t0)
+  t[#t + 1] = { name, core.now() - t0 }
+end
+
+local function pack(opts, kern, run_dir)
+  local initramfs = require("ktstr.initramfs")
+  return initramfs.build({
+    ktstr = assert(core.exe()),
+    lua_dir = package.ktstr_lua_dir,
+    kernel_config = kern.config,
+    release = kern.release,
+    files = opts.files,
+    run_files = opts.run_files,
+    out = run_dir .. "/initrd.cpio",
+  })
+end
+
+--[[
+Boots a guest and waits for its agent. opts: topo (string or table), memory_mib,
+kernel (spec for kernel.resolve), echo_console, keep, files, run_files,
+ready_timeout. Returns a handle or nil, failure ({kind=, msg=, console=}).
+Bad input (topology, kernel) is kind "bad_input".
+]]
+function M.boot(opts)
+  local t0 = core.now()
+  local timings = {}
+  local topo, err = M.topology(opts.topo or "1n1l2c1t", opts.memory_mib)
+  if not topo then return nil, { kind = "bad_input", msg = err } end
+  local kern, kerr = require("ktstr.kernel").resolve(opts.kernel)
+  if not kern then return nil, { kind = "bad_input", msg = kerr } end
+  stamp(timings, "kernel", t0)
+
+  local run_dir, derr = core.mkdtemp(run_dir_base())
+  if not run_dir then return nil, { kind = "setup", msg = derr } end
+  local self = setmetatable({ run_dir = run_dir, keep = opts.keep, next_id = 0,
+    topo = topo, kernel = kern, timings = timings }, Vm)
+
+  local img, perr = pack(opts, kern, run_dir)
+  if not img then
+    self:close()
+    return nil, { kind = "setup", msg = perr }
+  end
+  self.initramfs = img
+  stamp(timings, "initramfs", t0)
+
+  local kvm = core.kvm_usable()
+  local argv = core.qemu_argv({
+    qemu = opts.qemu, kernel = kern.vmlinux or kern.bzimage, initrd = img.path,
+    chan = run_dir .. "/chan.sock", qmp = run_dir .. "/qmp.sock", kvm = kvm,
+    cmdline = opts.cmdline,
+  })
+  for _, a in ipairs(core.topo_qemu_args(topo, run_dir)) do argv[#argv + 1] = a end
+  self.argv = argv
+  local qvm, serr = core.vm_start({ argv = argv, chan = run_dir .. "/chan.sock",
+    qmp = run_dir .. "/qmp.sock", console_log = run_dir .. "/console.log",
+    echo = opts.echo_console })
+  if not qvm then
+    self:close()
+    return nil, { kind = "setup", msg = serr .. " (is QEMU installed? run: make deps)" }
+  end
+  self.qvm = qvm
+  stamp(timings, "spawn", t0)
+
+  local limit = opts.ready_timeout or M.ready_timeout(topo.cpus, kvm)
+  local msg, rerr = self:recv(limit)
+  if not msg or msg.t ~= "ready" then
+    local f = rerr or self:failure("protocol", "expected a ready message, got " .. tostring(msg.t))
+    if f.kind == "timeout" then
+      f.kind, f.msg = "boot_timeout", ("guest agent not ready within %gs"):format(limit)
+    elseif f.kind == "qemu_exit" then
+      f.msg = "guest stopped during boot (QEMU exited)"
+    end
+    self:close()
+    return nil, f
+  end
+  self.facts = msg.facts
+  stamp(timings, "ready", t0)
+  return self
+end
+
+-- Parses and validates a topology given as "1n2l2c1t" or a table.
+function M.topology(spec, memory_mib)
+  local t, err
+  if type(spec) == "string" then
+    t, err = core.topo_parse(spec)
+    if not t then return nil, err end
+  else
+    t = spec
+  end
+  if memory_mib then t.memory_mib = memory_mib end
+  return core.topo_validate(t)
+end
+
+return M

@@ -1,0 +1,107 @@
+-- `ktstr vm`: boot a guest with a topology, run one command there, pass its status on.
+local core = require("ktstr.core")
+local vm = require("ktstr.vm")
+
+local M = {}
+
+local USAGE = "usage: ktstr vm [--topo 1n2l2c1t] [--memory-mib N] [--kernel K] " ..
+  "[--timeout S] [--console] [--keep] [-v] -- CMD [ARGS...]\n"
+
+local function bad(msg)
+  io.stderr:write("ktstr vm: ", msg, "\n", USAGE)
+  return nil, 2
+end
+
+local VALUED = { ["--topo"] = "topo", ["--memory-mib"] = "memory_mib",
+  ["--kernel"] = "kernel", ["--timeout"] = "timeout" }
+local FLAGS = { ["-v"] = "verbose", ["--verbose"] = "verbose", ["--console"] = "console",
+  ["--keep"] = "keep" }
+
+-- Returns opts, cmd argv; or nil, exit code after printing the problem.
+function M.parse(args)
+  local o = { kernel = os.getenv("KTSTR_KERNEL") }
+  local i = 1
+  while i <= #args do
+    local a = args[i]
+    local key, val = a:match("^(%-%-[%w-]+)=(.*)$")
+    key = key or a
+    if a == "--" then
+      i = i + 1
+      break
+    elseif VALUED[key] then
+      if not val then
+        val = args[i + 1]
+        i = i + 1
+        if not val then return bad(("option %s needs a value"):format(key)) end
+      end
+      o[VALUED[key]] = val
+    elseif FLAGS[a] then
+      o[FLAGS[a]] = true
+    elseif a:sub(1, 1) == "-" then
+      return bad(("unknown option '%s'"):format(a))
+    else
+      break
+    end
+    i = i + 1
+  end
+  for _, k in ipairs({ "memory_mib", "timeout" }) do
+    if o[k] then
+      local n = tonumber(o[k])
+      if not n or n <= 0 or (k == "memory_mib" and math.type(n) ~= "integer") then
+        return bad(("--%s: expected a positive %s, got '%s'"):format(k:gsub("_", "-"),
+          k == "memory_mib" and "integer" or "number", o[k]))
+      end
+      o[k] = n
+    end
+  end
+  local cmd = table.move(args, i, #args, 1, {})
+  if #cmd == 0 then return bad("no command given (put it after --)") end
+  return o, cmd
+end
+
+local function print_timings(h)
+  local prev = 0
+  for _, t in ipairs(h.timings) do
+    io.stderr:write(("ktstr vm: %-10s +%.3fs (at %.3fs)\n"):format(t[1], t[2] - prev, t[2]))
+    prev = t[2]
+  end
+  if h.facts and h.facts.uptime_s then
+    io.stderr:write(("ktstr vm: guest uptime at ready %.3fs, %d cpus, kernel %s\n")
+      :format(h.facts.uptime_s, #h.facts.cpus, h.facts.release))
+  end
+end
+
+local function status_code(st)
+  if st.code then return st.code end
+  return 128 + (st.signal or 0)
+end
+
+function M.main(args)
+  local o, cmd = M.parse(args)
+  if not o then return cmd end
+  local h <close>, f = vm.boot({ topo = o.topo, memory_mib = o.memory_mib, kernel = o.kernel,
+    echo_console = o.console, keep = o.keep })
+  if not h then
+    io.stderr:write(vm.format_failure(f))
+    return f.kind == "bad_input" and 2 or f.kind == "interrupted" and 130 or 1
+  end
+  if o.verbose then print_timings(h) end
+  local st, err = h:exec(cmd, function(fd, data)
+    local out = fd == "stderr" and io.stderr or io.stdout
+    out:write(data)
+    out:flush()
+  end, o.timeout)
+  if not st then
+    io.stderr:write(vm.format_failure(err))
+    return err.kind == "interrupted" and 130 or 1
+  end
+  local t = core.now()
+  h:shutdown(10)
+  if o.verbose then
+    io.stderr:write(("ktstr vm: shutdown %.3fs\n"):format(core.now() - t))
+  end
+  if o.keep then io.stderr:write("ktstr vm: kept ", h.run_dir, "\n") end
+  return status_code(st)
+end
+
+return M

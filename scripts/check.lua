@@ -1,0 +1,53 @@
+-- make check: runs every busted suite through ktstr's own Lua, then sums them up.
+local core = require("ktstr.core")
+
+local exe = assert(core.exe())
+local SUITES = { "spec/unit", "spec/core", "spec/vm" }
+local total = { passed = 0, failed = 0, skipped = 0 }
+
+local function sh_quote(s)
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+local function has_specs(dir)
+  local p = io.popen("ls " .. sh_quote(dir) .. " 2>/dev/null | grep -c '_spec.lua$'")
+  local n = tonumber(p:read("a")) or 0
+  p:close()
+  return n > 0
+end
+
+local function run_suite(dir)
+  local t0 = core.now()
+  local counts = { passed = 0, failed = 0, skipped = 0 }
+  local cmd = ("%s lua /usr/bin/busted --pattern=_spec -o TAP %s 2>&1")
+    :format(sh_quote(exe), sh_quote(dir))
+  local p = io.popen(cmd)
+  for line in p:lines() do
+    if line:match("^ok %d+ %- # SKIP") then
+      counts.skipped = counts.skipped + 1
+    elseif line:match("^ok %d+") then
+      counts.passed = counts.passed + 1
+    elseif line:match("^not ok %d+") then
+      counts.failed = counts.failed + 1
+    end
+    if not line:match("^ok %d+") or os.getenv("V") then print(line) end
+  end
+  local ok, _, code = p:close()
+  if not ok and counts.failed == 0 then
+    print(("# %s: busted exited %s without a failing test: counted as a failure")
+      :format(dir, tostring(code)))
+    counts.failed = 1
+  end
+  print(("# %s: %d passed, %d failed, %d skipped (%.1fs)"):format(dir, counts.passed,
+    counts.failed, counts.skipped, core.now() - t0))
+  for k, v in pairs(counts) do total[k] = total[k] + v end
+end
+
+local only = ...
+for _, dir in ipairs(only and { only } or SUITES) do
+  if has_specs(dir) then run_suite(dir) end
+end
+local line = ("%d passed, %d failed"):format(total.passed, total.failed)
+if total.skipped > 0 then line = line .. (", %d skipped"):format(total.skipped) end
+print(line)
+return total.failed > 0 and 1 or 0

@@ -1,0 +1,41 @@
+-- The channel's frames: what crosses between host and guest, and what is refused.
+local core = require("ktstr.core")
+
+describe("channel frames", function()
+  it("round-trip several payloads through one byte stream", function()
+    local wire = core.frame('{"t":"ready"}') .. core.frame("") .. core.frame(("x"):rep(70000))
+    local frames, rest = core.unframe(wire)
+    assert.are.same({ '{"t":"ready"}', "", ("x"):rep(70000) }, frames)
+    assert.are.equal("", rest)
+  end)
+
+  it("keep a partial frame for later", function()
+    local wire = core.frame("hello")
+    local frames, rest = core.unframe(wire:sub(1, 14))
+    assert.are.same({}, frames)
+    assert.are.equal(wire:sub(1, 14), rest)
+  end)
+
+  it("reject a corrupted payload naming the checksum", function()
+    local wire = core.frame("hello")
+    local bad = wire:sub(1, 12) .. "jello"
+    local ok, err, code = core.unframe(bad)
+    assert.is_nil(ok)
+    assert.are.equal("EBADMSG", code)
+    assert.matches("checksum", err)
+  end)
+
+  it("reject bad magic naming what it got", function()
+    local ok, err, code = core.unframe("GET / HTTP/1.1\r\n\r\n")
+    assert.is_nil(ok)
+    assert.are.equal("EBADMSG", code)
+    assert.matches("bad frame magic 47455420", err)
+  end)
+
+  it("reject an absurd length before waiting for it", function()
+    local hdr = "KTF1" .. string.pack("<I4I4", 0x7fffffff, 0)
+    local ok, err = core.unframe(hdr)
+    assert.is_nil(ok)
+    assert.matches("exceeds", err)
+  end)
+end)

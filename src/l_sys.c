@@ -1,0 +1,112 @@
+/* ktstr.core bindings for small system facts: clocks, dirs, pids. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fs.h"
+#include "lk.h"
+
+/* core.now() -> seconds on CLOCK_MONOTONIC */
+static int l_now(lua_State *L)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	lua_pushnumber(L, ts.tv_sec + ts.tv_nsec / 1e9);
+	return 1;
+}
+
+/* core.sleep(seconds) */
+static int l_sleep(lua_State *L)
+{
+	lua_Number s = luaL_checknumber(L, 1);
+	struct timespec ts = { (time_t)s, (long)((s - (time_t)s) * 1e9) };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+	return 0;
+}
+
+/* core.mkdtemp(prefix) -> path | nil, err, code  (prefix "/tmp/ktstr-") */
+static int l_mkdtemp(lua_State *L)
+{
+	const char *prefix = luaL_checkstring(L, 1);
+	char *t = (char *)lua_pushfstring(L, "%sXXXXXX", prefix);
+
+	if (!mkdtemp(t))
+		return lk_fail(L, -errno, "mkdtemp", prefix);
+	lua_pushstring(L, t);
+	return 1;
+}
+
+/* core.mkdir_p(path [, mode]) -> true | nil, err, code */
+static int l_mkdir_p(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+
+	return lk_result(L, fs_mkdir_p(path, (unsigned)luaL_optinteger(L, 2, 0755)),
+			 "mkdir", path);
+}
+
+/* core.rm_rf(path) -> true | nil, err, code */
+static int l_rm_rf(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+
+	if (!*path || strcmp(path, "/") == 0)
+		return luaL_argerror(L, 1, "refusing to remove '/' or ''");
+	return lk_result(L, fs_rm_rf(path), "rm_rf", path);
+}
+
+/* core.getpid() -> integer */
+static int l_getpid(lua_State *L)
+{
+	lua_pushinteger(L, getpid());
+	return 1;
+}
+
+/* core.uname() -> {sysname=, release=, machine=} */
+static int l_uname(lua_State *L)
+{
+	struct utsname u;
+
+	uname(&u);
+	lua_createtable(L, 0, 3);
+	lua_pushstring(L, u.sysname);
+	lua_setfield(L, -2, "sysname");
+	lua_pushstring(L, u.release);
+	lua_setfield(L, -2, "release");
+	lua_pushstring(L, u.machine);
+	lua_setfield(L, -2, "machine");
+	return 1;
+}
+
+/* core.exe() -> absolute path of the running ktstr binary */
+static int l_exe(lua_State *L)
+{
+	char buf[4096];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+
+	if (n < 0)
+		return lk_fail(L, -errno, "readlink", "/proc/self/exe");
+	lua_pushlstring(L, buf, n);
+	return 1;
+}
+
+static const luaL_Reg sys_funcs[] = {
+	{ "now", l_now },
+	{ "sleep", l_sleep },
+	{ "mkdtemp", l_mkdtemp },
+	{ "mkdir_p", l_mkdir_p },
+	{ "rm_rf", l_rm_rf },
+	{ "getpid", l_getpid },
+	{ "uname", l_uname },
+	{ "exe", l_exe },
+	{ NULL, NULL },
+};
+
+LK_MODULE(sys, sys_funcs, NULL)

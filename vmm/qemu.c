@@ -1,0 +1,600 @@
+/* QEMU backend: the command line, the child process, console, channel, QMP. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "chan.h"
+#include "proc.h"
+#include "qemu.h"
+#include "sig.h"
+
+#define VM_TAIL_LEN	(64 * 1024)
+#define VM_ERR_LEN	4096
+#define VM_RBUF_LEN	(64 * 1024)
+
+/* Fixed kernel command line: quiet PVH boot, panic powers the guest off. */
+static const char qemu_base_cmdline[] =
+	"console=ttyS0 quiet loglevel=4 panic=-1 tsc=reliable mitigations=off "
+	"rdinit=/init nokaslr";
+
+struct vm_frame {
+	struct vm_frame *next;
+	size_t len;
+	char data[];
+};
+
+struct vm {
+	uv_loop_t loop;
+	struct proc proc;
+	int pidfd;
+	uv_poll_t pid_poll, sig_poll;
+	uv_pipe_t con, qerr;
+	uv_pipe_t chan_srv, chan, qmp_srv, qmp;
+	uv_timer_t timer;
+	int con_open, qerr_open, chan_open, qmp_open;
+	int exited, timed_out, interrupted, chan_eof;
+	int log_fd, echo;
+	char *chan_path, *qmp_path;
+	struct chan_buf chan_in;
+	struct vm_frame *frames, **frames_tail;
+	char bad_frame[256];
+	struct chan_buf qmp_in;
+	char *qmp_reply;
+	int qmp_ready;
+	char tail[VM_TAIL_LEN];
+	size_t tail_len;		/* total bytes ever written */
+	char qerr_buf[VM_ERR_LEN];
+	size_t qerr_len;
+	char rbuf[VM_RBUF_LEN];
+	int writes_pending;
+};
+
+int qemu_kvm_usable(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return 1;
+}
+
+int qemu_build_argv(const struct qemu_cfg *c, struct argv_buf *a)
+{
+	int kvm = c->accel_kvm < 0 ? qemu_kvm_usable() : c->accel_kvm;
+	int rc = 0;
+
+	rc |= argv_push(a, "%s", c->qemu);
+	rc |= argv_push(a, "-accel");
+	rc |= argv_push(a, kvm ? "kvm" : "tcg,thread=multi");
+	/* qboot: the fastest firmware, and SeaBIOS aborts on Intel + dies > 1 */
+	rc |= argv_push(a, "-bios");
+	rc |= argv_push(a, "qboot.rom");
+	rc |= argv_push(a, "-nodefaults");
+	rc |= argv_push(a, "-no-user-config");
+	rc |= argv_push(a, "-display");
+	rc |= argv_push(a, "none");
+	rc |= argv_push(a, "-no-reboot");
+	rc |= argv_push(a, "-chardev");
+	rc |= argv_push(a, "stdio,id=con,signal=off");
+	rc |= argv_push(a, "-serial");
+	rc |= argv_push(a, "chardev:con");
+	rc |= argv_push(a, "-device");
+	rc |= argv_push(a, "virtio-serial-pci,id=vs0");
+	rc |= argv_push(a, "-chardev");
+	rc |= argv_push(a, "socket,id=chan,path=%s,server=off", c->chan_path);
+	rc |= argv_push(a, "-device");
+	rc |= argv_push(a, "virtserialport,bus=vs0.0,chardev=chan,name=org.ktstr.0");
+	rc |= argv_push(a, "-chardev");
+	rc |= argv_push(a, "socket,id=qmp,path=%s,server=off", c->qmp_path);
+	rc |= argv_push(a, "-mon");
+	rc |= argv_push(a, "chardev=qmp,mode=control");
+	rc |= argv_push(a, "-kernel");
+	rc |= argv_push(a, "%s", c->kernel);
+	rc |= argv_push(a, "-initrd");
+	rc |= argv_push(a, "%s", c->initrd);
+	rc |= argv_push(a, "-append");
+	rc |= argv_push(a, "%s%s%s", qemu_base_cmdline,
+			c->cmdline && *c->cmdline ? " " : "",
+			c->cmdline ? c->cmdline : "");
+	return rc ? -ENOMEM : 0;
+}
+
+static void vm_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	struct vm *vm = h->loop->data;
+
+	(void)hint;
+	*buf = uv_buf_init(vm->rbuf, sizeof(vm->rbuf));
+}
+
+static void vm_tail_add(struct vm *vm, const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		vm->tail[(vm->tail_len + i) % VM_TAIL_LEN] = p[i];
+	vm->tail_len += n;
+}
+
+static void vm_on_console(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct vm *vm = s->loop->data;
+
+	if (n < 0) {
+		uv_read_stop(s);
+		vm->con_open = 0;
+		return;
+	}
+	vm_tail_add(vm, buf->base, n);
+	if (vm->log_fd >= 0 && write(vm->log_fd, buf->base, n) < 0)
+		vm->log_fd = -1;	/* keep the run going without a log */
+	if (vm->echo && write(2, buf->base, n) < 0)
+		vm->echo = 0;
+}
+
+static void vm_on_qerr(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct vm *vm = s->loop->data;
+	size_t room = sizeof(vm->qerr_buf) - 1 - vm->qerr_len;
+
+	if (n < 0) {
+		uv_read_stop(s);
+		vm->qerr_open = 0;
+		return;
+	}
+	if ((size_t)n < room)
+		room = n;
+	memcpy(vm->qerr_buf + vm->qerr_len, buf->base, room);
+	vm->qerr_len += room;
+	vm->qerr_buf[vm->qerr_len] = '\0';
+}
+
+static void vm_queue_frame(struct vm *vm, const char *p, size_t n)
+{
+	struct vm_frame *f = malloc(sizeof(*f) + n + 1);
+
+	if (!f)
+		return;
+	f->next = NULL;
+	f->len = n;
+	memcpy(f->data, p, n);
+	f->data[n] = '\0';
+	*vm->frames_tail = f;
+	vm->frames_tail = &f->next;
+}
+
+static void vm_on_chan(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct vm *vm = s->loop->data;
+	const char *p;
+	size_t len;
+	int rc;
+
+	if (n < 0) {
+		uv_read_stop(s);
+		vm->chan_eof = 1;
+		return;
+	}
+	if (vm->bad_frame[0] || chan_buf_append(&vm->chan_in, buf->base, n))
+		return;
+	while ((rc = chan_buf_next(&vm->chan_in, &p, &len, vm->bad_frame,
+				   sizeof(vm->bad_frame))) == 1)
+		vm_queue_frame(vm, p, len);
+}
+
+/* QMP speaks one JSON object per line; events are dropped, replies kept. */
+static void vm_on_qmp(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct vm *vm = s->loop->data;
+	char *start, *nl;
+
+	if (n < 0) {
+		uv_read_stop(s);
+		vm->qmp_open = 0;
+		return;
+	}
+	if (chan_buf_append(&vm->qmp_in, buf->base, n))
+		return;
+	for (;;) {
+		start = vm->qmp_in.data + vm->qmp_in.off;
+		nl = memchr(start, '\n', vm->qmp_in.len - vm->qmp_in.off);
+		if (!nl)
+			break;
+		*nl = '\0';
+		vm->qmp_in.off += nl - start + 1;
+		if (strstr(start, "\"QMP\"")) {
+			vm->qmp_ready = 1;
+		} else if (!strstr(start, "\"event\"") && !vm->qmp_reply) {
+			vm->qmp_reply = strdup(start);
+		}
+	}
+}
+
+static void vm_on_connect(uv_stream_t *srv, int status)
+{
+	struct vm *vm = srv->loop->data;
+	int is_chan = srv == (uv_stream_t *)&vm->chan_srv;
+	uv_pipe_t *c = is_chan ? &vm->chan : &vm->qmp;
+
+	if (status < 0 || (is_chan ? vm->chan_open : vm->qmp_open))
+		return;
+	uv_pipe_init(&vm->loop, c, 0);
+	if (uv_accept(srv, (uv_stream_t *)c) < 0) {
+		uv_close((uv_handle_t *)c, NULL);
+		return;
+	}
+	if (is_chan) {
+		vm->chan_open = 1;
+		uv_read_start((uv_stream_t *)c, vm_alloc, vm_on_chan);
+	} else {
+		vm->qmp_open = 1;
+		uv_read_start((uv_stream_t *)c, vm_alloc, vm_on_qmp);
+	}
+}
+
+static void vm_on_exit(uv_poll_t *h, int status, int events)
+{
+	struct vm *vm = h->loop->data;
+
+	(void)status;
+	(void)events;
+	if (proc_wait(&vm->proc, 0) == 0) {
+		vm->exited = 1;
+		uv_poll_stop(h);
+	}
+}
+
+static void vm_on_signal(uv_poll_t *h, int status, int events)
+{
+	struct vm *vm = h->loop->data;
+	char c[16];
+
+	(void)status;
+	(void)events;
+	if (read(sig_fd(), c, sizeof(c)) < 0) {
+		/* already drained */
+	}
+	vm->interrupted = 1;
+}
+
+static void vm_on_timer(uv_timer_t *t)
+{
+	struct vm *vm = t->loop->data;
+
+	vm->timed_out = 1;
+}
+
+static int vm_listen(struct vm *vm, uv_pipe_t *srv, const char *path)
+{
+	int rc;
+
+	unlink(path);
+	uv_pipe_init(&vm->loop, srv, 0);
+	rc = uv_pipe_bind(srv, path);
+	if (!rc)
+		rc = uv_listen((uv_stream_t *)srv, 1, vm_on_connect);
+	return rc;
+}
+
+static int vm_spawn(struct vm *vm, char *const *argv)
+{
+	struct proc_opts po = {
+		.new_pgrp = 1, .pdeathsig = SIGKILL, .stdin_null = 1,
+	};
+	int rc = proc_spawn(&vm->proc, argv, &po);
+
+	if (rc)
+		return rc;
+	vm->pidfd = syscall(SYS_pidfd_open, vm->proc.pid, 0);
+	if (vm->pidfd < 0)
+		return -errno;
+	uv_poll_init(&vm->loop, &vm->pid_poll, vm->pidfd);
+	uv_poll_start(&vm->pid_poll, UV_READABLE, vm_on_exit);
+	uv_pipe_init(&vm->loop, &vm->con, 0);
+	uv_pipe_open(&vm->con, vm->proc.out_fd);
+	vm->proc.out_fd = -1;
+	vm->con_open = 1;
+	uv_read_start((uv_stream_t *)&vm->con, vm_alloc, vm_on_console);
+	uv_pipe_init(&vm->loop, &vm->qerr, 0);
+	uv_pipe_open(&vm->qerr, vm->proc.err_fd);
+	vm->proc.err_fd = -1;
+	vm->qerr_open = 1;
+	uv_read_start((uv_stream_t *)&vm->qerr, vm_alloc, vm_on_qerr);
+	return 0;
+}
+
+int vm_start(struct vm **out, const struct vm_opts *o)
+{
+	struct vm *vm = calloc(1, sizeof(*vm));
+	int rc;
+
+	if (!vm)
+		return -ENOMEM;
+	vm->pidfd = -1;
+	vm->log_fd = -1;
+	vm->proc.pid = -1;
+	vm->proc.reaped = 1;
+	vm->frames_tail = &vm->frames;
+	vm->echo = o->echo_console;
+	vm->chan_path = strdup(o->chan_path);
+	vm->qmp_path = strdup(o->qmp_path);
+	uv_loop_init(&vm->loop);
+	vm->loop.data = vm;
+	uv_timer_init(&vm->loop, &vm->timer);
+	if (sig_fd() >= 0) {
+		uv_poll_init(&vm->loop, &vm->sig_poll, sig_fd());
+		uv_poll_start(&vm->sig_poll, UV_READABLE, vm_on_signal);
+	}
+	if (o->console_log) {
+		vm->log_fd = open(o->console_log,
+				  O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (vm->log_fd < 0) {
+			rc = -errno;
+			goto fail;
+		}
+	}
+	/* Listen before QEMU starts: it connects as a client, nothing races. */
+	rc = vm_listen(vm, &vm->chan_srv, o->chan_path);
+	if (!rc)
+		rc = vm_listen(vm, &vm->qmp_srv, o->qmp_path);
+	if (!rc)
+		rc = vm_spawn(vm, o->argv);
+	if (rc)
+		goto fail;
+	*out = vm;
+	return 0;
+fail:
+	vm_destroy(vm);
+	return rc;
+}
+
+/* Runs the loop until done(vm) holds, the deadline passes or a signal comes. */
+static int vm_run(struct vm *vm, int ms, int (*done)(struct vm *))
+{
+	vm->timed_out = 0;
+	if (ms >= 0)
+		uv_timer_start(&vm->timer, vm_on_timer, ms, 0);
+	while (!done(vm) && !vm->timed_out && !vm->interrupted)
+		uv_run(&vm->loop, UV_RUN_ONCE);
+	uv_timer_stop(&vm->timer);
+	if (done(vm))
+		return 0;
+	return vm->interrupted ? -EINTR : -ETIMEDOUT;
+}
+
+static int vm_has_frame(struct vm *vm)
+{
+	return vm->frames || vm->bad_frame[0] || vm->chan_eof ||
+	       (vm->exited && !vm->chan_open);
+}
+
+int vm_recv(struct vm *vm, int ms, char **payload, size_t *len, char *err,
+	    size_t errlen)
+{
+	struct vm_frame *f;
+	int rc = vm_run(vm, ms, vm_has_frame);
+
+	if (rc)
+		return rc;
+	f = vm->frames;
+	if (f) {
+		vm->frames = f->next;
+		if (!vm->frames)
+			vm->frames_tail = &vm->frames;
+		*len = f->len;
+		/* hand the frame itself to the caller: data is at its start */
+		memmove(f, f->data, f->len + 1);
+		*payload = (char *)f;
+		return 1;
+	}
+	if (vm->bad_frame[0]) {
+		snprintf(err, errlen, "%s", vm->bad_frame);
+		return -EBADMSG;
+	}
+	return -ECHILD;
+}
+
+static void vm_on_write(uv_write_t *req, int status)
+{
+	struct vm *vm = req->handle->loop->data;
+
+	(void)status;
+	vm->writes_pending--;
+	free(req);
+}
+
+static int vm_writes_done(struct vm *vm)
+{
+	return vm->writes_pending == 0 || vm->exited;
+}
+
+static int vm_write(struct vm *vm, uv_pipe_t *p, const void *hdr, size_t hn,
+		    const void *data, size_t n)
+{
+	uv_write_t *req = malloc(sizeof(*req) + hn + n);
+	uv_buf_t buf;
+	int rc;
+
+	if (!req)
+		return -ENOMEM;
+	memcpy((char *)(req + 1), hdr, hn);
+	memcpy((char *)(req + 1) + hn, data, n);
+	buf = uv_buf_init((char *)(req + 1), hn + n);
+	rc = uv_write(req, (uv_stream_t *)p, &buf, 1, vm_on_write);
+	if (rc) {
+		free(req);
+		return rc;
+	}
+	vm->writes_pending++;
+	return vm_run(vm, 10000, vm_writes_done);
+}
+
+static int vm_chan_ready(struct vm *vm)
+{
+	return vm->chan_open || vm->exited;
+}
+
+int vm_send(struct vm *vm, const void *payload, size_t len)
+{
+	char hdr[CHAN_HDR_LEN];
+	int rc = vm_run(vm, 10000, vm_chan_ready);
+
+	if (rc)
+		return rc;
+	if (!vm->chan_open)
+		return -ECHILD;
+	chan_header(hdr, payload, len);
+	return vm_write(vm, &vm->chan, hdr, sizeof(hdr), payload, len);
+}
+
+static int vm_qmp_greeted(struct vm *vm)
+{
+	return vm->qmp_ready || vm->exited;
+}
+
+static int vm_qmp_answered(struct vm *vm)
+{
+	return vm->qmp_reply || vm->exited;
+}
+
+static int vm_qmp_raw(struct vm *vm, const char *cmd, int ms, char **reply)
+{
+	int rc;
+
+	free(vm->qmp_reply);
+	vm->qmp_reply = NULL;
+	rc = vm_write(vm, &vm->qmp, "", 0, cmd, strlen(cmd));
+	if (!rc)
+		rc = vm_run(vm, ms, vm_qmp_answered);
+	if (rc)
+		return rc;
+	if (!vm->qmp_reply)
+		return -ECHILD;
+	*reply = vm->qmp_reply;
+	vm->qmp_reply = NULL;
+	return 0;
+}
+
+int vm_qmp(struct vm *vm, const char *cmd, int ms, char **reply)
+{
+	json_error_t jerr;
+	json_t *j;
+	char *r;
+	int rc;
+
+	j = json_loads(cmd, 0, &jerr);
+	if (!j || !json_is_object(j) || !json_object_get(j, "execute")) {
+		json_decref(j);
+		return -EINVAL;
+	}
+	json_decref(j);
+	if (vm->qmp_ready < 2) {
+		rc = vm_run(vm, ms, vm_qmp_greeted);
+		if (!rc && !vm->qmp_ready)
+			rc = -ECHILD;
+		if (!rc)
+			rc = vm_qmp_raw(vm, "{\"execute\":\"qmp_capabilities\"}\n",
+					ms, &r);
+		if (rc)
+			return rc;
+		free(r);
+		vm->qmp_ready = 2;
+	}
+	return vm_qmp_raw(vm, cmd, ms, reply);
+}
+
+static int vm_exited(struct vm *vm)
+{
+	return vm->exited && !vm->con_open;
+}
+
+int vm_wait(struct vm *vm, int ms, int *status)
+{
+	int rc = vm_run(vm, ms, vm_exited);
+
+	/* the console may still hold the last lines after the exit */
+	if (rc == -ETIMEDOUT && vm->exited)
+		rc = 0;
+	if (!rc)
+		*status = vm->proc.status;
+	return rc;
+}
+
+void vm_kill(struct vm *vm)
+{
+	if (vm->proc.reaped)
+		return;
+	proc_kill(&vm->proc, SIGKILL);
+	proc_wait(&vm->proc, -1);
+	vm->exited = 1;
+}
+
+pid_t vm_pid(const struct vm *vm)
+{
+	return vm->proc.pid;
+}
+
+size_t vm_console_tail(const struct vm *vm, char *buf, size_t len)
+{
+	size_t have = vm->tail_len < VM_TAIL_LEN ? vm->tail_len : VM_TAIL_LEN;
+	size_t n = len < have ? len : have, i;
+	size_t start = vm->tail_len - n;
+
+	for (i = 0; i < n; i++)
+		buf[i] = vm->tail[(start + i) % VM_TAIL_LEN];
+	return n;
+}
+
+const char *vm_qemu_stderr(const struct vm *vm)
+{
+	return vm->qerr_buf;
+}
+
+static void vm_close_walk(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+void vm_destroy(struct vm *vm)
+{
+	struct vm_frame *f;
+
+	if (!vm)
+		return;
+	vm_kill(vm);
+	uv_walk(&vm->loop, vm_close_walk, NULL);
+	uv_run(&vm->loop, UV_RUN_DEFAULT);
+	uv_loop_close(&vm->loop);
+	proc_stop(&vm->proc, 0);
+	if (vm->pidfd >= 0)
+		close(vm->pidfd);
+	if (vm->log_fd >= 0)
+		close(vm->log_fd);
+	if (vm->chan_path)
+		unlink(vm->chan_path);
+	if (vm->qmp_path)
+		unlink(vm->qmp_path);
+	while ((f = vm->frames)) {
+		vm->frames = f->next;
+		free(f);
+	}
+	chan_buf_free(&vm->chan_in);
+	chan_buf_free(&vm->qmp_in);
+	free(vm->qmp_reply);
+	free(vm->chan_path);
+	free(vm->qmp_path);
+	free(vm);
+}
