@@ -1,0 +1,556 @@
+-- The guest kernel cache: fetches Debian kernels and resolves kernel specs to files.
+--
+-- A cache entry is ${KTSTR_CACHE_DIR:-${XDG_CACHE_HOME:-~/.cache}/ktstr}/kernels/<release>/
+-- holding vmlinuz (bzImage), vmlinux (the ELF inside it, for PVH boot),
+-- vmlinux.btf (the headers package's BTF-only ELF), config and metadata.json.
+-- Entries are built in a scratch dir beside them and renamed into place, so an
+-- entry either is complete or is reported as incomplete by `kernel list`.
+local cjson = require("cjson")
+
+local M = {}
+
+local DEFAULT_VERSION = "7.3"
+local ZSTD_MAGIC = "\x28\xb5\x2f\xfd"
+local EISDIR = 21
+-- Debian splits a kernel into linux-binary (vmlinuz), linux-base (config,
+-- System.map stub) and linux-headers (the BTF-only vmlinux); modules are not needed.
+local PACKAGES = { "linux-binary-", "linux-base-", "linux-headers-" }
+-- The files of a complete entry, by resolve() field.
+local FIELDS = { "bzimage", "vmlinux", "btf", "config", "metadata" }
+local FILES = {
+  bzimage = "vmlinuz", vmlinux = "vmlinux", btf = "vmlinux.btf",
+  config = "config", metadata = "metadata.json",
+}
+-- A version or release: "7.3", "7.3.4", "7.3.4+deb13-amd64".
+local VERSION_PAT = "^%d+%.%d+[%w%.%+~%-]*$"
+
+-- Helpers: shell, files, ELF.
+
+local function sh_quote(s)
+  return "'" .. (tostring(s):gsub("'", [['\'']])) .. "'"
+end
+M.sh_quote = sh_quote -- for specs and other modules that build shell commands
+
+-- Runs cmd under sh; returns its output (stdout and stderr), or nil, output,
+-- exit status.
+local function sh(cmd)
+  local p = assert(io.popen("{ " .. cmd .. "\n} 2>&1"))
+  local out = p:read("a")
+  local ok, _, status = p:close()
+  if ok then return out end
+  return nil, (out:gsub("%s+$", "")), status
+end
+
+local function say(fmt, ...)
+  io.stderr:write("ktstr kernel: ", fmt:format(...), "\n")
+end
+
+local function read_file(path, len)
+  local f, err, code = io.open(path, "rb")
+  if not f then return nil, err, code end
+  local data = f:read(len or "a")
+  f:close()
+  return data or ""
+end
+
+local function write_file(path, data)
+  local f, err, code = io.open(path, "wb")
+  if not f then return nil, err, code end
+  local ok, werr, wcode = f:write(data)
+  f:close()
+  if not ok then return nil, path .. ": " .. werr, wcode end
+  return true
+end
+
+-- "file", "dir", or nil when path does not exist.
+local function path_kind(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local _, _, code = f:read(0)
+  f:close()
+  return code == EISDIR and "dir" or "file"
+end
+
+local function first_file(dir, names)
+  for _, name in ipairs(names) do
+    if path_kind(dir .. "/" .. name) == "file" then return dir .. "/" .. name end
+  end
+end
+
+local function file_size(path)
+  local f = io.open(path, "rb")
+  if not f then return 0 end
+  local size = f:seek("end")
+  f:close()
+  return size
+end
+
+local function list_dir(dir)
+  local names = {}
+  local p = assert(io.popen("ls -1A -- " .. sh_quote(dir) .. " 2>/dev/null"))
+  for name in p:lines() do names[#names + 1] = name end
+  p:close()
+  return names
+end
+
+-- Section names of an ELF64 file as a set, or nil when path is not an ELF64
+-- whose section table lies inside the file (a truncated one, say).
+local function elf_sections(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local hdr = f:read(64) or ""
+  if #hdr < 64 or hdr:sub(1, 5) ~= "\x7fELF\2" then f:close() return nil end
+  local shoff = string.unpack("<I8", hdr, 0x29)
+  local entsize, shnum, strndx = string.unpack("<I2I2I2", hdr, 0x3b)
+  local size = f:seek("end")
+  if shnum == 0 or strndx >= shnum or entsize < 64
+      or shoff + shnum * entsize > size then
+    f:close()
+    return nil
+  end
+  f:seek("set", shoff)
+  local tab = f:read(shnum * entsize)
+  local stroff, strsize = string.unpack("<I8I8", tab, strndx * entsize + 0x19)
+  f:seek("set", stroff)
+  local strtab = f:read(strsize) or ""
+  f:close()
+  local names = {}
+  for i = 0, shnum - 1 do
+    names[strtab:match("^[^%z]*", string.unpack("<I4", tab, i * entsize + 1) + 1)] = true
+  end
+  return names
+end
+
+-- The release a bzImage announces: the setup header's kernel_version field
+-- (0x20e) points at a string, counted from 0x200.
+local function bzimage_release(path)
+  local head = read_file(path, 0x10000) or ""
+  if #head < 0x210 or head:sub(0x203, 0x206) ~= "HdrS" then return nil end
+  return head:match("^([^%s%z]+)", string.unpack("<I2", head, 0x20f) + 0x200 + 1)
+end
+
+-- The release in the "Linux version X " banner of a vmlinux, read in chunks.
+local function elf_release(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local tail = ""
+  for chunk in f:lines(1 << 20) do
+    local buf = tail .. chunk
+    local rel = buf:match("Linux version (%d[^%s%z]*) ")
+    if rel then f:close() return rel end
+    tail = buf:sub(-256)
+  end
+  f:close()
+end
+
+-- Versions: "7.3.4+deb13-amd64" has the upstream version "7.3.4".
+
+local function upstream(release)
+  return release:match("^%d+%.%d+%.%d+") or release:match("^%d+%.%d+")
+end
+
+local function is_version(s)
+  return s:match(VERSION_PAT) ~= nil
+end
+
+-- Whether release is what spec names: the release itself, its version, or a
+-- prefix of its version ("7.3" names 7.3.x).
+local function matches(release, spec)
+  local v = upstream(release)
+  return release == spec or v == spec
+      or (v ~= nil and v:sub(1, #spec + 1) == spec .. ".")
+end
+
+-- Sort order: newest version first, then by name.
+local function newer(a, b)
+  local ka, kb = {}, {}
+  for n in (upstream(a) or ""):gmatch("%d+") do ka[#ka + 1] = tonumber(n) end
+  for n in (upstream(b) or ""):gmatch("%d+") do kb[#kb + 1] = tonumber(n) end
+  for i = 1, math.max(#ka, #kb) do
+    local x, y = ka[i] or -1, kb[i] or -1
+    if x ~= y then return x > y end
+  end
+  return a < b
+end
+
+-- The cache.
+
+local cache_override
+
+-- kernel.set_cache_dir(dir|nil): overrides the environment (tests); nil resets.
+function M.set_cache_dir(dir)
+  if dir ~= nil and type(dir) ~= "string" then
+    error("set_cache_dir: dir must be a string or nil", 2)
+  end
+  cache_override = dir
+end
+
+-- kernel.cache_dir() -> path; read from the environment at each call.
+function M.cache_dir()
+  local function env(name)
+    local v = os.getenv(name)
+    return v ~= "" and v or nil
+  end
+  local home = env("HOME")
+  return cache_override or env("KTSTR_CACHE_DIR")
+      or (env("XDG_CACHE_HOME") and env("XDG_CACHE_HOME") .. "/ktstr")
+      or (home and home .. "/.cache/ktstr")
+      or error("cache_dir: none of KTSTR_CACHE_DIR, XDG_CACHE_HOME, HOME is set")
+end
+
+local function kernels_dir()
+  return M.cache_dir() .. "/kernels"
+end
+
+-- The entry of a release (resolve() fields) and the list of its missing files.
+local function entry(release)
+  local dir = kernels_dir() .. "/" .. release
+  local e, missing = { release = release, dir = dir }, {}
+  for _, k in ipairs(FIELDS) do
+    e[k] = dir .. "/" .. FILES[k]
+    if path_kind(e[k]) ~= "file" then missing[#missing + 1] = FILES[k] end
+  end
+  return e, missing
+end
+
+-- Cached releases, complete or not, newest first; scratch dirs start with ".".
+local function cached_releases()
+  local rels = {}
+  for _, name in ipairs(list_dir(kernels_dir())) do
+    if name:sub(1, 1) ~= "." then rels[#rels + 1] = name end
+  end
+  table.sort(rels, newer)
+  return rels
+end
+
+-- The newest complete entry that spec names (any when spec is nil).
+local function find_cached(spec)
+  for _, rel in ipairs(cached_releases()) do
+    local e, missing = entry(rel)
+    if #missing == 0 and (spec == nil or matches(rel, spec)) then return e end
+  end
+end
+
+-- Resolving specs.
+
+-- A kernel from its parts; the ones not given are looked for in dir. The
+-- release comes from the file named by the caller, else the bzImage's header.
+local function assemble(dir, vmlinux, bzimage, named)
+  vmlinux = vmlinux or first_file(dir, { "vmlinux" })
+  bzimage = bzimage or first_file(dir, { "arch/x86/boot/bzImage", "vmlinuz", "bzImage" })
+  named = named or bzimage or vmlinux
+  if not named then
+    return nil, dir .. ": no vmlinux, arch/x86/boot/bzImage or vmlinuz in it", "ENOENT"
+  end
+  local release = named == bzimage and bzimage_release(bzimage) or elf_release(named)
+  if not release then
+    return nil, named .. ": no kernel release found in it", "EINVAL"
+  end
+  local btf = first_file(dir, { "vmlinux.btf" })
+  if not btf and vmlinux then
+    local sections = elf_sections(vmlinux)
+    btf = sections and sections[".BTF"] and vmlinux or nil
+  end
+  return {
+    release = release, dir = dir, vmlinux = vmlinux, bzimage = bzimage,
+    btf = btf, config = first_file(dir, { "config", ".config" }),
+  }
+end
+
+local function from_file(path)
+  local head = read_file(path, 0x210) or ""
+  local dir = path:match("^(.*)/[^/]*$") or "."
+  if head:sub(1, 4) == "\x7fELF" then return assemble(dir, path, nil, path) end
+  if head:sub(0x203, 0x206) == "HdrS" then
+    local tree = path:match("^(.*)/arch/x86/boot/bzImage$")
+    return assemble(tree or dir, nil, path, path)
+  end
+  return nil, path .. ": neither a vmlinux ELF nor a bzImage", "EINVAL"
+end
+
+-- kernel.resolve(spec) -> { release, dir, vmlinux, bzimage, btf, config } | nil, msg, code
+-- spec: nil (KTSTR_KERNEL, else the newest cached kernel), a cached version or
+-- release, a vmlinux or bzImage path, or a kernel build tree. Fields a spec
+-- cannot supply (btf, config, vmlinux for a bare bzImage) are nil.
+function M.resolve(spec)
+  if spec ~= nil and type(spec) ~= "string" then
+    error("resolve: spec must be a string or nil, got " .. type(spec), 2)
+  end
+  if spec == nil or spec == "" then
+    local env = os.getenv("KTSTR_KERNEL")
+    if env and env ~= "" then
+      local k, err, code = M.resolve(env)
+      if not k then return nil, "KTSTR_KERNEL=" .. env .. ": " .. err, code end
+      return k
+    end
+    local e = find_cached(nil)
+    if e then return e end
+    return nil, "no kernel in the cache; run: ktstr kernel fetch", "ENOENT"
+  end
+  if is_version(spec) then
+    local e = find_cached(spec)
+    if e then return e end
+    return nil, ("no cached kernel matches '%s'; run: ktstr kernel fetch %s")
+      :format(spec, spec), "ENOENT"
+  end
+  local kind = path_kind(spec)
+  if kind == "dir" then return assemble(spec, nil, nil) end
+  if kind == "file" then return from_file(spec) end
+  return nil, spec .. ": no such file or directory, and not a kernel version", "ENOENT"
+end
+
+-- Fetching.
+
+-- Plain-flavour Debian releases in the apt lists that version names, newest
+-- first. `apt-cache` reads local lists only, but takes about 1 s here.
+local function apt_releases(version)
+  local out, err = sh("apt-cache pkgnames linux-binary-")
+  if not out then return nil, "apt-cache pkgnames: " .. err end
+  local all, hits = {}, {}
+  for name in out:gmatch("[^\n]+") do
+    -- "7.3.4+deb13-amd64", not -cloud-amd64, -rt-amd64 or linux-binary-unsigned-*
+    local rel = name:match("^linux%-binary%-(%d[^%-]*%-amd64)$")
+    if rel then
+      all[#all + 1] = rel
+      if matches(rel, version) then hits[#hits + 1] = rel end
+    end
+  end
+  table.sort(all, newer)
+  table.sort(hits, newer)
+  return hits, all
+end
+
+-- A scratch dir under the cache, removed when it goes out of scope.
+local function scratch()
+  local kdir = kernels_dir()
+  local out, err = sh(("mkdir -p %s && mktemp -d %s")
+    :format(sh_quote(kdir), sh_quote(kdir .. "/.fetch-XXXXXX")))
+  if not out then return nil, "mkdir " .. kdir .. ": " .. err, "EIO" end
+  return setmetatable({ path = out:match("[^\n]+") }, {
+    __close = function(s) os.execute("rm -rf -- " .. sh_quote(s.path)) end,
+  })
+end
+
+local function package_names(release)
+  local names = {}
+  for i, p in ipairs(PACKAGES) do names[i] = p .. release end
+  return names
+end
+
+-- Where an entry's files are inside the packages, by resolve() field.
+local function members(release)
+  return {
+    bzimage = "./usr/lib/modules/" .. release .. "/vmlinuz",
+    config = "./usr/lib/modules/" .. release .. "/config",
+    btf = "./usr/src/linux-headers-" .. release .. "/vmlinux",
+  }
+end
+
+-- Downloads the packages of release into tmp and unpacks the members an
+-- entry needs into tmp/x; returns { [package] = version }.
+local function download(tmp, release)
+  local names, wanted = {}, {}
+  for i, name in ipairs(package_names(release)) do names[i] = sh_quote(name) end
+  for _, m in pairs(members(release)) do wanted[#wanted + 1] = sh_quote(m) end
+  say("downloading %s", table.concat(package_names(release), " "))
+  local out, err = sh(("cd %s && apt-get download -q %s && mkdir x")
+    :format(sh_quote(tmp), table.concat(names, " ")))
+  if not out then return nil, "apt-get download: " .. err, "EIO" end
+  local versions = {}
+  for _, deb in ipairs(list_dir(tmp)) do
+    if deb:match("%.deb$") then
+      local path = sh_quote(tmp .. "/" .. deb)
+      -- Only the members: the headers package alone holds 7,000 files. tar
+      -- exits 2 on the ones a package lacks; build_entry checks for them.
+      os.execute(("dpkg-deb --fsys-tarfile %s | tar -xf - -C %s %s 2>/dev/null")
+        :format(path, sh_quote(tmp .. "/x"), table.concat(wanted, " ")))
+      out, err = sh("dpkg-deb -f " .. path .. " Package Version")
+      if not out then return nil, "dpkg-deb -f " .. deb .. ": " .. err, "EIO" end
+      versions[out:match("Package: (%S+)")] = out:match("Version: (%S+)")
+    end
+  end
+  return versions
+end
+
+-- Decompresses the ELF inside a bzImage: the payload is a zstd frame, found
+-- by its magic (the first hit may be a false one). zstd exits non-zero on the
+-- data after the frame, so the output is judged instead: a whole ELF whose
+-- size is the one the build appended to the payload (setup header 0x24c
+-- holds the payload length; its last 4 bytes, the decompressed size).
+local function extract_vmlinux(bzimage, out)
+  local data, err, code = read_file(bzimage)
+  if not data then return nil, err, code end
+  local ok, zerr = sh("zstd --version")
+  if not ok then return nil, "zstd: " .. zerr, "ENOENT" end
+  local len = #data >= 0x250 and string.unpack("<I4", data, 0x24d) or 0
+  local at = data:find(ZSTD_MAGIC, 1, true)
+  while at do
+    os.execute(("{ tail -c +%d %s | zstd -dcq > %s; } 2>/dev/null")
+      :format(at, sh_quote(bzimage), sh_quote(out)))
+    local size = file_size(out)
+    if elf_sections(out) and len >= 4 and at + len - 1 <= #data
+        and string.unpack("<I4", data, at + len - 4) == size then
+      return true
+    end
+    at = data:find(ZSTD_MAGIC, at + 1, true)
+  end
+  return nil, bzimage .. ": no zstd-compressed ELF of the announced size in it", "EINVAL"
+end
+
+-- Builds the entry of release in tmp/entry.
+local function build_entry(tmp, release)
+  local versions, err, code = download(tmp, release)
+  if not versions then return nil, err, code end
+  local dst = tmp .. "/entry"
+  assert(os.execute("mkdir " .. sh_quote(dst)))
+  for k, m in pairs(members(release)) do
+    if not os.rename(tmp .. "/x/" .. m, dst .. "/" .. FILES[k]) then
+      return nil, ("%s is in none of %s"):format(m:sub(2),
+        table.concat(package_names(release), ", ")), "ENOENT"
+    end
+  end
+  say("extracting vmlinux from vmlinuz")
+  local ok
+  ok, err, code = extract_vmlinux(dst .. "/vmlinuz", dst .. "/vmlinux")
+  if not ok then return nil, err, code end
+  local meta = {
+    release = release, version = upstream(release), packages = versions,
+    fetched = os.date("!%Y-%m-%dT%H:%M:%SZ"), source = "debian",
+  }
+  return write_file(dst .. "/metadata.json", cjson.encode(meta) .. "\n")
+end
+
+-- Renames tmp/entry to the release's entry, replacing an incomplete one.
+local function install(tmp, release)
+  local e = entry(release)
+  if os.rename(tmp .. "/entry", e.dir) then return e end
+  local _, missing = entry(release)
+  if #missing == 0 then return e end -- a concurrent fetch got there first
+  os.execute("rm -rf -- " .. sh_quote(e.dir))
+  local ok, err, code = os.rename(tmp .. "/entry", e.dir)
+  if not ok then return nil, err, code end
+  return e
+end
+
+-- kernel.fetch([version]) -> entry | nil, msg, code
+-- A complete cached entry that version names is reused without asking apt,
+-- so "7.3" stays on a cached 7.3.x; name "7.3.5" to move on.
+function M.fetch(version)
+  version = version or DEFAULT_VERSION
+  if type(version) ~= "string" or not is_version(version) then
+    error("fetch: version must look like 7.3, 7.3.4 or 7.3.4+deb13-amd64, got "
+      .. tostring(version), 2)
+  end
+  local e = find_cached(version)
+  if e then
+    say("cached %s", e.dir)
+    return e
+  end
+  local hits, all = apt_releases(version)
+  if not hits then return nil, all, "EIO" end
+  local release = hits[1]
+  if not release then
+    return nil, ("no Debian kernel linux-binary-<release> matching '%s' (plain -amd64"
+      .. " flavour) in the apt lists (newest: %s); run apt-get update or pick another version")
+      :format(version, all[1] or "none"), "ENOENT"
+  end
+  local tmp <close>, err, code = scratch()
+  if not tmp then return nil, err, code end
+  local ok
+  ok, err, code = build_entry(tmp.path, release)
+  if not ok then return nil, err, code end
+  e, err, code = install(tmp.path, release)
+  if e then say("stored %s", e.dir) end
+  return e, err, code
+end
+
+-- The command line: ktstr kernel fetch|list|path.
+
+local USAGE = [[
+usage: ktstr kernel fetch [VERSION]   download Debian's kernel VERSION (default 7.3) into the cache
+       ktstr kernel list              list cached kernels
+       ktstr kernel path VERSION [--vmlinux|--bzimage|--btf|--config]
+                                      print a cached kernel's directory or file
+]]
+
+local PATH_FLAGS = {
+  ["--vmlinux"] = "vmlinux", ["--bzimage"] = "bzimage",
+  ["--btf"] = "btf", ["--config"] = "config",
+}
+
+local function bad(msg)
+  io.stderr:write("ktstr kernel: ", msg, "\n", USAGE)
+  return 2
+end
+
+local function fail(msg)
+  io.stderr:write("ktstr kernel: ", msg, "\n")
+  return 1
+end
+
+local function cmd_fetch(args)
+  local v = args[1]
+  if v and v:sub(1, 1) == "-" then return bad("fetch: unknown option '" .. v .. "'") end
+  if args[2] then return bad("fetch: unexpected argument '" .. args[2] .. "'") end
+  if v and not is_version(v) then
+    return bad("fetch: bad VERSION '" .. v .. "' (want e.g. 7.3 or 7.3.4)")
+  end
+  local e, err = M.fetch(v)
+  if not e then return fail("fetch: " .. err) end
+  io.stdout:write(e.release, "\n")
+  return 0
+end
+
+local function cmd_list(args)
+  if args[1] then return bad("list: unexpected argument '" .. args[1] .. "'") end
+  local rels = cached_releases()
+  if #rels == 0 then
+    io.stderr:write("no kernel in the cache (", kernels_dir(), "); run: ktstr kernel fetch\n")
+  end
+  for _, rel in ipairs(rels) do
+    local e, missing = entry(rel)
+    local size = 0
+    for _, k in ipairs(FIELDS) do size = size + file_size(e[k]) end
+    local mark = #missing == 0 and ""
+        or "  INCOMPLETE: missing " .. table.concat(missing, ", ")
+    io.stdout:write(("%-24s %8.1f MiB  %s%s\n"):format(rel, size / 2 ^ 20, e.dir, mark))
+  end
+  return 0
+end
+
+local function cmd_path(args)
+  local spec, field
+  for _, a in ipairs(args) do
+    if a:sub(1, 1) == "-" then
+      if not PATH_FLAGS[a] then return bad("path: unknown option '" .. a .. "'") end
+      field = PATH_FLAGS[a]
+    elseif spec then
+      return bad("path: unexpected argument '" .. a .. "'")
+    else
+      spec = a
+    end
+  end
+  if not spec then return bad("path: missing VERSION") end
+  local k, err = M.resolve(spec)
+  if not k then return fail("path: " .. err) end
+  if not k[field or "dir"] then return fail(("path: %s has no %s file"):format(spec, field)) end
+  io.stdout:write(k[field or "dir"], "\n")
+  return 0
+end
+
+local commands = { fetch = cmd_fetch, list = cmd_list, path = cmd_path }
+
+-- kernel.main(args) -> exit code; args are the words after "ktstr kernel".
+function M.main(args)
+  local name = args[1]
+  if name == "-h" or name == "--help" or name == "help" then
+    io.stdout:write(USAGE)
+    return 0
+  end
+  if not name then return bad("missing subcommand") end
+  local cmd = commands[name]
+  if not cmd then return bad("unknown subcommand '" .. name .. "' (want fetch, list or path)") end
+  return cmd(table.move(args, 2, #args, 1, {}))
+end
+
+return M

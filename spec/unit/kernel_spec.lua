@@ -1,0 +1,179 @@
+-- ktstr.kernel without the network: resolving paths, build trees and a fake cache.
+local kernel = require("ktstr.kernel")
+
+local q = kernel.sh_quote
+local KTSTR = "./build/ktstr"
+
+local function sh(cmd)
+  local p = assert(io.popen(cmd))
+  local out = p:read("a")
+  local ok, _, status = p:close()
+  return out, ok, status
+end
+
+local function write(path, data)
+  assert(os.execute("mkdir -p " .. q(path:match("^(.*)/"))))
+  local f = assert(io.open(path, "wb"))
+  assert(f:write(data))
+  f:close()
+end
+
+-- Enough of a vmlinux for resolve(): the ELF magic and a banner.
+local function fake_vmlinux(release)
+  return "\x7fELF\2\1\1" .. ("\0"):rep(57)
+      .. "junk\0Linux version " .. release .. " (me@host) (gcc) #1 SMP\0"
+end
+
+-- Enough of a bzImage: "HdrS" at 0x202 and the kernel_version pointer at
+-- 0x20e, counted from 0x200, to "<release> (me@host) #1".
+local function fake_bzimage(release)
+  local s = ("\0"):rep(0x202) .. "HdrS" .. ("\0"):rep(0x20e - 0x206)
+      .. string.pack("<I2", 0x100)
+  s = s .. ("\0"):rep(0x300 - #s) .. release .. " (me@host) #1\0"
+  return s .. ("\0"):rep(0x400 - #s)
+end
+
+local function fake_entry(cache, release, skip)
+  local dir = cache .. "/kernels/" .. release
+  local files = {
+    vmlinuz = fake_bzimage(release), vmlinux = fake_vmlinux(release),
+    ["vmlinux.btf"] = "\x7fELF", config = "CONFIG_SCHED_CLASS_EXT=y\n",
+    ["metadata.json"] = "{}\n",
+  }
+  for name, data in pairs(files) do
+    if name ~= skip then write(dir .. "/" .. name, data) end
+  end
+  return dir
+end
+
+describe("ktstr.kernel", function()
+  local tmp, cache
+
+  before_each(function()
+    tmp = sh("mktemp -d"):match("[^\n]+")
+    cache = tmp .. "/cache"
+    kernel.set_cache_dir(cache)
+  end)
+
+  after_each(function()
+    kernel.set_cache_dir(nil)
+    os.execute("rm -rf -- " .. q(tmp))
+  end)
+
+  it("sh_quote survives the shell, quotes included", function()
+    local s = "it's a $HOME `x` \"y\" \\ z"
+    assert.are.equal(s, sh("printf %s " .. q(s)))
+  end)
+
+  it("resolves a vmlinux path to its banner's release and the config beside it", function()
+    write(tmp .. "/k/vmlinux", fake_vmlinux("7.9.9-test"))
+    write(tmp .. "/k/config", "CONFIG_X=y\n")
+    local k = assert(kernel.resolve(tmp .. "/k/vmlinux"))
+    assert.are.equal("7.9.9-test", k.release)
+    assert.are.equal(tmp .. "/k/vmlinux", k.vmlinux)
+    assert.are.equal(tmp .. "/k/config", k.config)
+    assert.is_nil(k.bzimage)
+    assert.is_nil(k.btf) -- the fake ELF has no .BTF section
+  end)
+
+  it("resolves a build tree to its vmlinux, bzImage and .config", function()
+    local tree = tmp .. "/linux"
+    write(tree .. "/vmlinux", fake_vmlinux("7.9.8-tree"))
+    write(tree .. "/arch/x86/boot/bzImage", fake_bzimage("7.9.8-tree"))
+    write(tree .. "/.config", "CONFIG_X=y\n")
+    for _, spec in ipairs({ tree, tree .. "/arch/x86/boot/bzImage" }) do
+      local k = assert(kernel.resolve(spec))
+      assert.are.equal("7.9.8-tree", k.release)
+      assert.are.equal(tree .. "/vmlinux", k.vmlinux)
+      assert.are.equal(tree .. "/arch/x86/boot/bzImage", k.bzimage)
+      assert.are.equal(tree .. "/.config", k.config)
+    end
+  end)
+
+  it("rejects a file that is no kernel, and a missing path", function()
+    write(tmp .. "/notes.txt", "hello\n")
+    local k, err, code = kernel.resolve(tmp .. "/notes.txt")
+    assert.is_nil(k)
+    assert.matches("neither a vmlinux ELF nor a bzImage", err, 1, true)
+    assert.are.equal("EINVAL", code)
+    k, err, code = kernel.resolve(tmp .. "/nope")
+    assert.is_nil(k)
+    assert.matches(tmp .. "/nope: no such file", err, 1, true)
+    assert.are.equal("ENOENT", code)
+  end)
+
+  it("tells how to fetch a version that is not cached", function()
+    local k, err, code = kernel.resolve("7.2")
+    assert.is_nil(k)
+    assert.are.equal("no cached kernel matches '7.2'; run: ktstr kernel fetch 7.2", err)
+    assert.are.equal("ENOENT", code)
+  end)
+
+  it("tells how to fill an empty cache when no kernel is named", function()
+    if os.getenv("KTSTR_KERNEL") then return end -- it would name one
+    local k, err = kernel.resolve()
+    assert.is_nil(k)
+    assert.are.equal("no kernel in the cache; run: ktstr kernel fetch", err)
+  end)
+
+  it("finds cached kernels by version prefix, version or release, newest first", function()
+    fake_entry(cache, "7.9.2+deb13-amd64")
+    local dir = fake_entry(cache, "7.9.10+deb13-amd64")
+    for _, spec in ipairs({ "7.9", "7.9.10", "7.9.10+deb13-amd64" }) do
+      local k = assert(kernel.resolve(spec))
+      assert.are.equal("7.9.10+deb13-amd64", k.release)
+      assert.are.equal(dir, k.dir)
+      assert.are.equal(dir .. "/vmlinux", k.vmlinux)
+      assert.are.equal(dir .. "/vmlinuz", k.bzimage)
+      assert.are.equal(dir .. "/vmlinux.btf", k.btf)
+      assert.are.equal(dir .. "/config", k.config)
+    end
+    assert.are.equal("7.9.2+deb13-amd64", kernel.resolve("7.9.2").release)
+    assert.is_nil(kernel.resolve("7.9.1"))
+    if not os.getenv("KTSTR_KERNEL") then
+      assert.are.equal("7.9.10+deb13-amd64", kernel.resolve().release)
+    end
+  end)
+
+  it("skips incomplete entries and `kernel list` marks them", function()
+    fake_entry(cache, "7.9.3+deb13-amd64", "vmlinux")
+    fake_entry(cache, "7.9.1+deb13-amd64")
+    assert.are.equal("7.9.1+deb13-amd64", kernel.resolve("7.9").release)
+    local out, ok = sh(("KTSTR_CACHE_DIR=%s %s kernel list"):format(q(cache), KTSTR))
+    assert.is_true(ok)
+    local first, second = out:match("^([^\n]*)\n([^\n]*)\n$")
+    assert.matches("^7%.9%.3%+deb13%-amd64 .*INCOMPLETE: missing vmlinux$", first)
+    assert.matches("^7%.9%.1%+deb13%-amd64 .* MiB  " .. cache:gsub("%p", "%%%0") .. "/kernels/7%.9%.1%+deb13%-amd64$", second)
+  end)
+
+  it("`kernel path` prints the directory or the file a flag names", function()
+    local dir = fake_entry(cache, "7.9.4+deb13-amd64")
+    local cmd = ("KTSTR_CACHE_DIR=%s %s kernel path 7.9 "):format(q(cache), KTSTR)
+    assert.are.equal(dir .. "\n", sh(cmd))
+    assert.are.equal(dir .. "/vmlinux\n", sh(cmd .. "--vmlinux"))
+    assert.are.equal(dir .. "/vmlinuz\n", sh(cmd .. "--bzimage"))
+    assert.are.equal(dir .. "/vmlinux.btf\n", sh(cmd .. "--btf"))
+    assert.are.equal(dir .. "/config\n", sh(cmd .. "--config"))
+  end)
+
+  it("answers bad input with exit code 2 and a message naming it", function()
+    local cases = {
+      { "kernel frob", "unknown subcommand 'frob'" },
+      { "kernel path", "path: missing VERSION" },
+      { "kernel path 7.3 --kernel", "path: unknown option '--kernel'" },
+      { "kernel fetch --force", "fetch: unknown option '--force'" },
+      { "kernel fetch latest", "fetch: bad VERSION 'latest'" },
+      { "kernel list extra", "list: unexpected argument 'extra'" },
+    }
+    for _, c in ipairs(cases) do
+      local out, _, status = sh(("KTSTR_CACHE_DIR=%s %s %s 2>&1"):format(q(cache), KTSTR, c[1]))
+      assert.are.equal(2, status, c[1])
+      assert.matches(c[2], out, 1, true)
+    end
+  end)
+
+  it("raises on a spec that is not a string", function()
+    assert.has_error(function() kernel.resolve(42) end,
+      "resolve: spec must be a string or nil, got number")
+  end)
+end)
