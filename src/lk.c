@@ -118,6 +118,7 @@ char **lk_check_argv(lua_State *L, int idx, int *argc)
 	lua_Integer n, i;
 	char **argv;
 
+	idx = lua_absindex(L, idx);
 	luaL_checktype(L, idx, LUA_TTABLE);
 	n = luaL_len(L, idx);
 	argv = lua_newuserdatauv(L, (n + 1) * sizeof(*argv), 0);

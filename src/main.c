@@ -119,11 +119,15 @@ static int main_run_lua(const char *mod, int argc, char **argv)
 			lua_pushstring(L, argv[i]);
 		rc = lua_pcall(L, argc, 1, 1);
 	}
-	if (rc != LUA_OK) {
+	if (rc != LUA_OK && sig_pending()) {
+		fprintf(stderr, "ktstr: interrupted by %s\n",
+			strsignal(sig_pending()));
+		rc = 128 + sig_pending();
+	} else if (rc != LUA_OK) {
 		fprintf(stderr, "ktstr: %s\n", lua_tostring(L, -1));
-		rc = sig_pending() ? 130 : 2;
+		rc = 2;
 	} else {
-		rc = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : 0;
+		rc = lua_isnumber(L, -1) ? (int)lua_tonumber(L, -1) : 0;
 	}
 	main_L = NULL;
 	lua_close(L);

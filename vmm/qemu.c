@@ -75,8 +75,16 @@ int qemu_build_argv(const struct qemu_cfg *c, struct argv_buf *a)
 	int rc = 0;
 
 	rc |= argv_push(a, "%s", c->qemu);
+	rc |= argv_push(a, "-machine");
+	rc |= argv_push(a, "q35");
 	rc |= argv_push(a, "-accel");
 	rc |= argv_push(a, kvm ? "kvm" : "tcg,thread=multi");
+	/*
+	 * Under TCG the Intel vendor makes each die its own L3 (AMD ignores
+	 * dies); under KVM the host's model is the only one that runs fast.
+	 */
+	rc |= argv_push(a, "-cpu");
+	rc |= argv_push(a, kvm ? "host" : "max,vendor=GenuineIntel");
 	/* qboot: the fastest firmware, and SeaBIOS aborts on Intel + dies > 1 */
 	rc |= argv_push(a, "-bios");
 	rc |= argv_push(a, "qboot.rom");

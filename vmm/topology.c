@@ -278,9 +278,7 @@ int topo_qemu_args(const struct topo *t, const char *ram_dir,
 		return -ENOMEM;
 	node_mib = v.memory_mib / v.numa_nodes;
 
-	rc = argv_push(a, "-cpu") ?:
-	     argv_push(a, "max,vendor=GenuineIntel") ?:
-	     argv_push(a, "-smp") ?:
+	rc = argv_push(a, "-smp") ?:
 	     argv_push(a, "%u,sockets=%u,dies=%u,cores=%u,threads=%u",
 		       topo_cpus(&v), v.numa_nodes, v.llcs / v.numa_nodes,
 		       v.cores, v.threads) ?:

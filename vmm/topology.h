@@ -76,10 +76,10 @@ unsigned topo_default_memory_mib(const struct topo *t);
 /*
  * Appends the QEMU options that realise t (which must validate; a 0
  * memory_mib means the default):
- *   -cpu max,vendor=GenuineIntel
- *	Intel CPUID leaf 4 reports one L3 per die; QEMU's default (AMD under
- *	TCG) ignores dies. It needs qboot: QEMU 10.0.2 + SeaBIOS + Intel +
- *	dies > 1 aborts in encode_topo_cpuid1f. The caller adds -bios qboot.rom.
+ *   (the caller picks -cpu: under TCG max,vendor=GenuineIntel, whose CPUID
+ *	leaf 4 reports one L3 per die, where QEMU's default AMD ignores dies;
+ *	that needs qboot, since QEMU 10.0.2 + SeaBIOS + Intel + dies > 1
+ *	aborts in encode_topo_cpuid1f.)
  *   -smp CPUS,sockets=N,dies=L/N,cores=C,threads=T
  *	one socket per NUMA node, one die (hence one L3) per LLC.
  *   -m <memory_mib>M

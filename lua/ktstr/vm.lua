@@ -23,6 +23,59 @@ function M.ready_timeout(cpus, kvm)
   return 30 + 5 * cpus
 end
 
+-- A kernel that gets as far as looking for its root fs proves KVM runs it.
+local function kvm_probe(kern)
+  local p = core.spawn({ "qemu-system-x86_64", "-machine", "q35", "-accel", "kvm",
+    "-cpu", "host", "-bios", "qboot.rom", "-nodefaults", "-display", "none", "-no-reboot",
+    "-serial", "stdio", "-smp", "1", "-m", "256M", "-kernel", kern.vmlinux or kern.bzimage,
+    "-append", "console=ttyS0 panic=-1 tsc=reliable" }, { merge_stderr = true })
+  if not p then return false end
+  local out, deadline = {}, core.now() + 15
+  local works = false
+  while core.now() < deadline do
+    local which, data = p:read(math.max(0.01, deadline - core.now()))
+    if not which then break end
+    out[#out + 1] = data
+    if table.concat(out):find("Kernel panic", 1, true) then
+      works = true
+      break
+    end
+  end
+  p:close()
+  return works
+end
+
+--[[
+Whether to use KVM: KTSTR_ACCEL=kvm|tcg decides; else /dev/kvm must open and
+a probe boot of this kernel must work (a nested /dev/kvm can open yet fail on
+real guests). The probe's answer is kept per host kernel and guest kernel.
+]]
+function M.use_kvm(kern)
+  local env = os.getenv("KTSTR_ACCEL")
+  if env == "kvm" or env == "tcg" then return env == "kvm" end
+  if not core.kvm_usable() then return false end
+  local dir = require("ktstr.kernel").cache_dir() .. "/accel"
+  local file = ("%s/%s--%s"):format(dir, core.uname().release, kern.release)
+  local f = io.open(file)
+  if f then
+    local v = f:read("l")
+    f:close()
+    return v == "kvm"
+  end
+  local works = kvm_probe(kern)
+  if not works then
+    io.stderr:write("ktstr: /dev/kvm opens but cannot run the guest kernel; using TCG ",
+      "(set KTSTR_ACCEL=kvm to force it)\n")
+  end
+  core.mkdir_p(dir)
+  f = io.open(file, "w")
+  if f then
+    f:write(works and "kvm\n" or "tcg\n")
+    f:close()
+  end
+  return works
+end
+
 local PANIC_PATTERNS = { "Kernel panic %- not syncing[^\n]*", "BUG: [^\n]*", "Oops[^\n]*" }
 
 -- What went wrong, judged from the console: a panic names its reason.
@@ -111,7 +164,8 @@ function Vm:exec(argv, on_output, timeout)
     if msg.t == "out" and msg.id == id then
       if on_output then on_output(msg.fd, msg.data) end
     elseif msg.t == "exit" and msg.id == id then
-      return { code = msg.code, signal = msg.signal }
+      -- lua-cjson decodes every number as a float
+      return { code = math.tointeger(msg.code), signal = math.tointeger(msg.signal) }
     elseif msg.t == "error" then
       return nil, self:failure("agent", "guest agent: " .. msg.msg)
     end
@@ -186,7 +240,7 @@ function M.boot(opts)
   self.initramfs = img
   stamp(timings, "initramfs", t0)
 
-  local kvm = core.kvm_usable()
+  local kvm = M.use_kvm(kern)
   local argv = core.qemu_argv({
     qemu = opts.qemu, kernel = kern.vmlinux or kern.bzimage, initrd = img.path,
     chan = run_dir .. "/chan.sock", qmp = run_dir .. "/qmp.sock", kvm = kvm,
