@@ -2,7 +2,14 @@
 local core = require("ktstr.core")
 
 local exe = assert(core.exe())
-local SUITES = { "spec/unit", "spec/core", "spec/vm" }
+-- spec/guest runs inside one 1n2l2c1t guest, with busted packed in beside it.
+local GUEST_ARGS = { "vm", "--topo", "1n2l2c1t", "--timeout", "900", "-i", "spec:/spec",
+  "-i", "/usr/bin/busted:/usr/bin/busted",
+  "-i", "/usr/share/lua/5.4:/usr/share/lua/5.4",
+  "-i", "/usr/lib/x86_64-linux-gnu/lua/5.4:/usr/lib/x86_64-linux-gnu/lua/5.4",
+  "--", "ktstr", "lua", "/usr/bin/busted", "--lpath=/spec/?.lua", "--pattern=_spec",
+  "-o", "TAP", "/spec/guest" }
+local SUITES = { "spec/unit", "spec/core", "spec/guest", "spec/vm" }
 local total = { passed = 0, failed = 0, skipped = 0 }
 
 local function sh_quote(s)
@@ -16,11 +23,20 @@ local function has_specs(dir)
   return n > 0
 end
 
+local function suite_cmd(dir)
+  if dir == "spec/guest" then
+    local q = {}
+    for i, a in ipairs(GUEST_ARGS) do q[i] = sh_quote(a) end
+    return ("%s %s 2>&1"):format(sh_quote(exe), table.concat(q, " "))
+  end
+  return ("%s lua /usr/bin/busted --pattern=_spec -o TAP %s 2>&1")
+    :format(sh_quote(exe), sh_quote(dir))
+end
+
 local function run_suite(dir)
   local t0 = core.now()
   local counts = { passed = 0, failed = 0, skipped = 0 }
-  local cmd = ("%s lua /usr/bin/busted --pattern=_spec -o TAP %s 2>&1")
-    :format(sh_quote(exe), sh_quote(dir))
+  local cmd = suite_cmd(dir)
   local p = io.popen(cmd)
   for line in p:lines() do
     if line:match("^ok %d+ %- # SKIP") then

@@ -5,7 +5,7 @@ local vm = require("ktstr.vm")
 local M = {}
 
 local USAGE = "usage: ktstr vm [--topo 1n2l2c1t] [--memory-mib N] [--kernel K] " ..
-  "[--timeout S] [--console] [--keep] [-v] -- CMD [ARGS...]\n"
+  "[--timeout S] [-i SRC[:DST]]... [--console] [--keep] [-v] -- CMD [ARGS...]\n"
 
 local function bad(msg)
   io.stderr:write("ktstr vm: ", msg, "\n", USAGE)
@@ -19,7 +19,7 @@ local FLAGS = { ["-v"] = "verbose", ["--verbose"] = "verbose", ["--console"] = "
 
 -- Returns opts, cmd argv; or nil, exit code after printing the problem.
 function M.parse(args)
-  local o = { kernel = os.getenv("KTSTR_KERNEL") }
+  local o = { kernel = os.getenv("KTSTR_KERNEL"), include = {} }
   local i = 1
   while i <= #args do
     local a = args[i]
@@ -35,6 +35,13 @@ function M.parse(args)
         if not val then return bad(("option %s needs a value"):format(key)) end
       end
       o[VALUED[key]] = val
+    elseif a == "-i" or key == "--include" then
+      if not val then
+        val = args[i + 1]
+        i = i + 1
+        if not val then return bad(("option %s needs a value"):format(a)) end
+      end
+      o.include[#o.include + 1] = val
     elseif FLAGS[a] then
       o[FLAGS[a]] = true
     elseif a:sub(1, 1) == "-" then
@@ -59,6 +66,29 @@ function M.parse(args)
   return o, cmd
 end
 
+-- SRC[:DST] -> run_files entries; a directory brings everything under it.
+function M.include_files(specs)
+  local files = {}
+  for _, spec in ipairs(specs) do
+    local src, dst = spec:match("^([^:]+):(.+)$")
+    src = src or spec
+    dst = dst or "/include-files/" .. src:gsub("/+$", ""):match("([^/]+)$")
+    local d = io.open(src .. "/.")
+    local list = d and core.list_files(src)
+    if d then d:close() end
+    if list then
+      for _, rel in ipairs(list) do
+        files[#files + 1] = { src = src .. "/" .. rel, dst = dst .. "/" .. rel }
+      end
+    elseif core.hash_files({ src }) then
+      files[#files + 1] = { src = src, dst = dst }
+    else
+      return nil, ("--include %s: no such file or directory"):format(src)
+    end
+  end
+  return files
+end
+
 local function print_timings(h)
   local prev = 0
   for _, t in ipairs(h.timings) do
@@ -79,8 +109,13 @@ end
 function M.main(args)
   local o, cmd = M.parse(args)
   if not o then return cmd end
+  local files, ierr = M.include_files(o.include)
+  if not files then
+    io.stderr:write("ktstr vm: ", ierr, "\n")
+    return 2
+  end
   local h <close>, f = vm.boot({ topo = o.topo, memory_mib = o.memory_mib, kernel = o.kernel,
-    echo_console = o.console, keep = o.keep })
+    echo_console = o.console, keep = o.keep, run_files = files })
   if not h then
     io.stderr:write(vm.format_failure(f))
     return f.kind == "bad_input" and 2 or f.kind == "interrupted" and 130 or 1
