@@ -24,9 +24,10 @@ local function has_specs(dir)
 end
 
 local function suite_cmd(dir)
-  if dir == "spec/guest" then
+  if dir:match("^spec/guest") then
     local q = {}
     for i, a in ipairs(GUEST_ARGS) do q[i] = sh_quote(a) end
+    q[#q] = sh_quote("/" .. dir)  -- one guest spec file, or all of them
     return ("%s %s 2>&1"):format(sh_quote(exe), table.concat(q, " "))
   end
   return ("%s lua /usr/bin/busted --pattern=_spec -o TAP %s 2>&1")
@@ -59,9 +60,10 @@ local function run_suite(dir)
   for k, v in pairs(counts) do total[k] = total[k] + v end
 end
 
+-- `scripts/check.lua [DIR | FILE]` runs one suite or one spec file.
 local only = ...
 for _, dir in ipairs(only and { only } or SUITES) do
-  if has_specs(dir) then run_suite(dir) end
+  if dir:match("_spec%.lua$") or has_specs(dir) then run_suite(dir) end
 end
 local line = ("%d passed, %d failed"):format(total.passed, total.failed)
 if total.skipped > 0 then line = line .. (", %d skipped"):format(total.skipped) end

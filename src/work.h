@@ -1,0 +1,97 @@
+/* Work types: the C loops a worker runs, their parameters and their groups. */
+#ifndef KTSTR_WORK_H
+#define KTSTR_WORK_H
+
+#define _GNU_SOURCE
+#include <sched.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "telemetry.h"
+
+#define WORK_MAX_PARAMS	8
+#define WORK_MAX_PHASES	16
+#define WORK_GROUP_MAX	16	/* largest group (futex_fan_out: fan_out + 1) */
+
+enum work_param_kind {
+	WP_INT,		/* a count, size or iteration number */
+	WP_NS,		/* a duration in nanoseconds (Lua gives seconds or "10ms") */
+};
+
+struct work_param {
+	const char *name;
+	enum work_param_kind kind;
+	int64_t def, min, max;
+	const char *help;
+};
+
+/* One phase of a sequence: kind is "spin", "sleep", "yield", "io" or "alu_hot". */
+struct work_phase {
+	const char *kind;
+	int64_t ns;
+};
+
+struct work_type;
+
+/* A work type with its parameters resolved (defaults filled in, validated). */
+struct work_spec {
+	const struct work_type *type;
+	int64_t args[WORK_MAX_PARAMS];	/* in the order of type->params */
+	struct work_phase phases[WORK_MAX_PHASES];	/* sequence only */
+	size_t nphases;
+};
+
+/*
+ * Shared by the members of one group (pipe_io pairs, futex partners,
+ * fan-out groups, mutex contenders): a MAP_SHARED page the runtime zeroes
+ * and fills before it forks the members. Member i reads pipe_in[i] and
+ * writes pipe_out[i]; the runtime wires them as a ring (i -> i+1 mod n).
+ */
+struct work_group {
+	uint32_t futex[WORK_GROUP_MAX];	/* futex words, one per member */
+	uint32_t lock;			/* mutex_contention's lock word */
+	uint32_t seq;			/* fan-out generation counter */
+	uint64_t stamp_ns[WORK_GROUP_MAX];	/* wake timestamps (CLOCK_MONOTONIC) */
+	int pipe_in[WORK_GROUP_MAX];
+	int pipe_out[WORK_GROUP_MAX];
+	unsigned size;
+};
+
+/* What a running worker knows about itself. */
+struct work_ctx {
+	struct telem *t;		/* this worker's telemetry page */
+	const volatile int *stop;	/* nonzero: return within ~10 ms */
+	unsigned index;			/* 0-based index among the set's workers */
+	unsigned nworkers;
+	unsigned member;		/* position within its group */
+	struct work_group *grp;		/* NULL for ungrouped types */
+	cpu_set_t cpus;			/* the affinity the worker started with */
+};
+
+struct work_type {
+	const char *name;
+	const char *unit;		/* what one work unit means, for reports */
+	const struct work_param *params;
+	size_t nparams;
+	/* members per group from the resolved args; NULL means 1 */
+	unsigned (*group_size)(const struct work_spec *s);
+	int blocking;			/* records wake latencies */
+	/* loops until *c->stop; 0 or -errno (the report carries it) */
+	int (*run)(struct work_ctx *c, const struct work_spec *s);
+};
+
+/* NULL when unknown. */
+const struct work_type *work_find(const char *name);
+/* Every work type, in a stable order; *n gets the count. */
+const struct work_type *const *work_list(size_t *n);
+/*
+ * Fills s from name and (key, value) pairs; values of WP_NS params are in
+ * ns. An unknown type, unknown key or out-of-range value is -EINVAL with a
+ * message that names it and lists what is valid.
+ */
+int work_resolve(struct work_spec *s, const char *name, const char *const *keys,
+		 const int64_t *vals, size_t n, char *err, size_t errlen);
+/* Members per group of a resolved spec (1 when ungrouped). */
+unsigned work_group_size(const struct work_spec *s);
+
+#endif
