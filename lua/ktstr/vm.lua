@@ -202,7 +202,7 @@ end
 local function pack(opts, kern, run_dir)
   local initramfs = require("ktstr.initramfs")
   return initramfs.build({
-    ktstr = assert(core.exe()),
+    ktstr = "/proc/self/exe",  -- the running binary, even if rebuilt meanwhile
     lua_dir = package.ktstr_lua_dir,
     kernel_config = kern.config,
     release = kern.release,

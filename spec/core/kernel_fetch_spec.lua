@@ -6,12 +6,7 @@ local kernel = require("ktstr.kernel")
 local q = kernel.sh_quote
 local KTSTR = "./build/ktstr"
 
-local function sh(cmd)
-  local p = assert(io.popen(cmd))
-  local out = p:read("a")
-  local ok, _, status = p:close()
-  return out, ok, status
-end
+local sh = require("support.run").sh
 
 describe("ktstr kernel fetch 7.3", function()
   local k

@@ -10,6 +10,14 @@ function M.sh_quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end
 
+-- Runs a shell command; returns its stdout, whether it succeeded, its status.
+function M.sh(cmd)
+  local p = luassert(io.popen(cmd))
+  local out = p:read("a")
+  local ok, _, status = p:close()
+  return out, ok, status
+end
+
 -- Runs ktstr with args; returns exit code, stdout, stderr.
 function M.ktstr(args, env)
   local dir = luassert(core.mkdtemp("/tmp/ktstr-spec-"))

@@ -4,12 +4,7 @@ local kernel = require("ktstr.kernel")
 local q = kernel.sh_quote
 local KTSTR = "./build/ktstr"
 
-local function sh(cmd)
-  local p = assert(io.popen(cmd))
-  local out = p:read("a")
-  local ok, _, status = p:close()
-  return out, ok, status
-end
+local sh = require("support.run").sh
 
 local function write(path, data)
   assert(os.execute("mkdir -p " .. q(path:match("^(.*)/"))))
