@@ -12,10 +12,12 @@
 #define WORK_MAX_PARAMS	8
 #define WORK_MAX_PHASES	16
 #define WORK_GROUP_MAX	16	/* largest group (futex_fan_out: fan_out + 1) */
+#define WORK_NS_MAX	60000000000LL	/* longest duration a parameter takes: 60 s */
 
 enum work_param_kind {
 	WP_INT,		/* a count, size or iteration number */
-	WP_NS,		/* a duration in nanoseconds (Lua gives seconds or "10ms") */
+	WP_NS,		/* a duration in ns (lua/ktstr/work.lua converts "10ms", seconds) */
+	WP_BOOL,	/* 0 or 1 (Lua gives false/true) */
 };
 
 struct work_param {
@@ -25,7 +27,11 @@ struct work_param {
 	const char *help;
 };
 
-/* One phase of a sequence: kind is "spin", "sleep", "yield", "io" or "alu_hot". */
+/*
+ * One phase of a sequence: kind is "spin", "sleep", "yield", "io" or
+ * "alu_hot", always one of the static strings of work_phase_kinds(), so a
+ * forked worker can compare pointers or strings alike.
+ */
 struct work_phase {
 	const char *kind;
 	int64_t ns;
@@ -78,6 +84,9 @@ struct work_type {
 	int blocking;			/* records wake latencies */
 	/* loops until *c->stop; 0 or -errno (the report carries it) */
 	int (*run)(struct work_ctx *c, const struct work_spec *s);
+	/* checks between parameters after the range checks; NULL: none */
+	int (*check)(const struct work_spec *s, char *err, size_t errlen);
+	int phased;			/* takes phases (sequence) */
 };
 
 /* NULL when unknown. */
@@ -87,10 +96,22 @@ const struct work_type *const *work_list(size_t *n);
 /*
  * Fills s from name and (key, value) pairs; values of WP_NS params are in
  * ns. An unknown type, unknown key or out-of-range value is -EINVAL with a
- * message that names it and lists what is valid.
+ * message that names it and lists what is valid. A phased type (sequence)
+ * also needs work_set_phases() before it runs.
  */
 int work_resolve(struct work_spec *s, const char *name, const char *const *keys,
 		 const int64_t *vals, size_t n, char *err, size_t errlen);
+/*
+ * Sets the phases of a resolved sequence: kinds[i] is a phase kind, ns[i]
+ * its duration. -EINVAL with a message for an unknown kind, a duration out
+ * of range, no phases or more than WORK_MAX_PHASES, or a type without phases.
+ */
+int work_set_phases(struct work_spec *s, const char *const *kinds,
+		    const int64_t *ns, size_t n, char *err, size_t errlen);
+/* The phase kinds a sequence takes, in a stable order; *n gets the count. */
+const char *const *work_phase_kinds(size_t *n);
+/* Index of param name in s->type->params, or -1. */
+int work_param_index(const struct work_type *type, const char *name);
 /* Members per group of a resolved spec (1 when ungrouped). */
 unsigned work_group_size(const struct work_spec *s);
 
