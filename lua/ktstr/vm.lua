@@ -7,7 +7,10 @@ local M = {}
 local Vm = {}
 Vm.__index = Vm
 
+-- KTSTR_RUN_DIR puts run dirs elsewhere (specs use it to find leftovers).
 local function run_dir_base()
+  local env = os.getenv("KTSTR_RUN_DIR")
+  if env and env ~= "" then return env .. "/ktstr-" end
   local shm = io.open("/dev/shm/.ktstr-probe", "w")
   if shm then
     shm:close()
@@ -242,7 +245,7 @@ function M.boot(opts)
 
   local kvm = M.use_kvm(kern)
   local argv = core.qemu_argv({
-    qemu = opts.qemu, kernel = kern.vmlinux or kern.bzimage, initrd = img.path,
+    qemu = opts.qemu or os.getenv("KTSTR_QEMU"), kernel = kern.vmlinux or kern.bzimage, initrd = img.path,
     chan = run_dir .. "/chan.sock", qmp = run_dir .. "/qmp.sock", kvm = kvm,
     cmdline = opts.cmdline,
   })

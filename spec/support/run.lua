@@ -18,13 +18,26 @@ function M.sh(cmd)
   return out, ok, status
 end
 
--- Runs ktstr with args; returns exit code, stdout, stderr.
+-- QEMU processes and run dirs left in a private run dir base.
+function M.leftovers_in(base)
+  -- the [m] keeps pgrep from matching the shell that runs it
+  local procs = M.sh("pgrep -a -f " .. M.sh_quote("qemu-syste[m].*" .. base) .. " 2>/dev/null")
+  return procs, M.sh("ls -A " .. M.sh_quote(base) .. " 2>/dev/null")
+end
+
+M.leftovers = { procs = "", dirs = "" }
+
+-- Runs ktstr with args; returns exit code, stdout, stderr. Its run dirs go to
+-- a private KTSTR_RUN_DIR, checked afterwards by assert_no_leftovers.
 function M.ktstr(args, env)
   local dir = luassert(core.mkdtemp("/tmp/ktstr-spec-"))
+  env = env or {}
+  env.KTSTR_RUN_DIR = dir .. "/run"
+  luassert(core.mkdir_p(env.KTSTR_RUN_DIR))
   local q = {}
   for _, a in ipairs(args) do q[#q + 1] = M.sh_quote(a) end
   local prefix = ""
-  for k, v in pairs(env or {}) do prefix = prefix .. k .. "=" .. M.sh_quote(v) .. " " end
+  for k, v in pairs(env) do prefix = prefix .. k .. "=" .. M.sh_quote(v) .. " " end
   local cmd = ("%s%s %s >%s/out 2>%s/err"):format(prefix, M.sh_quote(M.exe),
     table.concat(q, " "), dir, dir)
   local _, _, code = os.execute(cmd)
@@ -35,29 +48,17 @@ function M.ktstr(args, env)
     return s
   end
   local out, err = slurp("out"), slurp("err")
+  M.leftovers.procs, M.leftovers.dirs = M.leftovers_in(env.KTSTR_RUN_DIR)
   core.rm_rf(dir)
   return code, out, err
 end
 
-local function lines_of(cmd)
-  local p = io.popen(cmd)
-  local out = {}
-  for l in p:lines() do out[#out + 1] = l end
-  p:close()
-  return out
-end
-
--- QEMU processes and run dirs that exist right now.
-function M.leftovers()
-  local procs = lines_of("pgrep -a -f '^qemu-system' 2>/dev/null")
-  local dirs = lines_of("ls -d /dev/shm/ktstr-* /tmp/ktstr-[!s]* 2>/dev/null")
-  return procs, dirs
-end
-
+-- Fails when the last M.ktstr run left a QEMU process or a run dir behind.
 function M.assert_no_leftovers()
-  local procs, dirs = M.leftovers()
-  luassert.are.same({}, procs, "QEMU processes left behind")
-  luassert.are.same({}, dirs, "run directories left behind")
+  local l = M.leftovers
+  M.leftovers = { procs = "", dirs = "" }
+  luassert.are.equal("", l.procs, "QEMU processes left behind")
+  luassert.are.equal("", l.dirs, "run directories left behind")
 end
 
 return M

@@ -1,4 +1,5 @@
 -- Booting guests: the topology the guest sees, exit status, panics, cleanup.
+local core = require("ktstr.core")
 local run = require("support.run")
 
 local function vm(topo, script)
@@ -54,5 +55,40 @@ describe("ktstr vm #vm", function()
     assert.are.equal("", out)
     assert.matches("guest kernel panic", err)
     assert.matches("sysrq", err)
+  end)
+
+  it("stops the guest and cleans up when interrupted with SIGINT", function()
+    local base = assert(core.mkdtemp("/tmp/ktstr-spec-"))
+    local p = assert(core.spawn({ "env", "KTSTR_RUN_DIR=" .. base, run.exe, "vm", "--",
+      "sleep", "60" }, { new_pgrp = false }))
+    core.sleep(2)
+    p:kill(2)
+    local st = assert(p:wait(30))
+    p:close()
+    local procs, dirs = run.leftovers_in(base)
+    core.rm_rf(base)
+    assert.are.equal(130, st.code)
+    assert.are.equal("", procs)
+    assert.are.equal("", dirs)
+  end)
+
+  it("names the fix when the kernel is missing, with exit code 2", function()
+    local code, _, err = run.ktstr({ "vm", "--kernel", "6.99", "--", "true" })
+    assert.are.equal(2, code)
+    assert.matches("run: ktstr kernel fetch 6.99", err, 1, true)
+  end)
+
+  it("rejects an invalid topology naming the field, with exit code 2", function()
+    local code, _, err = run.ktstr({ "vm", "--topo", "2n3l2c1t", "--", "true" })
+    assert.are.equal(2, code)
+    assert.matches("llcs (3) must be a multiple of numa_nodes (2)", err, 1, true)
+  end)
+
+  it("says QEMU is missing when it cannot be run", function()
+    local code, _, err = run.ktstr({ "vm", "--", "true" },
+      { KTSTR_QEMU = "/nonexistent/qemu-system-x86_64", KTSTR_ACCEL = "tcg" })
+    assert.are.equal(1, code)
+    assert.matches("/nonexistent/qemu%-system%-x86_64: No such file or directory", err)
+    assert.matches("make deps", err, 1, true)
   end)
 end)
