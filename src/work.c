@@ -14,8 +14,21 @@ static const struct work_type *const work_types[] = {
 	&work_yield_heavy,
 	&work_mixed,
 	&work_alu_hot,
+	&work_bursty,
+	&work_idle_churn,
+	&work_io_sync_write,
+	&work_pipe_io,
+	&work_futex_ping_pong,
+	&work_futex_fan_out,
 	&work_cache_pressure,
 	&work_cache_yield,
+	&work_fork_exit,
+	&work_nice_sweep,
+	&work_affinity_churn,
+	&work_policy_churn,
+	&work_page_fault_churn,
+	&work_mutex_contention,
+	&work_sequence,
 };
 
 #define WORK_NTYPES (sizeof(work_types) / sizeof(work_types[0]))
