@@ -175,6 +175,33 @@ function Vm:exec(argv, on_output, timeout)
   end
 end
 
+-- Runs a QMP command given as a table; returns the decoded "return" value.
+function Vm:qmp(cmd, timeout)
+  local raw, err = self.qvm:qmp(cjson.encode(cmd), timeout)
+  if not raw then return nil, err end
+  local reply = cjson.decode(raw)
+  if reply.error then
+    return nil, ("qmp %s: %s"):format(cmd.execute, reply.error.desc or "error")
+  end
+  return reply["return"]
+end
+
+-- The host threads that run each vCPU, in vCPU order.
+function Vm:vcpu_threads()
+  local cpus, err = self:qmp({ execute = "query-cpus-fast" })
+  if not cpus then return nil, err end
+  local tids = {}
+  for _, c in ipairs(cpus) do tids[math.tointeger(c["cpu-index"]) + 1] = math.tointeger(c["thread-id"]) end
+  return tids
+end
+
+-- Guest RAM, mapped read-only from the per-node files QEMU shares with us.
+function Vm:guestmem()
+  local paths = {}
+  for i = 0, self.topo.numa_nodes - 1 do paths[#paths + 1] = ("%s/ram%d"):format(self.run_dir, i) end
+  return core.guestmem_open(paths)
+end
+
 -- Asks the agent to power off and waits for QEMU to exit.
 function Vm:shutdown(timeout)
   if self:send({ t = "poweroff" }) then
