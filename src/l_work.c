@@ -57,8 +57,10 @@ static int l_work_resolve_args(lua_State *L, const char *name, int pidx,
 				   name, luaL_typename(L, -2));
 		keys[n] = lua_tostring(L, -2);
 		k = work_param_index(type, keys[n]);
-		if (k < 0)	/* let work_resolve word the message */
+		if (k < 0) {	/* let work_resolve word the message */
+			lua_pop(L, 2);	/* the table still anchors the key */
 			return work_resolve(s, name, &keys[n], vals, 1, err, errlen);
+		}
 		vals[n++] = l_work_check_value(L, type, &type->params[k], -1);
 		lua_pop(L, 1);
 	}
