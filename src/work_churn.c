@@ -1,4 +1,4 @@
-/* Lifecycle, class and memory churn: fork_exit, nice_sweep, affinity_churn, policy_churn, page_fault_churn. */
+/* Churn work types: fork_exit, nice_sweep, affinity_churn, policy_churn, page_fault_churn. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>

@@ -227,11 +227,13 @@ describe("work_resolve", function()
     end)
 
     it("rejects more page touches per cycle than the region has pages", function()
-      local w, err = core.work_resolve("page_fault_churn", { region_kib = 64, touches_per_cycle = 17 })
+      local w, err = core.work_resolve("page_fault_churn",
+        { region_kib = 64, touches_per_cycle = 17 })
       assert.is_nil(w)
       assert.equal("page_fault_churn.touches_per_cycle: 17 is more than the region's 16 pages "
         .. "(region_kib 64)", err)
-      assert.is_table(core.work_resolve("page_fault_churn", { region_kib = 64, touches_per_cycle = 16 }))
+      assert.is_table(core.work_resolve("page_fault_churn",
+        { region_kib = 64, touches_per_cycle = 16 }))
     end)
   end)
 
