@@ -1,0 +1,65 @@
+-- Every work loop runs for real on the host: it makes progress, records wakes, stops in time.
+local core = require("ktstr.core")
+
+local RUN_S = 0.3
+-- A loop returns within ~10 ms of the stop flag; a busy 2-CPU host (a guest
+-- beside us) can delay 4 spinning contenders by hundreds of ms. A loop that
+-- ignores stop is killed at 2 s and fails the exit check instead.
+local STOP_BUDGET_S = 1.0
+
+-- Small settings where the defaults would leave too few wakes in RUN_S.
+local PARAMS = {
+  bursty = { burst_duration = 5000000, sleep_duration = 5000000 },
+  io_sync_write = {},
+}
+local PHASES = {
+  sequence = {
+    { kind = "spin", ns = 10000000 }, { kind = "sleep", ns = 5000000 },
+    { kind = "yield", ns = 5000000 }, { kind = "io", ns = 5000000 },
+    { kind = "alu_hot", ns = 5000000 },
+  },
+}
+-- Members that never wait: the fan-out messenger only wakes others.
+local function waits(name, member)
+  if name == "futex_fan_out" then return member > 0 end
+  return name ~= "mutex_contention"	-- contention is likely, not certain
+end
+
+local function leftover_files()
+  local p = io.popen("ls /tmp/ktstr-work-* 2>/dev/null")
+  local out = p:read("a")
+  p:close()
+  return out
+end
+
+local function run(name)
+  local w = assert(core.work_resolve(name, PARAMS[name] or {}, PHASES[name]))
+  local ws = assert(core.workers_spawn{ n = w.group_size, work = w })
+  core.sleep(RUN_S)
+  local t0 = core.now()
+  assert(ws:stop(2))
+  local stop_s = core.now() - t0
+  local reports = ws:reports()
+  ws:close()
+  return w, reports, stop_s
+end
+
+describe("work loops on the host", function()
+  for _, t in ipairs(core.work_types()) do
+    it(("run %s: every member makes progress and stops in time"):format(t.name), function()
+      local w, reports, stop_s = run(t.name)
+      assert.equal(w.group_size, #reports)
+      for _, r in ipairs(reports) do
+        assert.is_nil(r.error)
+        assert.equal(0, r.exit.code)
+        assert.is_true(r.work_units > 0, ("member %d did no work"):format(r.member))
+        if t.blocking and waits(t.name, r.member) then
+          assert.is_table(r.wake, ("member %d recorded no wake"):format(r.member))
+          assert.is_true(r.wake.count > 0)
+        end
+      end
+      assert.is_true(stop_s < STOP_BUDGET_S, ("stop took %.0f ms"):format(stop_s * 1e3))
+      assert.equal("", leftover_files())
+    end)
+  end
+end)
