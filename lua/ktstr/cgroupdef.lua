@@ -1,0 +1,173 @@
+-- ktstr.cgroup("name"): a chainable, immutable builder for one cgroup and its workers.
+local V = require("ktstr.validate")
+local cpuset = require("ktstr.cpuset")
+local work = require("ktstr.work")
+
+local M = {}
+
+local DEF = {}  -- the key under which a builder keeps its plain table
+local methods = {}
+local Builder = {}
+
+local function with(self, key, value)
+  local def = {}
+  for k, v in pairs(self[DEF]) do def[k] = v end
+  def[key] = value
+  return setmetatable({ [DEF] = def }, Builder)
+end
+
+local function what(self, method)
+  return ("cgroup '%s': %s"):format(self[DEF].name, method)
+end
+
+-- Workers must fill whole groups (pipe_io pairs, mutex_contention contenders, ...).
+local function check_groups(def, method)
+  local g = def.work and work.group_size(def.work) or 1
+  if def.workers and def.workers % g ~= 0 then
+    V.raise("cgroup '%s': %s: %s runs in groups of %d, so workers must be a multiple of %d " ..
+      "(got %d)", def.name, method, def.work.type, g, g, def.workers)
+  end
+end
+
+function methods:workers(n)
+  if self[DEF].workers_pct then V.raise("%s: workers_pct is already set", what(self, "workers")) end
+  local b = with(self, "workers", V.integer(n, what(self, "workers"), 0))
+  check_groups(b[DEF], "workers")
+  return b
+end
+
+-- ceil(cpus * p) workers, cpus being the size of the cgroup's cpuset.
+function methods:workers_pct(p)
+  if self[DEF].workers then V.raise("%s: workers is already set", what(self, "workers_pct")) end
+  return with(self, "workers_pct", V.number(p, what(self, "workers_pct"), 0, nil, true))
+end
+
+function methods:work(w)
+  if not work.is(w) then
+    V.raise("%s: expected a work value (ktstr.work.spin_wait(), ...), got %s", what(self, "work"),
+      tostring(w))
+  end
+  local b = with(self, "work", w)
+  check_groups(b[DEF], "work")
+  return b
+end
+
+function methods:cpuset(spec)
+  if not cpuset.is(spec) then
+    V.raise("%s: expected a ktstr.cpuset value (llc(0), ...), got %s", what(self, "cpuset"),
+      tostring(spec))
+  end
+  return with(self, "cpuset", spec)
+end
+
+function methods:nice(n)
+  return with(self, "nice", V.integer(n, what(self, "nice"), -20, 19))
+end
+
+function methods:comm(s)
+  if type(s) ~= "string" or #s == 0 or #s > 15 or s:find("%z") then
+    V.raise("%s: expected a name of 1 to 15 bytes, got %s", what(self, "comm"), tostring(s))
+  end
+  return with(self, "comm", s)
+end
+
+-- Policies; true marks those that need a priority (1..99, CAP_SYS_NICE).
+local POLICIES = { normal = false, batch = false, idle = false, fifo = true, rr = true }
+
+function methods:sched_policy(name, prio)
+  local w = what(self, "sched_policy")
+  if POLICIES[name] == nil then
+    V.raise("%s: %s", w, V.unknown("policy", name, V.sorted(POLICIES)))
+  end
+  if POLICIES[name] then
+    prio = V.integer(prio, w .. ": " .. name .. " priority", 1, 99)
+  elseif prio ~= nil then
+    V.raise("%s: %s takes no priority (only fifo and rr do)", w, name)
+  end
+  return with(self, "sched_policy", { policy = name, priority = prio })
+end
+
+-- Per-worker affinity: a cpuset spec, or an intent resolved per worker.
+M.AFFINITY = { single_cpu = true, llc_aligned = true, cross_cgroup = true, smt_sibling_pair = true }
+
+function M.affinity(v, w)
+  if cpuset.is(v) or M.AFFINITY[v] then return v end
+  V.raise("%s: expected a ktstr.cpuset value or one of %s, got %s", w,
+    table.concat(V.sorted(M.AFFINITY), ", "), tostring(v))
+end
+
+function methods:affinity(v)
+  return with(self, "affinity", M.affinity(v, what(self, "affinity")))
+end
+
+function methods:cpu_weight(n)
+  return with(self, "cpu_weight", V.integer(n, what(self, "cpu_weight"), 1, 10000))
+end
+
+-- cpu.max: quota of CPU time per period (durations; the kernel wants 1ms..1s periods).
+function methods:cpu_max(quota, period)
+  local w = what(self, "cpu_max")
+  local q = V.duration(quota, w .. ": quota")
+  local p = V.duration(period or 0.1, w .. ": period")
+  if q < 0.001 then V.raise("%s: quota must be at least 1ms, got %s", w, tostring(quota)) end
+  if p < 0.001 or p > 1 then V.raise("%s: period must be 1ms..1s, got %s", w, tostring(period)) end
+  return with(self, "cpu_max", { quota = q, period = p })
+end
+
+-- 100 = one CPU's worth, over the default 100ms period.
+function methods:cpu_quota_pct(pct)
+  V.number(pct, what(self, "cpu_quota_pct"), 1)
+  return methods.cpu_max(self, pct / 100 * 0.1, 0.1)
+end
+
+local UNITS = { [""] = 1, K = 1024, M = 1024 ^ 2, G = 1024 ^ 3 }
+
+local function bytes(v, w)
+  local n, u = tostring(v):match("^(%d+)([KMG]?)$")
+  if (type(v) == "number" and math.type(v) ~= "integer") or not n or tonumber(n) == 0 then
+    V.raise("%s: expected bytes > 0 (an integer or a string like \"256M\"), got %s", w, tostring(v))
+  end
+  return math.tointeger(tonumber(n) * UNITS[u])
+end
+
+for _, key in ipairs({ "memory_max", "memory_high", "memory_low" }) do
+  methods[key] = function(self, v) return with(self, key, bytes(v, what(self, key))) end
+end
+
+function methods:pids_max(n)
+  return with(self, "pids_max", V.integer(n, what(self, "pids_max"), 1))
+end
+
+function methods:io_weight(n)
+  return with(self, "io_weight", V.integer(n, what(self, "io_weight"), 1, 10000))
+end
+
+local NAMES = V.sorted(methods)
+local RENAMED = { work_type = "work" }  -- the Rust builder's name, as the tutorial spells it
+Builder.__index = function(_, k)
+  return methods[k] or V.raise("ktstr.cgroup: %s", V.unknown("method", k, NAMES, RENAMED))
+end
+Builder.__tostring = function(self) return ("ktstr.cgroup('%s')"):format(self[DEF].name) end
+
+-- ktstr.cgroup("name"): a cgroup under the ktstr root, named by a path segment.
+function M.new(name)
+  V.name(name, "ktstr.cgroup")
+  return setmetatable({ [DEF] = { name = name, source = V.where() } }, Builder)
+end
+
+function M.is(v)
+  return getmetatable(v) == Builder
+end
+
+-- The plain table the executor takes, defaults filled in: spin_wait, and
+-- one group of workers (1 for most work types) unless workers were given.
+function M.unwrap(b, w)
+  if not M.is(b) then V.raise("%s: expected ktstr.cgroup(...), got %s", w, tostring(b)) end
+  local def = {}
+  for k, v in pairs(b[DEF]) do def[k] = v end
+  def.work = def.work or work.api.spin_wait()
+  if not def.workers and not def.workers_pct then def.workers = work.group_size(def.work) end
+  return def
+end
+
+return M

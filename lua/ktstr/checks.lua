@@ -1,0 +1,313 @@
+-- Checks: opt-in thresholds, their merge, and the judgement of a run's worker reports (host).
+local V = require("ktstr.validate")
+local cpuset = require("ktstr.cpuset")
+local verdict = require("ktstr.verdict")
+
+local M = {}
+
+local function positive(v, w) return V.number(v, w, 0, nil, true) end
+local function nonneg(v, w) return V.number(v, w, 0) end
+
+-- The check keys a test (or a scheduler) may set, with their validators.
+M.KEYS = {
+  not_starved = V.boolean,
+  isolation = V.boolean,
+  max_spread_pct = function(v, w) return V.number(v, w, 0, 100) end,
+  max_gap_ms = positive,
+  max_throughput_cv = positive,
+  min_work_rate = nonneg,
+  min_iteration_rate = nonneg,
+  max_p99_wake_latency_ns = positive,
+  max_migration_ratio = nonneg,
+}
+
+-- The default layer of the merge: every check off, as in ktstr (they are opt-in).
+M.DEFAULT = {}
+
+-- The thresholds not_starved uses when the test sets none (ktstr's release
+-- and debug columns). Under TCG the guest runs ~5x slower than KVM and its
+-- vCPUs are host threads at the mercy of the host scheduler, so spreads and
+-- gaps stretch like ktstr's debug builds in small VMs: TCG takes the debug
+-- column, KVM the release one. An unknown accelerator counts as TCG.
+M.NOT_STARVED = {
+  release = { max_spread_pct = 15, max_gap_ms = 2000 },
+  debug = { max_spread_pct = 35, max_gap_ms = 3000 },
+}
+
+function M.column(accel)
+  return accel == "kvm" and "release" or "debug"
+end
+
+-- merge(default, scheduler, test): the check keys of each layer, last set wins.
+function M.merge(...)
+  local out = {}
+  for i = 1, select("#", ...) do
+    local layer = select(i, ...)
+    for k in pairs(M.KEYS) do
+      if layer and layer[k] ~= nil then out[k] = layer[k] end
+    end
+  end
+  return out
+end
+
+-- The thresholds in force for test under accel: default -> scheduler ->
+-- test, then not_starved's defaults where the chain left spread or gap unset.
+function M.thresholds(test, accel)
+  local th = M.merge(M.DEFAULT, test.scheduler, test)
+  if th.not_starved then
+    for k, v in pairs(M.NOT_STARVED[M.column(accel)]) do
+      if th[k] == nil then th[k] = v end
+    end
+  end
+  return th
+end
+
+local function each_worker(result, fn)
+  for _, cg in ipairs(result.cgroups or {}) do
+    for _, w in ipairs(cg.workers or {}) do fn(cg, w) end
+  end
+end
+
+local function ms(ns) return ns / 1e6 end
+
+local function fmt_ns(ns)
+  if ns >= 1e9 then return ("%.2fs"):format(ns / 1e9) end
+  if ns >= 1e6 then return ("%.1fms"):format(ns / 1e6) end
+  if ns >= 1e3 then return ("%.1fus"):format(ns / 1e3) end
+  return ("%dns"):format(ns)
+end
+
+-- Off-CPU share of wall time, in percent; nil without wall time.
+local function off_cpu_pct(w)
+  if not w.wall_ns or w.wall_ns <= 0 then return nil end
+  return math.max(0, math.min(100, 100 * (w.wall_ns - (w.cpu_ns or 0)) / w.wall_ns))
+end
+
+local function cpus_of(workers)
+  local set, n = {}, 0
+  for _, w in ipairs(workers) do
+    for _, c in ipairs(w.cpus or {}) do
+      if not set[c] then set[c], n = true, n + 1 end
+    end
+  end
+  return n, set
+end
+
+local function spread_of(workers)
+  local lo, hi
+  for _, w in ipairs(workers) do
+    local p = off_cpu_pct(w)
+    if p then lo, hi = math.min(lo or p, p), math.max(hi or p, p) end
+  end
+  return lo and hi - lo or 0, lo, hi
+end
+
+-- The per-cgroup roll-up the report's --- stats --- prints.
+function M.stats(result)
+  local s = { workers = 0, migrations = 0, iterations = 0, work_units = 0, worst_spread = 0,
+    worst_gap_ms = 0, cgroups = {} }
+  local all = {}
+  for _, cg in ipairs(result.cgroups or {}) do
+    local ws = cg.workers or {}
+    local c = { name = cg.name, workers = #ws, cpus = cpus_of(ws), spread = spread_of(ws),
+      gap_ms = 0, migrations = 0, iterations = 0, work_units = 0 }
+    for _, w in ipairs(ws) do
+      all[#all + 1] = w
+      c.gap_ms = math.max(c.gap_ms, ms(w.max_gap_ns or 0))
+      c.migrations = c.migrations + (w.migrations or 0)
+      c.iterations = c.iterations + (w.iterations or 0)
+      c.work_units = c.work_units + (w.work_units or 0)
+    end
+    s.cgroups[#s.cgroups + 1] = c
+    s.workers = s.workers + c.workers
+    s.migrations, s.iterations = s.migrations + c.migrations, s.iterations + c.iterations
+    s.work_units = s.work_units + c.work_units
+    s.worst_spread = math.max(s.worst_spread, c.spread)
+    s.worst_gap_ms = math.max(s.worst_gap_ms, c.gap_ms)
+  end
+  s.cpus = cpus_of(all)
+  return s
+end
+
+-- The checks in the order their details print (the likeliest root cause
+-- first). Each runs when its key is set; add(status, fmt, ...) records.
+local CHECKS = {
+  -- Workers the harness ended itself (by_stop: SIGKILLed at teardown after
+  -- the stop timeout; by_op: a remove_cgroup or stop_cgroup op) are not
+  -- failures; the progress checks judge them.
+  { "workers", true, function(_, result, add)
+    each_worker(result, function(_, w)
+      local e = w.exit or {}
+      if e.by_stop or e.by_op then return end
+      if w.error then
+        add("fail", "worker %d failed: %s", w.pid, w.error)
+      elseif e.killed or e.signal then
+        add("fail", "worker %d killed by signal %s", w.pid, e.signal or "?")
+      elseif e.code and e.code ~= 0 then
+        add("fail", "worker %d exited with code %d", w.pid, e.code)
+      end
+    end)
+  end },
+  { "not_starved", "not_starved", function(_, result, add)
+    each_worker(result, function(_, w)
+      if (w.work_units or 0) == 0 then
+        add("fail", "tid %d made no progress (0 work units)", w.pid)
+      end
+    end)
+  end },
+  { "isolation", "isolation", function(_, result, add)
+    for _, cg in ipairs(result.cgroups or {}) do
+      local allowed = {}
+      for _, c in ipairs(cg.cpus and assert(cpuset.parse(cg.cpus)) or {}) do allowed[c] = true end
+      for _, w in ipairs(cg.cpus and cg.workers or {}) do
+        local out = {}
+        for _, c in ipairs(w.cpus or {}) do
+          if not allowed[c] then out[#out + 1] = c end
+        end
+        table.sort(out)
+        if #out > 0 then
+          add("fail", "tid %d ran on cpu %s outside cgroup %s's cpuset %s", w.pid,
+            table.concat(out, ","), cg.name, cg.cpus)
+        end
+      end
+    end
+  end },
+  { "max_gap_ms", "max_gap_ms", function(th, result, add)
+    each_worker(result, function(_, w)
+      if ms(w.max_gap_ns or 0) > th.max_gap_ms then
+        add("fail", "tid %d stuck %.0fms on cpu%d at +%.0fms (threshold %.0fms)", w.pid,
+          ms(w.max_gap_ns), w.max_gap_cpu or -1, ms(w.max_gap_at_ns or 0), th.max_gap_ms)
+      end
+    end)
+  end },
+  { "max_spread_pct", "max_spread_pct", function(th, result, add)
+    for _, cg in ipairs(result.cgroups or {}) do
+      local ws = cg.workers or {}
+      for _, w in ipairs(ws) do
+        if not off_cpu_pct(w) then
+          add("inconclusive", "tid %d has no wall time: spread undefined", w.pid)
+        end
+      end
+      local spread, lo, hi = spread_of(ws)
+      if spread > th.max_spread_pct then
+        add("fail", "unfair cgroup %s: spread=%.1f%% (%.1f-%.1f%%) %d workers on %d cpus " ..
+          "(threshold %.1f%%)", cg.name, spread, lo, hi, #ws, cpus_of(ws), th.max_spread_pct)
+      end
+    end
+  end },
+  { "max_throughput_cv", "max_throughput_cv", function(th, result, add)
+    for _, cg in ipairs(result.cgroups or {}) do
+      local rates, sum, lo, hi = {}, 0, math.huge, 0
+      for _, w in ipairs(cg.workers or {}) do
+        if (w.cpu_ns or 0) <= 0 then
+          add("inconclusive", "tid %d has no CPU time: throughput cv of cgroup %s undefined",
+            w.pid, cg.name)
+          rates = {}
+          break
+        end
+        local r = (w.work_units or 0) / (w.cpu_ns / 1e9)
+        rates[#rates + 1], sum, lo, hi = r, sum + r, math.min(lo, r), math.max(hi, r)
+      end
+      local mean = #rates > 1 and sum / #rates or 0
+      if mean > 0 then
+        local var = 0
+        for _, r in ipairs(rates) do var = var + (r - mean) ^ 2 end
+        local cv = math.sqrt(var / #rates) / mean
+        if cv > th.max_throughput_cv then
+          add("fail", "cgroup %s throughput cv=%.2f above %.2f (%d workers, %.1f-%.1f " ..
+            "units/cpu-s)", cg.name, cv, th.max_throughput_cv, #rates, lo, hi)
+        end
+      end
+    end
+  end },
+  { "min_work_rate", "min_work_rate", function(th, result, add)
+    each_worker(result, function(_, w)
+      if (w.cpu_ns or 0) <= 0 then
+        add("inconclusive", "tid %d has no CPU time: work rate undefined", w.pid)
+      elseif (w.work_units or 0) / (w.cpu_ns / 1e9) < th.min_work_rate then
+        add("fail", "worker %d work rate %.1f/cpu-s below floor %.1f/cpu-s", w.pid,
+          (w.work_units or 0) / (w.cpu_ns / 1e9), th.min_work_rate)
+      end
+    end)
+  end },
+  { "min_iteration_rate", "min_iteration_rate", function(th, result, add)
+    each_worker(result, function(_, w)
+      if (w.wall_ns or 0) <= 0 then
+        add("inconclusive", "tid %d has no wall time: iteration rate undefined", w.pid)
+      elseif (w.iterations or 0) / (w.wall_ns / 1e9) < th.min_iteration_rate then
+        add("fail", "worker %d iteration rate %.1f/s below floor %.1f/s", w.pid,
+          (w.iterations or 0) / (w.wall_ns / 1e9), th.min_iteration_rate)
+      end
+    end)
+  end },
+  { "max_p99_wake_latency_ns", "max_p99_wake_latency_ns", function(th, result, add)
+    local sampled = false
+    each_worker(result, function(_, w)
+      if w.wake and (w.wake.count or 0) > 0 then
+        sampled = true
+        if w.wake.p99_ns > th.max_p99_wake_latency_ns then
+          add("fail", "worker %d p99 wake latency %s above %s", w.pid, fmt_ns(w.wake.p99_ns),
+            fmt_ns(th.max_p99_wake_latency_ns))
+        end
+      end
+    end)
+    if not sampled then
+      add("inconclusive", "no worker recorded wake latencies (only blocking work types do)")
+    end
+  end },
+  { "max_migration_ratio", "max_migration_ratio", function(th, result, add)
+    each_worker(result, function(_, w)
+      if (w.iterations or 0) <= 0 then
+        add("inconclusive", "tid %d has no iterations: migration ratio undefined", w.pid)
+      elseif (w.migrations or 0) / w.iterations > th.max_migration_ratio then
+        add("fail", "worker %d migration ratio %.3f above %.3f (%d migrations in %d iterations)",
+          w.pid, w.migrations / w.iterations, th.max_migration_ratio, w.migrations, w.iterations)
+      end
+    end)
+  end },
+}
+
+-- Relabels a custom verdict's details ("custom") with where it came from.
+local function from(v, label)
+  local details = {}
+  for i, d in ipairs(v.details) do
+    details[i] = d.check == "custom" and { check = label, status = d.status, msg = d.msg } or d
+  end
+  return { status = v.status, details = details }
+end
+
+local function run_post_vm(test, result)
+  local ok, v = pcall(test.post_vm, result)
+  if not ok then return verdict.fail(tostring(v), "post_vm") end
+  if v == nil then return nil end
+  if not verdict.is(v) then
+    return verdict.fail(("returned %s; return a verdict (ktstr.pass(), ktstr.fail(msg), ...) " ..
+      "or nothing"):format(tostring(v)), "post_vm")
+  end
+  return from(v, "post_vm")
+end
+
+-- evaluate(test, result) -> verdict: the guest's failure (result.error)
+-- first, then what the test body returned (result.verdict), the checks in
+-- order, and post_vm (on the host; not run when the guest failed). Checks
+-- only add failures and inconclusives, so a body's skip stays a skip.
+function M.evaluate(test, result)
+  local th = M.thresholds(test, result.accel)
+  local v = result.verdict and from(result.verdict, "run") or verdict.pass()
+  if result.error then v = verdict.merge(verdict.fail(result.error, "guest"), v) end
+  for _, c in ipairs(CHECKS) do
+    local name, key, run = c[1], c[2], c[3]
+    if key == true or th[key] then
+      run(th, result, function(status, fmt, ...)
+        local d = { check = name, status = status, msg = fmt:format(...) }
+        v = verdict.merge(v, { status = status, details = { d } })
+      end)
+    end
+  end
+  local post = test.post_vm and not result.error and run_post_vm(test, result)
+  if post then v = verdict.merge(v, post) end
+  v.stats = M.stats(result)
+  return v
+end
+
+return M

@@ -1,0 +1,102 @@
+-- What a run prints: the verdict, root cause first; stats; console tail; the replay command.
+local cpuset = require("ktstr.cpuset")
+
+local M = {}
+
+local WORD = { pass = "PASS", fail = "FAIL", inconclusive = "INCONCLUSIVE", skip = "SKIP" }
+local PER_CHECK = 8  -- detail lines shown per check; the rest are counted
+
+function M.scheduler_name(test)
+  return test.scheduler and test.scheduler.name or "eevdf"
+end
+
+-- "mixed_workloads [sched=eevdf] [topo=1n2l2c1t]"
+local function title(test)
+  return ("%s [sched=%s] [topo=%s]"):format(test.name, M.scheduler_name(test),
+    cpuset.topo_name(test))
+end
+
+function M.pass_line(test, seconds)
+  return ("PASS %s (%.1fs)"):format(title(test), seconds)
+end
+
+-- The root cause: the first detail that carries the verdict's own status.
+local function cause(v)
+  for _, d in ipairs(v.details) do
+    if d.status == v.status then return d end
+  end
+end
+
+local function shell_word(s)
+  return s:match("^[%w_./:=@+-]+$") and s or "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+local function stats_lines(out, s)
+  out[#out + 1] = "--- stats ---"
+  out[#out + 1] = ("%d workers, %d cpus, %d migrations, worst_spread=%.1f%%, worst_gap=%.0fms")
+    :format(s.workers, s.cpus, s.migrations, s.worst_spread, s.worst_gap_ms)
+  for _, c in ipairs(s.cgroups) do
+    out[#out + 1] = ("%s: workers=%d cpus=%d spread=%.1f%% gap=%.0fms migrations=%d iter=%d")
+      :format(c.name, c.workers, c.cpus, c.spread, c.gap_ms, c.migrations, c.iterations)
+  end
+end
+
+local function console_lines(out, console, n)
+  local lines = {}
+  for l in console:gmatch("[^\n]*") do lines[#lines + 1] = l end
+  while #lines > 0 and lines[#lines] == "" do lines[#lines] = nil end
+  if #lines == 0 then return end
+  out[#out + 1] = ("--- console (last %d lines) ---"):format(math.min(n, #lines))
+  table.move(lines, math.max(1, #lines - n + 1), #lines, #out + 1, out)
+end
+
+-- format(test, verdict, result, {file =, console_lines = 40}) -> text:
+-- "FAIL name [sched=..] [topo=..]: <root cause>", one line per detail
+-- (check: message), --- stats ---, the console tail, the replay command.
+function M.format(test, v, result, opts)
+  opts = opts or {}
+  local c = cause(v)
+  local out = { ("%s %s%s"):format(WORD[v.status], title(test), c and ": " .. c.msg or "") }
+  local shown, checks = {}, {}
+  for _, d in ipairs(v.details) do
+    if not shown[d.check] then checks[#checks + 1], shown[d.check] = d.check, 0 end
+    shown[d.check] = shown[d.check] + 1
+    if shown[d.check] <= PER_CHECK then
+      local tag = d.status == v.status and "" or (" (%s)"):format(d.status)
+      out[#out + 1] = ("  %s%s: %s"):format(d.check, tag, d.msg)
+    end
+  end
+  for _, check in ipairs(checks) do
+    local more = shown[check] - PER_CHECK
+    if more > 0 then out[#out + 1] = ("  %s: ... and %d more"):format(check, more) end
+  end
+  if v.stats and v.stats.workers > 0 then stats_lines(out, v.stats) end
+  if result and result.console then console_lines(out, result.console, opts.console_lines or 40) end
+  if opts.file then
+    out[#out + 1] = ("replay: ktstr script %s --filter %s"):format(shell_word(opts.file),
+      shell_word(test.name))
+  end
+  return table.concat(out, "\n") .. "\n"
+end
+
+-- "3 passed, 1 failed" (+ ", N skipped", ", N inconclusive" when there are any).
+function M.summary(c)
+  local s = ("%d passed, %d failed"):format(c.passed or 0, c.failed or 0)
+  if (c.skipped or 0) > 0 then s = s .. (", %d skipped"):format(c.skipped) end
+  if (c.inconclusive or 0) > 0 then s = s .. (", %d inconclusive"):format(c.inconclusive) end
+  return s
+end
+
+-- The --json record of one test: plain data, ready for cjson.
+function M.json(test, v, result)
+  result = result or {}
+  return {
+    test = test.name, source = test.source, scheduler = M.scheduler_name(test),
+    topology = cpuset.topo_name(test), status = v.status, passed = v.status == "pass",
+    skipped = v.status == "skip", inconclusive = v.status == "inconclusive",
+    details = v.details, stats = v.stats, duration_s = result.duration_s or test.duration_s,
+    accel = result.accel,
+  }
+end
+
+return M

@@ -1,0 +1,160 @@
+-- Steps, holds and the backdrop: the scenario's timeline, its plan, and a static check of it.
+local V = require("ktstr.validate")
+local cpuset = require("ktstr.cpuset")
+local cgroupdef = require("ktstr.cgroupdef")
+local op = require("ktstr.op")
+
+local M = {}
+
+M.hold_api = V.strict({
+  full = { kind = "frac", frac = 1 },
+  -- a fraction of the test's duration_s
+  frac = function(f) return { kind = "frac", frac = V.number(f, "ktstr.hold.frac", 0, 1) } end,
+  fixed = function(d) return { kind = "fixed", seconds = V.duration(d, "ktstr.hold.fixed") } end,
+  -- repeat the step's ops every interval until duration_s runs out
+  loop = function(t)
+    if type(t) ~= "table" then
+      V.raise("ktstr.hold.loop: expected {interval = ...}, got %s", tostring(t))
+    end
+    V.keys(t, { interval = true }, "ktstr.hold.loop")
+    local i = V.duration(t.interval, "ktstr.hold.loop: interval")
+    if i <= 0 then V.raise("ktstr.hold.loop: interval must be > 0") end
+    return { kind = "loop", interval = i }
+  end,
+}, "ktstr.hold", "hold")
+
+local HOLDS = { frac = true, fixed = true, loop = true }
+local HOLD_FORMS = "ktstr.hold.full, .frac(f), .fixed(d) or .loop{interval = d}"
+
+local function defs(list, w)
+  local out = {}
+  for i, b in ipairs(V.list(list, w)) do out[i] = cgroupdef.unwrap(b, ("%s[%d]"):format(w, i)) end
+  return out
+end
+
+local function ops(list, w)
+  for i, o in ipairs(V.list(list, w)) do
+    if not op.is(o) then V.raise("%s[%d]: expected a ktstr.op value, got %s", w, i, tostring(o)) end
+  end
+  return list
+end
+
+-- ktstr.step{setup = {defs}, ops = {ops}, hold = ...}: ops run first, then
+-- the setup's cgroups start, then the hold; a loop hold starts the setup
+-- first and then repeats the ops. Step-local cgroups end with the step.
+function M.new(t)
+  local w = "ktstr.step"
+  if type(t) ~= "table" then
+    V.raise("%s: expected a table {setup =, ops =, hold =}, got %s", w, tostring(t))
+  end
+  V.keys(t, { setup = true, ops = true, hold = true }, w)
+  if type(t.hold) ~= "table" or not HOLDS[t.hold.kind] then
+    V.raise("%s: hold: expected %s, got %s", w, HOLD_FORMS, tostring(t.hold))
+  end
+  return { setup = defs(t.setup or {}, w .. ": setup"), ops = ops(t.ops or {}, w .. ": ops"),
+    hold = t.hold, source = V.where() }
+end
+
+function M.is(s)
+  return type(s) == "table" and type(s.hold) == "table" and HOLDS[s.hold.kind] ~= nil
+    and type(s.setup) == "table" and type(s.ops) == "table"
+end
+
+-- ktstr.backdrop{def, def, ..., ops = {...}}: cgroups that live through
+-- every step, created in order before step 0; then its ops run once.
+function M.backdrop(t)
+  local w = "ktstr.backdrop"
+  if type(t) ~= "table" then
+    V.raise("%s: expected a table {defs..., ops =}, got %s", w, tostring(t))
+  end
+  local list = {}
+  for k, v in pairs(t) do
+    if k ~= "ops" then list[k] = v end
+  end
+  return { backdrop = true, cgroups = defs(list, w), ops = ops(t.ops or {}, w .. ": ops"),
+    source = V.where() }
+end
+
+-- plan(steps, duration_s) -> { {label = "Step[0]", start_s, hold_s, interval_s}, ... }:
+-- when each step starts and how long it holds, nominally (setup time aside).
+function M.plan(steps, duration_s)
+  local out, t = {}, 0
+  for k, s in ipairs(steps) do
+    local h = s.hold
+    local hold = h.kind == "frac" and h.frac * duration_s or h.kind == "fixed" and h.seconds
+      or math.max(0, duration_s - t)
+    out[k] = { label = ("Step[%d]"):format(k - 1), start_s = t, hold_s = hold,
+      interval_s = h.interval }
+    t = t + hold
+  end
+  return out
+end
+
+-- The static check ktstr.test runs on declarative scenarios: every cpuset
+-- resolves on the topology, every op names a cgroup that exists when it
+-- runs, scheduler ops have a scheduler. Raises at the def's or op's line.
+local function fail(src, fmt, ...)
+  error(src .. ": " .. fmt:format(...), 0)
+end
+
+local function check_spec(spec, topo, src, what, index, n)
+  if not cpuset.is(spec) then return end
+  local cpus, err = cpuset.resolve(spec, topo, index, n)
+  if not cpus then fail(src, "%s: %s", what, err) end
+end
+
+local function start(list, topo, live, scope)
+  for i, def in ipairs(list) do
+    local w = ("cgroup '%s'"):format(def.name)
+    if live[def.name] then fail(def.source, "%s already exists (from %s)", w, live[def.name]) end
+    live[def.name] = scope
+    check_spec(def.cpuset, topo, def.source, w .. ": cpuset", i - 1, #list)
+    check_spec(def.affinity, topo, def.source, w .. ": affinity", i - 1, #list)
+  end
+end
+
+local function run_ops(list, topo, live, scope, has_sched, later)
+  for _, o in ipairs(list) do
+    if op.NEEDS_SCHEDULER[o.op] and not has_sched then
+      fail(o.source, "%s: the test has no scheduler (it runs under EEVDF)", o.op)
+    end
+    for _, name in ipairs(op.refs(o)) do
+      if not live[name] then
+        if later[name] then
+          fail(o.source, "%s: cgroup '%s' does not exist yet: a step runs its ops before its " ..
+            "setup, so put the op in the next step", o.op, name)
+        end
+        fail(o.source, "%s: %s", o.op, V.unknown("cgroup", name, V.sorted(live)))
+      end
+    end
+    check_spec(o.cpuset, topo, o.source, o.op, nil, nil)
+    check_spec(o.affinity, topo, o.source, o.op, nil, nil)
+    if o.op == "add_cgroup" then start({ o.def }, topo, live, scope) end
+    if o.op == "remove_cgroup" then live[o.cgroup] = nil end
+  end
+end
+
+function M.check(steps, backdrop, topo, has_sched)
+  local live = {}
+  if backdrop then
+    start(backdrop.cgroups, topo, live, "backdrop")
+    run_ops(backdrop.ops, topo, live, "backdrop", has_sched, {})
+  end
+  for k, s in ipairs(steps) do
+    local scope = ("Step[%d]"):format(k - 1)
+    local later = {}
+    for _, def in ipairs(s.setup) do later[def.name] = true end
+    if s.hold.kind == "loop" then
+      start(s.setup, topo, live, scope)
+      run_ops(s.ops, topo, live, scope, has_sched, {})
+    else
+      run_ops(s.ops, topo, live, scope, has_sched, later)
+      start(s.setup, topo, live, scope)
+    end
+    for name, where in pairs(live) do
+      if where == scope then live[name] = nil end
+    end
+  end
+end
+
+return M

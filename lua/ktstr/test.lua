@@ -1,0 +1,120 @@
+-- ktstr.test{...}: validates a test's declaration and registers it for the runner.
+local V = require("ktstr.validate")
+local checks = require("ktstr.checks")
+local cgroupdef = require("ktstr.cgroupdef")
+local step = require("ktstr.step")
+
+local M = {}
+
+-- Topology keys and their defaults (llcs counts all nodes' LLCs; cores per LLC, threads per core).
+local TOPOLOGY = { { "numa_nodes", 1 }, { "llcs", 1 }, { "cores", 2 }, { "threads", 1 } }
+
+local KEYS = { name = true, memory_mib = true, scheduler = true, extra_sched_args = true,
+  duration_s = true, watchdog_timeout_s = true, defs = true, steps = true, backdrop = true,
+  run = true, post_vm = true }
+for _, t in ipairs(TOPOLOGY) do KEYS[t[1]] = true end
+for k in pairs(checks.KEYS) do KEYS[k] = true end
+
+-- Spellings readers bring from the Rust ktstr.
+local RENAMED = { not_stuck = "not_starved" }
+
+local registry, by_name = {}, {}
+
+local function seconds(v, w, default)
+  if v == nil then return default end
+  local s = V.duration(v, w)
+  if s <= 0 then V.raise("%s: expected a duration > 0, got %s", w, tostring(v)) end
+  return s
+end
+
+-- The body: declarative defs or steps (checked here, on the host, against
+-- the topology), or run = function(ctx) for anything else.
+local function body(t, test, w)
+  local n = (t.defs and 1 or 0) + (t.steps and 1 or 0) + (t.run and 1 or 0)
+  if n > 1 then V.raise("%s: give one of defs, steps or run", w) end
+  if t.backdrop ~= nil and not t.steps then V.raise("%s: backdrop goes with steps", w) end
+  if t.defs then
+    local defs = {}
+    for i, b in ipairs(V.list(t.defs, w .. ": defs")) do
+      defs[i] = cgroupdef.unwrap(b, ("%s: defs[%d]"):format(w, i))
+    end
+    test.steps = { { setup = defs, ops = {}, hold = step.hold_api.full, source = test.source } }
+  elseif t.steps then
+    for i, s in ipairs(V.list(t.steps, w .. ": steps")) do
+      if not step.is(s) then
+        V.raise("%s: steps[%d]: expected ktstr.step{...}, got %s", w, i, tostring(s))
+      end
+    end
+    test.steps = t.steps
+    if t.backdrop ~= nil and (type(t.backdrop) ~= "table" or not t.backdrop.backdrop) then
+      V.raise("%s: backdrop: expected ktstr.backdrop{...}, got %s", w, tostring(t.backdrop))
+    end
+    test.backdrop = t.backdrop
+  elseif t.run ~= nil then
+    if type(t.run) ~= "function" then
+      V.raise("%s: run: expected a function(ctx), got %s", w, tostring(t.run))
+    end
+    test.run = t.run
+  end
+  if test.steps then step.check(test.steps, test.backdrop, test, test.scheduler ~= nil) end
+end
+
+-- ktstr.test{name =, ...} -> the test, registered in declaration order.
+function M.new(t)
+  local w = "ktstr.test"
+  if type(t) ~= "table" then
+    V.raise("%s: expected a table {name = ..., ...}, got %s", w, tostring(t))
+  end
+  V.keys(t, KEYS, w, RENAMED)
+  local name = V.name(t.name, w .. ": name")
+  w = ("ktstr.test '%s'"):format(name)
+  local test = { name = name, source = V.where() }
+  for _, k in ipairs(TOPOLOGY) do
+    test[k[1]] = t[k[1]] == nil and k[2] or V.integer(t[k[1]], w .. ": " .. k[1], 1)
+  end
+  if test.llcs % test.numa_nodes ~= 0 then
+    V.raise("%s: llcs (%d) must be a multiple of numa_nodes (%d)", w, test.llcs, test.numa_nodes)
+  end
+  test.memory_mib = t.memory_mib and V.integer(t.memory_mib, w .. ": memory_mib", 1)
+  local sched = t.scheduler
+  if sched ~= nil and (type(sched) ~= "table" or type(sched.name) ~= "string") then
+    V.raise("%s: scheduler: expected a scheduler table with a name, got %s", w, tostring(sched))
+  end
+  test.scheduler = t.scheduler
+  test.extra_sched_args = V.list(t.extra_sched_args or {}, w .. ": extra_sched_args")
+  for _, a in ipairs(test.extra_sched_args) do
+    if type(a) ~= "string" then
+      V.raise("%s: extra_sched_args: expected strings, got %s", w, tostring(a))
+    end
+  end
+  if #test.extra_sched_args > 0 and not test.scheduler then
+    V.raise("%s: extra_sched_args needs a scheduler (the test runs under EEVDF)", w)
+  end
+  test.duration_s = seconds(t.duration_s, w .. ": duration_s", 12)
+  test.watchdog_timeout_s = seconds(t.watchdog_timeout_s, w .. ": watchdog_timeout_s", 5)
+  for k, check in pairs(checks.KEYS) do
+    if t[k] ~= nil then test[k] = check(t[k], w .. ": " .. k) end
+  end
+  body(t, test, w)
+  if t.post_vm ~= nil and type(t.post_vm) ~= "function" then
+    V.raise("%s: post_vm: expected a function(result), got %s", w, tostring(t.post_vm))
+  end
+  test.post_vm = t.post_vm
+  if by_name[name] then
+    V.raise("ktstr.test: duplicate test name '%s' (first declared at %s)", name,
+      by_name[name].source)
+  end
+  registry[#registry + 1], by_name[name] = test, test
+  return test
+end
+
+-- The tests declared so far, in declaration order.
+function M.registry()
+  return table.move(registry, 1, #registry, 1, {})
+end
+
+function M.reset()
+  registry, by_name = {}, {}
+end
+
+return M

@@ -1,0 +1,150 @@
+-- Work types and phases (ktstr.work.*, ktstr.phase.*): what each worker's loop does.
+local V = require("ktstr.validate")
+
+local M = {}
+
+-- Parameter names, kinds and defaults of the C work types (src/work_*.c,
+-- which re-checks ranges). Durations are seconds here; the runtime hands
+-- the C side ns. A fourth field is a minimum the group sizes below need.
+local SPIN = { "spin_iters", "int", 1024 }
+local CACHE = { { "size_kib", "int", 32 }, { "stride", "int", 64 } }
+M.TYPES = {
+  spin_wait = {}, yield_heavy = {}, mixed = {}, io_sync_write = {}, fork_exit = {}, nice_sweep = {},
+  alu_hot = { { "width", "int", 64 } },
+  bursty = { { "burst_duration", "duration", 0.05 }, { "sleep_duration", "duration", 0.1 } },
+  idle_churn = { { "burst_duration", "duration", 0.001 }, { "sleep_duration", "duration", 0.005 },
+    { "precise_timing", "bool", false } },
+  pipe_io = { { "burst_iters", "int", 1024 } },
+  futex_ping_pong = { SPIN },
+  futex_fan_out = { { "fan_out", "int", 4, 1 }, SPIN },
+  cache_pressure = CACHE, cache_yield = CACHE,
+  affinity_churn = { SPIN }, policy_churn = { SPIN },
+  page_fault_churn = { { "region_kib", "int", 4096 }, { "touches_per_cycle", "int", 256 },
+    { "spin_iters", "int", 64 } },
+  mutex_contention = { { "contenders", "int", 4, 2 }, { "hold_iters", "int", 256 },
+    { "work_iters", "int", 1024 } },
+}
+
+-- Workers per group for the types whose workers pair up; the others are 1.
+local GROUP = {
+  pipe_io = function() return 2 end,
+  futex_ping_pong = function() return 2 end,
+  futex_fan_out = function(p) return p.fan_out + 1 end,
+  mutex_contention = function(p) return p.contenders end,
+}
+
+M.PHASES = { spin = true, sleep = true, yield = true, io = true, alu_hot = true }
+M.MAX_PHASES = 16
+
+local CHECK = {
+  int = function(v, what, min) return V.integer(v, what, min or 0) end,
+  bool = V.boolean,
+  duration = function(v, what)
+    local s = V.duration(v, what)
+    if s <= 0 then V.raise("%s: expected a duration > 0, got %s", what, tostring(v)) end
+    return s
+  end,
+}
+
+local function make(name, params)
+  return function(args)
+    local what = "ktstr.work." .. name
+    args = args or {}
+    if type(args) ~= "table" then
+      V.raise("%s: expected a table of parameters {name = value, ...}, got %s", what,
+        tostring(args))
+    end
+    local allowed, out = {}, {}
+    for _, p in ipairs(params) do allowed[p[1]] = true end
+    V.keys(args, allowed, what)
+    for _, p in ipairs(params) do
+      local v = args[p[1]]
+      if v == nil then
+        out[p[1]] = p[3]
+      else
+        out[p[1]] = CHECK[p[2]](v, what .. ": " .. p[1], p[4])
+      end
+    end
+    return { type = name, params = out }
+  end
+end
+
+local function phase(kind)
+  return function(d)
+    return { kind = kind, duration = CHECK.duration(d, "ktstr.phase." .. kind) }
+  end
+end
+
+local function sequence(...)
+  local n = select("#", ...)
+  if n == 0 or n > M.MAX_PHASES then
+    V.raise("ktstr.work.sequence: expected 1 to %d phases (ktstr.phase.spin(0.1), ...), got %d",
+      M.MAX_PHASES, n)
+  end
+  local phases = {}
+  for i = 1, n do
+    local p = select(i, ...)
+    if type(p) ~= "table" or not M.PHASES[p.kind] then
+      V.raise("ktstr.work.sequence: argument %d is not a phase " ..
+        "(ktstr.phase.spin/sleep/yield/io/alu_hot)", i)
+    end
+    phases[i] = p
+  end
+  return { type = "sequence", params = {}, phases = phases }
+end
+
+-- Plain values a custom work function can be handed (no functions, no tables).
+local PLAIN = { number = true, string = true, boolean = true }
+
+-- The function is string.dump'ed and loaded again in the worker's own Lua
+-- state, where it is called as fn(w, params); it cannot see the script's
+-- locals there, so only _ENV may be an upvalue.
+local function custom(fn, params)
+  local what = "ktstr.work.custom"
+  if type(fn) ~= "function" or debug.getinfo(fn, "S").what == "C" then
+    V.raise("%s: expected a Lua function(w), got %s", what, tostring(fn))
+  end
+  for i = 1, math.huge do
+    local up = debug.getupvalue(fn, i)
+    if not up then break end
+    if up ~= "_ENV" then
+      V.raise("%s: the function uses '%s' from the enclosing script; it runs in the " ..
+        "worker's own Lua state, so pass it in params (the function's second argument) " ..
+        "or define it inside", what, up)
+    end
+  end
+  params = params or {}
+  if type(params) ~= "table" then
+    V.raise("%s: params must be a table, got %s", what, tostring(params))
+  end
+  for k, v in pairs(params) do
+    if type(k) ~= "string" or not PLAIN[type(v)] then
+      V.raise("%s: params.%s: expected a number, string or boolean, got %s", what, tostring(k),
+        type(v))
+    end
+  end
+  local info = debug.getinfo(fn, "S")
+  return { type = "custom", params = params, code = string.dump(fn),
+    source = ("%s:%d"):format(info.short_src, info.linedefined) }
+end
+
+local api = { sequence = sequence, custom = custom }
+for name, params in pairs(M.TYPES) do api[name] = make(name, params) end
+M.api = V.strict(api, "ktstr.work", "work type")
+
+local phases = {}
+for kind in pairs(M.PHASES) do phases[kind] = phase(kind) end
+M.phase_api = V.strict(phases, "ktstr.phase", "phase")
+
+-- Is this a work value the constructors above made?
+function M.is(w)
+  return type(w) == "table" and rawget(M.api, w.type) ~= nil and type(w.params) == "table"
+end
+
+-- Workers that run together as one group (divides a cgroup's worker count).
+function M.group_size(w)
+  local g = GROUP[w.type]
+  return g and g(w.params) or 1
+end
+
+return M

@@ -1,0 +1,208 @@
+-- Checks: threshold merge, the not_starved defaults, each check on fake worker reports, evaluate.
+local ktstr = require("ktstr")
+local checks = require("ktstr.checks")
+
+-- A healthy worker: 10 s on CPU 0 of 10 s wall, 9000 units, small gap.
+local function worker(pid, t)
+  local w = { index = 0, pid = pid, work_units = 9000, iterations = 9000, cpu_ns = 10e9, wall_ns = 10e9,
+    max_gap_ns = 5e6, max_gap_cpu = 0, max_gap_at_ns = 1e9, cpus = { 0 }, migrations = 3, run_delay_ns = 0,
+    exit = { code = 0 } }
+  for k, v in pairs(t or {}) do w[k] = v end
+  return w
+end
+
+local function result(cgroups, extra)
+  local r = { duration_s = 10, accel = "kvm", cgroups = cgroups, console = "" }
+  for k, v in pairs(extra or {}) do r[k] = v end
+  return r
+end
+
+local function one_cgroup(workers, cpus)
+  return result({ { name = "a", cpus = cpus, workers = workers } })
+end
+
+local function test(keys)
+  keys.name = keys.name or "t"
+  return keys
+end
+
+-- The details of evaluate as "status check: msg" lines.
+local function judge(keys, r)
+  local v = checks.evaluate(test(keys), r)
+  local out = {}
+  for i, d in ipairs(v.details) do out[i] = ("%s %s: %s"):format(d.status, d.check, d.msg) end
+  return v.status, out
+end
+
+describe("checks.merge", function()
+  it("lets the last layer that sets a key win", function()
+    local m = checks.merge({ max_gap_ms = 1, not_starved = true }, { max_gap_ms = 2, isolation = false },
+      { max_gap_ms = 3 })
+    assert.same({ max_gap_ms = 3, not_starved = true, isolation = false }, m)
+  end)
+
+  it("skips missing layers and keys that are not checks", function()
+    assert.same({ min_work_rate = 1 }, checks.merge(nil, { name = "sched", min_work_rate = 1 }, nil))
+  end)
+end)
+
+describe("checks.thresholds", function()
+  it("gives not_starved the release column under KVM and the debug column under TCG", function()
+    assert.same({ not_starved = true, max_spread_pct = 15, max_gap_ms = 2000 },
+      checks.thresholds(test({ not_starved = true }), "kvm"))
+    assert.same({ not_starved = true, max_spread_pct = 35, max_gap_ms = 3000 },
+      checks.thresholds(test({ not_starved = true }), "tcg"))
+    assert.equal(35, checks.thresholds(test({ not_starved = true }), nil).max_spread_pct)
+  end)
+
+  it("keeps a threshold the scheduler or the test set, test last", function()
+    local t = test({ not_starved = true, max_spread_pct = 20, scheduler = { name = "s", max_gap_ms = 500,
+      max_spread_pct = 10 } })
+    assert.same({ not_starved = true, max_spread_pct = 20, max_gap_ms = 500 }, checks.thresholds(t, "kvm"))
+  end)
+
+  it("turns nothing on by default", function()
+    assert.same({}, checks.thresholds(test({}), "kvm"))
+  end)
+end)
+
+describe("the checks", function()
+  it("pass a healthy run with every check on", function()
+    local status, lines = judge({ not_starved = true, isolation = true, max_throughput_cv = 0.1, min_work_rate = 1,
+      min_iteration_rate = 100, max_migration_ratio = 0.01 }, one_cgroup({ worker(1), worker(2) }, "0-1"))
+    assert.equal("pass", status)
+    assert.same({}, lines)
+  end)
+
+  it("always fail a worker that failed, was killed or exited non-zero", function()
+    local status, lines = judge({}, one_cgroup({ worker(1, { error = "pipe_io: read: EPIPE" }),
+      worker(2, { exit = { killed = true, signal = 9 } }), worker(3, { exit = { code = 1 } }) }))
+    assert.equal("fail", status)
+    assert.same({ "fail workers: worker 1 failed: pipe_io: read: EPIPE", "fail workers: worker 2 killed by signal 9",
+      "fail workers: worker 3 exited with code 1" }, lines)
+  end)
+
+  it("leave workers the harness ended itself to the progress checks", function()
+    assert.equal("pass", (judge({}, one_cgroup({ worker(1, { exit = { killed = true, signal = 9, by_stop = true } }),
+      worker(2, { exit = { killed = true, by_op = true }, error = "killed (reaped elsewhere)" }) }))))
+  end)
+
+  it("not_starved fails a worker with no work units", function()
+    local _, lines = judge({ not_starved = true }, one_cgroup({ worker(1), worker(12, { work_units = 0 }) }))
+    assert.same({ "fail not_starved: tid 12 made no progress (0 work units)" }, lines)
+  end)
+
+  it("isolation fails a worker seen outside its cgroup's cpuset, and skips cgroups without one", function()
+    local _, lines = judge({ isolation = true }, result({
+      { name = "a", cpus = "0-1", workers = { worker(7, { cpus = { 0, 3, 2 } }) } },
+      { name = "b", workers = { worker(8, { cpus = { 0, 1, 2, 3 } }) } } }))
+    assert.same({ "fail isolation: tid 7 ran on cpu 2,3 outside cgroup a's cpuset 0-1" }, lines)
+  end)
+
+  it("max_gap_ms fails the worker stuck longest, with CPU and time", function()
+    local _, lines = judge({ max_gap_ms = 1000 }, one_cgroup({ worker(123, { max_gap_ns = 1523e6, max_gap_cpu = 2,
+      max_gap_at_ns = 4200e6 }), worker(124, { max_gap_ns = 999e6 }) }))
+    assert.same({ "fail max_gap_ms: tid 123 stuck 1523ms on cpu2 at +4200ms (threshold 1000ms)" }, lines)
+  end)
+
+  it("not_starved's default gap is 2000ms under KVM", function()
+    local r = one_cgroup({ worker(1, { max_gap_ns = 2500e6 }) })
+    assert.equal("fail", (judge({ not_starved = true }, r)))
+    r.accel = "tcg"
+    assert.equal("pass", (judge({ not_starved = true }, r)))
+  end)
+
+  it("max_spread_pct fails a cgroup whose off-CPU shares spread too far", function()
+    local _, lines = judge({ max_spread_pct = 20 }, one_cgroup({ worker(1, { cpu_ns = 8.8e9, cpus = { 0 } }),
+      worker(2, { cpu_ns = 4.6e9, cpus = { 1 } }) }))
+    assert.same({ "fail max_spread_pct: unfair cgroup a: spread=42.0% (12.0-54.0%) 2 workers on 2 cpus " ..
+      "(threshold 20.0%)" }, lines)
+    assert.equal("pass", (judge({ max_spread_pct = 50 }, one_cgroup({ worker(1, { cpu_ns = 8.8e9 }),
+      worker(2, { cpu_ns = 4.6e9 }) }))))
+  end)
+
+  it("max_throughput_cv compares work per CPU-second within a cgroup", function()
+    local _, lines = judge({ max_throughput_cv = 0.5 }, one_cgroup({ worker(1, { work_units = 1000 }),
+      worker(2, { work_units = 9000 }) }))
+    assert.same({ "fail max_throughput_cv: cgroup a throughput cv=0.80 above 0.50 (2 workers, 100.0-900.0 units/cpu-s)" },
+      lines)
+  end)
+
+  it("min_work_rate fails slow workers and is inconclusive without CPU time", function()
+    local status, lines = judge({ min_work_rate = 1 }, one_cgroup({ worker(5, { work_units = 5 }),
+      worker(6, { cpu_ns = 0 }) }))
+    assert.equal("fail", status)
+    assert.same({ "fail min_work_rate: worker 5 work rate 0.5/cpu-s below floor 1.0/cpu-s",
+      "inconclusive min_work_rate: tid 6 has no CPU time: work rate undefined" }, lines)
+    assert.equal("inconclusive", (judge({ min_work_rate = 1 }, one_cgroup({ worker(6, { cpu_ns = 0 }) }))))
+  end)
+
+  it("min_iteration_rate fails workers below the floor per wall second", function()
+    local _, lines = judge({ min_iteration_rate = 1000 }, one_cgroup({ worker(3, { iterations = 8124 }) }))
+    assert.same({ "fail min_iteration_rate: worker 3 iteration rate 812.4/s below floor 1000.0/s" }, lines)
+  end)
+
+  it("max_p99_wake_latency_ns fails slow wakes and is inconclusive without samples", function()
+    local _, lines = judge({ max_p99_wake_latency_ns = 10e6 }, one_cgroup({
+      worker(4, { wake = { count = 10, p50_ns = 1e6, p99_ns = 15.2e6, max_ns = 20e6, mean_ns = 2e6 } }),
+      worker(5, { wake = { count = 10, p50_ns = 1e6, p99_ns = 2e6, max_ns = 3e6, mean_ns = 1e6 } }) }))
+    assert.same({ "fail max_p99_wake_latency_ns: worker 4 p99 wake latency 15.2ms above 10.0ms" }, lines)
+    local status, none = judge({ max_p99_wake_latency_ns = 10e6 }, one_cgroup({ worker(6) }))
+    assert.equal("inconclusive", status)
+    assert.same({ "inconclusive max_p99_wake_latency_ns: no worker recorded wake latencies (only blocking work " ..
+      "types do)" }, none)
+  end)
+
+  it("max_migration_ratio fails workers that migrate too often per iteration", function()
+    local _, lines = judge({ max_migration_ratio = 0.05 }, one_cgroup({ worker(9, { migrations = 1200,
+      iterations = 10000 }) }))
+    assert.same({ "fail max_migration_ratio: worker 9 migration ratio 0.120 above 0.050 (1200 migrations in 10000 " ..
+      "iterations)" }, lines)
+  end)
+end)
+
+describe("checks.evaluate", function()
+  it("puts the guest's failure first and skips post_vm then", function()
+    local ran = false
+    local r = one_cgroup({ worker(1, { work_units = 0 }) })
+    r.error = "scheduler exited: runnable task stall (ktstr_sched[1] failed to run for 5.2s)"
+    local status, lines = judge({ not_starved = true, post_vm = function() ran = true end }, r)
+    assert.equal("fail", status)
+    assert.is_false(ran)
+    assert.same({ "fail guest: scheduler exited: runnable task stall (ktstr_sched[1] failed to run for 5.2s)",
+      "fail not_starved: tid 1 made no progress (0 work units)" }, lines)
+  end)
+
+  it("merges what the test body returned, labelled run", function()
+    local r = one_cgroup({ worker(1) })
+    r.verdict = ktstr.skip("needs SMT")
+    local status, lines = judge({}, r)
+    assert.equal("skip", status)
+    assert.same({ "skip run: needs SMT" }, lines)
+    assert.equal("skip", (judge({ not_starved = true, post_vm = function() end }, r)))
+  end)
+
+  it("merges post_vm's verdict, its errors and a bad return value", function()
+    local r = one_cgroup({ worker(1) })
+    assert.same({ "fail post_vm: too few snapshots" },
+      select(2, judge({ post_vm = function() return ktstr.fail("too few snapshots") end }, r)))
+    assert.equal("pass", (judge({ post_vm = function(res) assert(res.cgroups[1].name == "a") end }, r)))
+    local _, raised = judge({ post_vm = function() error("oops") end }, r)
+    assert.matches("^fail post_vm: spec/unit/checks_spec.lua:%d+: oops$", raised[1])
+    assert.same({ "fail post_vm: returned 42; return a verdict (ktstr.pass(), ktstr.fail(msg), ...) or nothing" },
+      select(2, judge({ post_vm = function() return 42 end }, r)))
+  end)
+
+  it("rolls up per-cgroup stats", function()
+    local v = checks.evaluate(test({}), result({
+      { name = "a", workers = { worker(1, { cpus = { 0, 1 }, max_gap_ns = 10e6, migrations = 1, iterations = 100 }),
+        worker(2, { cpus = { 1 }, cpu_ns = 9e9, migrations = 2, iterations = 50 }) } },
+      { name = "b", workers = { worker(3, { cpus = { 2 }, max_gap_ns = 21e6 }) } } }))
+    assert.same({ workers = 3, cpus = 3, migrations = 6, iterations = 9150, work_units = 27000, worst_spread = 10,
+      worst_gap_ms = 21, cgroups = {
+        { name = "a", workers = 2, cpus = 2, spread = 10, gap_ms = 10, migrations = 3, iterations = 150,
+          work_units = 18000 },
+        { name = "b", workers = 1, cpus = 1, spread = 0, gap_ms = 21, migrations = 3, iterations = 9000,
+          work_units = 9000 } } }, v.stats)
+  end)
+end)

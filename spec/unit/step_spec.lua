@@ -1,0 +1,150 @@
+-- ktstr.step, ktstr.hold, ktstr.backdrop: their values, step.plan and the static check.
+local ktstr = require("ktstr")
+local step = require("ktstr.step")
+local H = ktstr.hold
+
+local function err_of(f, ...)
+  local ok, err = pcall(f, ...)
+  assert.is_false(ok)
+  return err
+end
+
+-- Runs src as the test script tests/x.lua; returns its error.
+local function script_err(src)
+  local ok, err = pcall(assert(load('local ktstr = require("ktstr")\n' .. src, "@tests/x.lua")))
+  assert.is_false(ok)
+  return err
+end
+
+local TOPO = { numa_nodes = 1, llcs = 2, cores = 2, threads = 1 }
+
+describe("ktstr.hold", function()
+  it("spells full, fractions, fixed times and loops", function()
+    assert.same({ kind = "frac", frac = 1 }, H.full)
+    assert.same({ kind = "frac", frac = 0.25 }, H.frac(0.25))
+    assert.same({ kind = "fixed", seconds = 2 }, H.fixed("2s"))
+    assert.same({ kind = "loop", interval = 0.5 }, H.loop({ interval = "500ms" }))
+  end)
+
+  it("rejects bad holds", function()
+    assert.matches("ktstr.hold.frac: expected a number >= 0 and <= 1, got 2$", err_of(H.frac, 2))
+    assert.matches("ktstr.hold.loop: unknown key 'every'", err_of(H.loop, { every = 1 }))
+    assert.matches("ktstr.hold.loop: interval must be > 0$", err_of(H.loop, { interval = 0 }))
+    assert.matches("unknown hold 'ful' %(did you mean 'full'%?%)$", err_of(function() return H.ful end))
+  end)
+end)
+
+describe("ktstr.step", function()
+  it("unwraps its setup and keeps its ops and hold", function()
+    local snap = ktstr.op.capture_snapshot("s")
+    local s = ktstr.step({ setup = { ktstr.cgroup("a"):workers(2) }, ops = { snap }, hold = H.fixed(0) })
+    assert.equal("a", s.setup[1].name)
+    assert.equal(2, s.setup[1].workers)
+    assert.same({ snap }, s.ops)
+    assert.same(H.fixed(0), s.hold)
+    assert.is_true(step.is(s))
+  end)
+
+  it("needs a hold and takes only setup, ops and hold", function()
+    assert.matches("ktstr.step: hold: expected ktstr.hold.full, .frac%(f%), .fixed%(d%) or .loop{interval = d}, got nil$",
+      err_of(ktstr.step, { ops = {} }))
+    assert.matches("ktstr.step: unknown key 'op' %(did you mean 'ops'%?%)$", err_of(ktstr.step, { op = {}, hold = H.full }))
+    assert.matches("ktstr.step: ops%[1%]: expected a ktstr.op value", err_of(ktstr.step, { ops = { "x" }, hold = H.full }))
+    assert.matches("ktstr.step: setup%[2%]: expected ktstr.cgroup", err_of(ktstr.step,
+      { setup = { ktstr.cgroup("a"), "b" }, hold = H.full }))
+  end)
+end)
+
+describe("ktstr.backdrop", function()
+  it("holds cgroups and ops that outlive the steps", function()
+    local b = ktstr.backdrop({ ktstr.cgroup("bg"), ops = { ktstr.op.set_cpuset("bg", ktstr.cpuset.llc(0)) } })
+    assert.equal("bg", b.cgroups[1].name)
+    assert.equal("set_cpuset", b.ops[1].op)
+  end)
+end)
+
+describe("step.plan", function()
+  it("starts each step when the previous hold ends", function()
+    local plan = step.plan({ ktstr.step({ hold = H.frac(0.5) }), ktstr.step({ hold = H.fixed("2s") }),
+      ktstr.step({ hold = H.full }) }, 20)
+    assert.same({ { label = "Step[0]", start_s = 0, hold_s = 10 }, { label = "Step[1]", start_s = 10, hold_s = 2 },
+      { label = "Step[2]", start_s = 12, hold_s = 20 } }, plan)
+  end)
+
+  it("gives a loop step the rest of the duration, and nothing once it is spent", function()
+    local plan = step.plan({ ktstr.step({ hold = H.fixed(5) }), ktstr.step({ hold = H.loop({ interval = 1 }) }),
+      ktstr.step({ hold = H.loop({ interval = 1 }) }) }, 12)
+    assert.same({ label = "Step[1]", start_s = 5, hold_s = 7, interval_s = 1 }, plan[2])
+    assert.same({ label = "Step[2]", start_s = 12, hold_s = 0, interval_s = 1 }, plan[3])
+  end)
+
+  it("plans the tutorial's workload-then-snapshot steps", function()
+    local plan = step.plan({ ktstr.step({ hold = H.full }), ktstr.step({ hold = H.fixed(0) }) }, 20)
+    assert.same({ 0, 20, 20, 0 }, { plan[1].start_s, plan[1].hold_s, plan[2].start_s, plan[2].hold_s })
+  end)
+end)
+
+describe("step.check", function()
+  it("accepts ops on cgroups a previous step or the backdrop made", function()
+    local bd = ktstr.backdrop({ ktstr.cgroup("bg") })
+    step.check({
+      ktstr.step({ setup = { ktstr.cgroup("a") }, hold = H.frac(0.5) }),
+      ktstr.step({ ops = { ktstr.op.add_cgroup(ktstr.cgroup("a")), ktstr.op.set_cpuset("bg", ktstr.cpuset.llc(1)),
+        ktstr.op.swap_cpusets("a", "bg") }, hold = H.full }),
+    }, bd, TOPO, false)
+  end)
+
+  it("lets a loop step's ops use its own setup", function()
+    step.check({ ktstr.step({ setup = { ktstr.cgroup("a") }, ops = { ktstr.op.freeze_cgroup("a") },
+      hold = H.loop({ interval = 1 }) }) }, nil, TOPO, false)
+  end)
+
+  it("explains that a step runs its ops before its setup, at the op's line", function()
+    local err = script_err([[
+ktstr.test{ name = "t", steps = {
+  ktstr.step{ setup = { ktstr.cgroup("a") },
+    ops = { ktstr.op.capture_snapshot("x"), ktstr.op.freeze_cgroup("a") }, hold = ktstr.hold.full } } }]])
+    assert.equal("tests/x.lua:4: freeze_cgroup: cgroup 'a' does not exist yet: a step runs its ops before " ..
+      "its setup, so put the op in the next step", err)
+  end)
+
+  it("names an unknown cgroup with did you mean", function()
+    local err = script_err([[
+ktstr.test{ name = "t", backdrop = ktstr.backdrop{ ktstr.cgroup("phased_worker") }, steps = {
+  ktstr.step{ hold = ktstr.hold.full,
+    ops = { ktstr.op.stop_cgroup("phased_wroker") } } } }]])
+    assert.equal("tests/x.lua:4: stop_cgroup: unknown cgroup 'phased_wroker' (did you mean 'phased_worker'?)", err)
+  end)
+
+  it("forgets a step's cgroups when the step ends, but not the backdrop's", function()
+    local err = script_err([[
+ktstr.test{ name = "t", backdrop = ktstr.backdrop{ ktstr.cgroup("bg") }, steps = {
+  ktstr.step{ setup = { ktstr.cgroup("a") }, hold = ktstr.hold.frac(0.5) },
+  ktstr.step{ ops = { ktstr.op.stop_cgroup("bg"), ktstr.op.stop_cgroup("a") }, hold = ktstr.hold.full } } }]])
+    assert.equal("tests/x.lua:4: stop_cgroup: unknown cgroup 'a' (valid: bg)", err)
+  end)
+
+  it("rejects a cgroup created twice, at the def's line", function()
+    local err = script_err([[
+ktstr.test{ name = "t", backdrop = ktstr.backdrop{ ktstr.cgroup("a") }, steps = {
+  ktstr.step{ setup = {
+    ktstr.cgroup("a") }, hold = ktstr.hold.full } } }]])
+    assert.equal("tests/x.lua:4: cgroup 'a' already exists (from backdrop)", err)
+  end)
+
+  it("resolves cpusets on the test's topology, with the setup position", function()
+    local err = script_err([[
+ktstr.test{ name = "t", llcs = 2, steps = { ktstr.step{ hold = ktstr.hold.full, setup = {
+  ktstr.cgroup("a"):cpuset(ktstr.cpuset.disjoint()),
+  ktstr.cgroup("b"):cpuset(ktstr.cpuset.llc(2)) } } } }]])
+    assert.equal("tests/x.lua:4: cgroup 'b': cpuset: llc(2) out of range: the topology has 2 LLCs (0-1)", err)
+  end)
+
+  it("needs a scheduler for scheduler ops", function()
+    local err = script_err([[
+ktstr.test{ name = "t", steps = { ktstr.step{ ops = { ktstr.op.detach_scheduler() }, hold = ktstr.hold.full } } }]])
+    assert.equal("tests/x.lua:2: detach_scheduler: the test has no scheduler (it runs under EEVDF)", err)
+  end)
+
+  after_each(function() require("ktstr.test").reset() end)
+end)

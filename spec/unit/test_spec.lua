@@ -1,0 +1,127 @@
+-- ktstr.test{...}: keys, defaults, bodies, the registry; tests/mixed.lua loads and registers.
+local ktstr = require("ktstr")
+local test = require("ktstr.test")
+
+-- Runs src as the test script tests/x.lua; returns ok, error.
+local function script(src)
+  return pcall(assert(load('local ktstr = require("ktstr")\n' .. src, "@tests/x.lua")))
+end
+
+local function script_err(src)
+  local ok, err = script(src)
+  assert.is_false(ok)
+  return err
+end
+
+describe("ktstr.test", function()
+  after_each(test.reset)
+
+  it("fills the defaults of the Rust attribute", function()
+    local t = ktstr.test({ name = "skeleton" })
+    assert.same({ 1, 1, 2, 1, 12, 5 }, { t.numa_nodes, t.llcs, t.cores, t.threads, t.duration_s, t.watchdog_timeout_s })
+    assert.is_nil(t.scheduler)
+    assert.is_nil(t.memory_mib)
+    assert.same({}, t.extra_sched_args)
+    assert.is_nil(t.steps)
+    assert.is_nil(t.run)
+  end)
+
+  it("registers tests in declaration order, with the line of each ktstr.test", function()
+    assert.is_true(script('ktstr.test{ name = "a" }\n\nktstr.test{\n  name = "b" }'))
+    local r = test.registry()
+    assert.same({ "a", "b" }, { r[1].name, r[2].name })
+    assert.same({ "tests/x.lua:2", "tests/x.lua:4" }, { r[1].source, r[2].source })
+    test.reset()
+    assert.same({}, test.registry())
+  end)
+
+  it("names an unknown key at the script's line, with did you mean", function()
+    assert.equal("tests/x.lua:4: ktstr.test: unknown key 'duraton_s' (did you mean 'duration_s'?)",
+      script_err('local x = 1\n\nktstr.test{ name = "t", duraton_s = 3 }'))
+    assert.equal("tests/x.lua:2: ktstr.test: unknown key 'not_stuck' (did you mean 'not_starved'?)",
+      script_err('ktstr.test{ name = "t", not_stuck = true }'))
+  end)
+
+  it("names both places for a duplicate test name", function()
+    assert.equal("tests/x.lua:3: ktstr.test: duplicate test name 'a' (first declared at tests/x.lua:2)",
+      script_err('ktstr.test{ name = "a" }\nktstr.test{ name = "a" }'))
+  end)
+
+  it("takes durations as seconds or strings", function()
+    local t = ktstr.test({ name = "t", duration_s = "1.5s", watchdog_timeout_s = 10 })
+    assert.same({ 1.5, 10 }, { t.duration_s, t.watchdog_timeout_s })
+  end)
+
+  it("validates the topology, the scheduler slots and the check keys", function()
+    local cases = {
+      { 'name = "bad name"', "ktstr.test: name: expected a name of letters" },
+      { 'name = "t", llcs = 3, numa_nodes = 2', "ktstr.test 't': llcs %(3%) must be a multiple of numa_nodes %(2%)$" },
+      { 'name = "t", cores = 0', "ktstr.test 't': cores: expected an integer >= 1, got 0$" },
+      { 'name = "t", duration_s = 0', "ktstr.test 't': duration_s: expected a duration > 0, got 0$" },
+      { 'name = "t", extra_sched_args = { "--x" }', "extra_sched_args needs a scheduler %(the test runs under EEVDF%)$" },
+      { 'name = "t", scheduler = "scx_simple"', "scheduler: expected a scheduler table with a name, got scx_simple$" },
+      { 'name = "t", max_spread_pct = 120', "max_spread_pct: expected a number >= 0 and <= 100, got 120$" },
+      { 'name = "t", isolation = 1', "isolation: expected true or false, got 1$" },
+      { 'name = "t", max_gap_ms = "2s"', "max_gap_ms: expected a number > 0, got '2s'$" },
+      { 'name = "t", run = 1', "run: expected a function%(ctx%), got 1$" },
+      { 'name = "t", post_vm = true', "post_vm: expected a function%(result%), got true$" },
+      { 'name = "t", defs = {}, run = function() end', "give one of defs, steps or run$" },
+      { 'name = "t", backdrop = ktstr.backdrop{}', "backdrop goes with steps$" },
+      { 'name = "t", steps = { ktstr.hold.full }', "steps%[1%]: expected ktstr.step{...}" },
+    }
+    for _, c in ipairs(cases) do
+      local err = script_err("ktstr.test{ " .. c[1] .. " }")
+      assert.matches("^tests/x.lua:2: ", err)
+      assert.matches(c[2], err)
+    end
+  end)
+
+  it("keeps the check keys it was given", function()
+    local t = ktstr.test({ name = "t", not_starved = true, max_spread_pct = 20, min_work_rate = 0 })
+    assert.same({ true, 20, 0 }, { t.not_starved, t.max_spread_pct, t.min_work_rate })
+    assert.is_nil(t.isolation)
+  end)
+
+  it("turns defs into one step that holds for the whole duration", function()
+    local t = ktstr.test({ name = "t", defs = { ktstr.cgroup("a"), ktstr.cgroup("b") } })
+    assert.equal(1, #t.steps)
+    assert.same({ "a", "b" }, { t.steps[1].setup[1].name, t.steps[1].setup[2].name })
+    assert.same(ktstr.hold.full, t.steps[1].hold)
+    assert.same({}, t.steps[1].ops)
+  end)
+
+  it("keeps a run function and a post_vm hook", function()
+    local run, post = function() end, function() end
+    local t = ktstr.test({ name = "t", run = run, post_vm = post })
+    assert.equal(run, t.run)
+    assert.equal(post, t.post_vm)
+  end)
+end)
+
+describe("tests/mixed.lua", function()
+  after_each(test.reset)
+
+  it("loads on the host and registers the tutorial's test", function()
+    dofile("tests/mixed.lua")
+    local r = test.registry()
+    assert.equal(1, #r)
+    local t = r[1]
+    assert.equal("mixed_workloads", t.name)
+    assert.matches("^tests/mixed.lua:%d+$", t.source)
+    assert.same({ 1, 2, 2, 1, 20 }, { t.numa_nodes, t.llcs, t.cores, t.threads, t.duration_s })
+    assert.same({ true, true, 20.0, 0.5, 1.0 },
+      { t.isolation, t.not_starved, t.max_spread_pct, t.max_throughput_cv, t.min_work_rate })
+    local setup = t.steps[1].setup
+    assert.same({ "background_spinner", "phased_worker" }, { setup[1].name, setup[2].name })
+    assert.same({ 2, 2 }, { setup[1].workers, setup[2].workers })
+    assert.same(ktstr.work.spin_wait(), setup[1].work)
+    assert.same(ktstr.work.sequence(ktstr.phase.spin(0.1), ktstr.phase.yield(0.02)), setup[2].work)
+    assert.same({ ktstr.cpuset.llc(0), ktstr.cpuset.llc(1) }, { setup[1].cpuset, setup[2].cpuset })
+  end)
+
+  it("stays within 40 lines", function()
+    local n = 0
+    for _ in io.lines("tests/mixed.lua") do n = n + 1 end
+    assert.is_true(n <= 40, n .. " lines")
+  end)
+end)

@@ -1,0 +1,27 @@
+-- The tutorial's test (Zero to ktstr, step 7): a spinner and a spin/yield
+-- phased worker on separate LLCs, judged for fairness, throughput parity
+-- and cpuset isolation. Runs under EEVDF until a scheduler is declared.
+local ktstr = require("ktstr")
+
+ktstr.test{
+  name = "mixed_workloads",
+  llcs = 2, cores = 2, threads = 1,
+  duration_s = 20,
+  isolation = true,
+  not_starved = true,
+  max_spread_pct = 20.0,
+  max_throughput_cv = 0.5,
+  min_work_rate = 1.0,
+  defs = {
+    -- Persistent CPU pressure on LLC 0 for the whole run.
+    ktstr.cgroup("background_spinner")
+      :workers(2)
+      :work(ktstr.work.spin_wait())
+      :cpuset(ktstr.cpuset.llc(0)),
+    -- Spin 100 ms, yield for 20 ms, loop: wake-after-yield placement on LLC 1.
+    ktstr.cgroup("phased_worker")
+      :workers(2)
+      :work(ktstr.work.sequence(ktstr.phase.spin("100ms"), ktstr.phase.yield("20ms")))
+      :cpuset(ktstr.cpuset.llc(1)),
+  },
+}
