@@ -6,7 +6,7 @@ local ktstr = require("ktstr")
 ktstr.test{
   name = "mixed_workloads",
   llcs = 2, cores = 2, threads = 1,
-  duration_s = 20,
+  duration_s = 5,
   isolation = true,
   not_starved = true,
   max_spread_pct = 20.0,

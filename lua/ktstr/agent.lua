@@ -93,6 +93,28 @@ function handlers.facts(msg, send)
   send({ t = "facts", id = msg.id, facts = M.facts() })
 end
 
+-- Loads the script as the host did and runs one of its tests.
+function handlers.run_test(msg, send)
+  local registry = require("ktstr.test")
+  registry.reset()
+  local ok, err = pcall(dofile, msg.script)
+  local result
+  if not ok then
+    result = { error = "loading " .. msg.script .. " in the guest: " .. tostring(err) }
+  else
+    local test
+    for _, t in ipairs(registry.registry()) do
+      if t.name == msg.test then test = t end
+    end
+    if test then
+      result = require("ktstr.scenario").run(test, test)
+    else
+      result = { error = ("no test '%s' in %s in the guest"):format(msg.test, msg.script) }
+    end
+  end
+  send({ t = "result", id = msg.id, result = result })
+end
+
 function handlers.poweroff()
   return "stop"
 end

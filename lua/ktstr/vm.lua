@@ -271,6 +271,7 @@ function M.boot(opts)
   stamp(timings, "initramfs", t0)
 
   local kvm = M.use_kvm(kern)
+  self.accel = kvm and "kvm" or "tcg"
   local argv = core.qemu_argv({
     qemu = opts.qemu or os.getenv("KTSTR_QEMU"), kernel = kern.vmlinux or kern.bzimage, initrd = img.path,
     chan = run_dir .. "/chan.sock", qmp = run_dir .. "/qmp.sock", kvm = kvm,

@@ -1,0 +1,158 @@
+-- `ktstr script`: loads test scripts on the host, runs each test in its own guest, judges it.
+local checks = require("ktstr.checks")
+local core = require("ktstr.core")
+local report = require("ktstr.report")
+local vm = require("ktstr.vm")
+
+local M = {}
+
+local USAGE = "usage: ktstr script FILE... [--filter PAT] [--list] [--kernel K] [--json] " ..
+  "[--keep] [-v]\n"
+
+local function bad(msg)
+  io.stderr:write("ktstr script: ", msg, "\n", USAGE)
+  return nil, 2
+end
+
+function M.parse(args)
+  local o = { files = {}, kernel = os.getenv("KTSTR_KERNEL") }
+  local i = 1
+  while i <= #args do
+    local a = args[i]
+    local key, val = a:match("^(%-%-[%w-]+)=(.*)$")
+    key = key or a
+    if key == "--filter" or key == "--kernel" then
+      if not val then
+        i = i + 1
+        val = args[i]
+        if not val then return bad(("option %s needs a value"):format(key)) end
+      end
+      o[key:sub(3)] = val
+    elseif a == "--list" or a == "--json" or a == "--keep" then
+      o[a:sub(3)] = true
+    elseif a == "-v" or a == "--verbose" then
+      o.verbose = true
+    elseif a:sub(1, 1) == "-" then
+      return bad(("unknown option '%s'"):format(a))
+    else
+      o.files[#o.files + 1] = a
+    end
+    i = i + 1
+  end
+  if #o.files == 0 then return bad("no test script given") end
+  return o
+end
+
+-- Loads each script as the guest will: the tests it registers, in order.
+function M.load(files)
+  local registry = require("ktstr.test")
+  local out = {}
+  for _, file in ipairs(files) do
+    registry.reset()
+    local f, err = loadfile(file)
+    if not f then return nil, err end
+    local ok, lerr = pcall(f)
+    if not ok then return nil, tostring(lerr) end
+    for _, t in ipairs(registry.registry()) do out[#out + 1] = { file = file, test = t } end
+  end
+  return out
+end
+
+local function topo_of(t)
+  return { numa_nodes = t.numa_nodes, llcs = t.llcs, cores = t.cores, threads = t.threads,
+    memory_mib = t.memory_mib }
+end
+
+local function basename(path) return path:match("([^/]+)$") end
+
+-- Boots the test's guest, runs it there; returns the result the checks judge.
+local function run_in_guest(item, o)
+  local t = item.test
+  local script = "/scripts/" .. basename(item.file)
+  local h <close>, f = vm.boot({ topo = topo_of(t), kernel = o.kernel, keep = o.keep,
+    run_files = { { src = item.file, dst = script } } })
+  if not h then return nil, f end
+  local result
+  local ok, serr = h:send({ t = "run_test", id = 1, script = script, test = t.name })
+  if ok then
+    -- the body holds for duration_s; setup, teardown and TCG slowness get the margin
+    local msg, err = h:recv(t.duration_s * 2 + 60)
+    while msg and msg.t ~= "result" do msg, err = h:recv(t.duration_s * 2 + 60) end
+    if msg then result = msg.result else serr = err end
+  end
+  if not result then return nil, serr end
+  result.accel = h.accel
+  result.console = h.qvm:console_tail(16384)
+  result.timings = h.timings
+  h:shutdown(10)
+  return result
+end
+
+-- A guest that failed before judging: a panic fails, the rest is inconclusive.
+local function guest_failure(f)
+  local status = f.kind == "panic" and "fail" or "inconclusive"
+  return { status = status, details = { { check = "guest", status = status, msg = f.msg } } },
+    { console = f.console, error = f.msg }
+end
+
+local function run_one(item, o, counts)
+  local t0 = core.now()
+  local result, f = run_in_guest(item, o)
+  local v
+  if result then
+    v = checks.evaluate(item.test, result)
+  elseif f.kind == "bad_input" then
+    io.stderr:write("ktstr script: ", f.msg, "\n")
+    return 2
+  elseif f.kind == "interrupted" then
+    return 130
+  else
+    v, result = guest_failure(f)
+  end
+  local key = ({ pass = "passed", fail = "failed", skip = "skipped",
+    inconclusive = "inconclusive" })[v.status]
+  counts[key] = counts[key] + 1
+  if v.status == "pass" then
+    print(report.pass_line(item.test, core.now() - t0))
+  else
+    io.stdout:write(report.format(item.test, v, result, { file = item.file }))
+  end
+  if o.json then
+    io.stderr:write(require("cjson").encode(report.json(item.test, v, result)), "\n")
+  end
+end
+
+function M.main(args)
+  local o, code = M.parse(args)
+  if not o then return code end
+  local items, err = M.load(o.files)
+  if not items then
+    io.stderr:write("ktstr script: ", err, "\n")
+    return 2
+  end
+  if o.filter then
+    local kept = {}
+    for _, it in ipairs(items) do
+      if it.test.name:find(o.filter, 1, true) then kept[#kept + 1] = it end
+    end
+    items = kept
+  end
+  if o.list then
+    for _, it in ipairs(items) do
+      print(("%s  %s  %s  %gs"):format(it.test.name, report.scheduler_name(it.test),
+        require("ktstr.cpuset").topo_name(it.test), it.test.duration_s))
+    end
+    return 0
+  end
+  local counts = { passed = 0, failed = 0, skipped = 0, inconclusive = 0 }
+  for _, it in ipairs(items) do
+    local rc = run_one(it, o, counts)
+    if rc then return rc end
+  end
+  print(report.summary(counts))
+  if counts.failed > 0 then return 1 end
+  if counts.inconclusive > 0 then return 2 end
+  return 0
+end
+
+return M

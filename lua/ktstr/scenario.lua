@@ -1,0 +1,291 @@
+-- The guest-side executor: runs a test's steps and ops on real cgroups and workers.
+local core = require("ktstr.core")
+local cpuset = require("ktstr.cpuset")
+local step = require("ktstr.step")
+local verdict = require("ktstr.verdict")
+local work = require("ktstr.work")
+
+local M = {}
+
+local Ctx = {}
+Ctx.__index = Ctx
+
+-- Errors the executor raises carry this prefix so the agent can tell an
+-- environment failure (cgroup write refused, spawn failed) from a script bug.
+local function fail(fmt, ...)
+  error({ kind = "op_failed", msg = fmt:format(...) }, 0)
+end
+
+local function ok(v, err, ...)
+  if v == nil then fail("%s", err) end
+  return v, err, ...
+end
+
+-- Lua work values carry seconds; the C side wants integer ns.
+local function ns(s) return math.floor(s * 1e9 + 0.5) end
+
+-- A custom function runs in the worker's own Lua state as fn(w, params).
+local function custom_chunk(w)
+  local parts = {}
+  for k, v in pairs(w.params) do
+    parts[#parts + 1] = ("[%q] = %s"):format(k, type(v) == "string" and ("%q"):format(v)
+      or tostring(v))
+  end
+  return ("local w = ...\nlocal fn = assert(load(%q, %q, 'b'))\nreturn fn(w, {%s})")
+    :format(w.code, "=" .. w.source, table.concat(parts, ", "))
+end
+
+-- The workers_spawn fields for a work value: work= (C loop) or lua= (custom).
+function M.work_fields(w)
+  if w.type == "custom" then return { lua = custom_chunk(w) } end
+  local params = {}
+  for _, p in ipairs(work.TYPES[w.type] or {}) do
+    local v = w.params[p[1]]
+    params[p[1]] = p[2] == "duration" and ns(v) or v
+  end
+  local phases
+  if w.phases then
+    phases = {}
+    for i, ph in ipairs(w.phases) do phases[i] = { kind = ph.kind, ns = ns(ph.duration) } end
+  end
+  return { work = ok(core.work_resolve(w.type, params, phases)) }
+end
+
+function M.new(test, topo)
+  local self = setmetatable({ test = test, topo = topo, duration_s = test.duration_s,
+    live = {}, done = {}, timeline = {}, t0 = core.now(), all_cpus = core.cpus_online() }, Ctx)
+  return self
+end
+
+-- Every CPU a cgroup was allowed: a union over its cpusets, nil once unrestricted.
+local function allow(inst, cpus)
+  if not cpus then
+    inst.unrestricted = true
+    return
+  end
+  for _, c in ipairs(cpuset.parse(cpus)) do inst.allowed[c] = true end
+end
+
+local function set_cpus(inst, cpus)
+  ok(inst.cg:set_cpus(cpus or inst.ctx.all_cpus))
+  inst.cpus = cpus
+  allow(inst, cpus)
+end
+
+-- The affinity a def asks for, as a cpulist for workers_spawn.
+function Ctx:affinity(def, index, n)
+  local a = def.affinity
+  if a == nil then return nil end
+  if type(a) == "string" then
+    fail("cgroup '%s': affinity '%s' is not supported by this executor yet", def.name, a)
+  end
+  return ok(cpuset.resolve(a, self.topo, index, n))
+end
+
+function Ctx:spawn(inst, n, w)
+  local f = M.work_fields(w or inst.def.work)
+  local def = inst.def
+  f.n, f.cgroup, f.comm, f.nice = n, inst.cg, def.comm, def.nice
+  f.cpus = inst.affinity
+  if def.sched_policy then
+    f.policy, f.priority = def.sched_policy.policy, def.sched_policy.priority
+  end
+  inst.sets[#inst.sets + 1] = ok(core.workers_spawn(f))
+end
+
+local function controllers(inst, def)
+  local cg = inst.cg
+  if def.cpu_weight then ok(cg:set_weight(def.cpu_weight)) end
+  if def.cpu_max then
+    ok(cg:set_max(math.floor(def.cpu_max.quota * 1e6), math.floor(def.cpu_max.period * 1e6)))
+  end
+  if def.memory_max then ok(cg:set_memory_max(def.memory_max)) end
+  if def.memory_high then ok(cg:write("memory.high", tostring(def.memory_high))) end
+  if def.memory_low then ok(cg:write("memory.low", tostring(def.memory_low))) end
+  if def.pids_max then ok(cg:set_pids_max(def.pids_max)) end
+end
+
+-- Creates def's cgroup and starts its workers; index/n place positional cpusets.
+function Ctx:add(def, index, n, label)
+  if self.live[def.name] then fail("cgroup '%s' already exists", def.name) end
+  local cpus = def.cpuset and ok(cpuset.resolve(def.cpuset, self.topo, index, n))
+  local inst = { ctx = self, name = def.name, def = def, step = label, sets = {},
+    allowed = {}, cg = ok(core.cgroup_create(def.name)) }
+  self.live[def.name] = inst
+  set_cpus(inst, cpus)
+  controllers(inst, def)
+  inst.affinity = self:affinity(def, index, n)
+  local workers = def.workers
+  if def.workers_pct then
+    local size = #cpuset.parse(cpus or self.all_cpus)
+    workers = math.ceil(size * def.workers_pct)
+  end
+  if workers > 0 then self:spawn(inst, workers) end
+  return inst
+end
+
+function Ctx:get(name)
+  return self.live[name] or fail("no cgroup '%s' is running", name)
+end
+
+-- Stops inst's workers and keeps their reports; by_op marks ends the test asked for.
+local function stop(inst, by_op)
+  inst.reports = inst.reports or {}
+  for _, ws in ipairs(inst.sets) do
+    ws:stop(2)
+    for _, r in ipairs(ws:reports()) do
+      if by_op and r.exit then r.exit.by_op = true end
+      inst.reports[#inst.reports + 1] = r
+    end
+    ws:close()
+  end
+  inst.sets = {}
+end
+
+function Ctx:remove(name, by_op)
+  local inst = self:get(name)
+  stop(inst, by_op)
+  ok(inst.cg:remove())
+  self.live[name] = nil
+  self.done[#self.done + 1] = inst
+end
+
+local OPS = {}
+function OPS.add_cgroup(self, o, label) self:add(o.def, 0, 1, label) end
+function OPS.remove_cgroup(self, o) self:remove(o.cgroup, true) end
+function OPS.stop_cgroup(self, o) stop(self:get(o.cgroup), true) end
+function OPS.set_cpuset(self, o)
+  set_cpus(self:get(o.cgroup), ok(cpuset.resolve(o.cpuset, self.topo)))
+end
+function OPS.clear_cpuset(self, o) set_cpus(self:get(o.cgroup), nil) end
+function OPS.swap_cpusets(self, o)
+  local a, b = self:get(o.a), self:get(o.b)
+  local ca, cb = a.cpus, b.cpus
+  set_cpus(a, cb)
+  set_cpus(b, ca)
+end
+function OPS.spawn(self, o) self:spawn(self:get(o.cgroup), o.workers, o.work) end
+function OPS.move_all_tasks(self, o)
+  local from, to = self:get(o.from), self:get(o.to)
+  for _, pid in ipairs(ok(from.cg:procs())) do ok(to.cg:attach(pid)) end
+end
+function OPS.freeze_cgroup(self, o) ok(self:get(o.cgroup).cg:freeze()) end
+function OPS.unfreeze_cgroup(self, o) ok(self:get(o.cgroup).cg:unfreeze()) end
+
+function Ctx:op(o, label)
+  local f = OPS[o.op]
+  if not f then
+    error({ kind = "unsupported", msg = ("%s: op %s is not supported by this ktstr yet")
+      :format(o.source, o.op) }, 0)
+  end
+  f(self, o, label)
+end
+
+function Ctx:mark(label, t0)
+  self.timeline[#self.timeline + 1] = { label = label, start_s = t0 - self.t0,
+    end_s = core.now() - self.t0 }
+end
+
+-- One step: ops, then setup, then the hold (a loop hold repeats the ops).
+function Ctx:run_step(s, plan)
+  local t0 = core.now()
+  local mine = {}
+  local function ops()
+    for _, o in ipairs(s.ops) do self:op(o, plan.label) end
+  end
+  if s.hold.kind ~= "loop" then ops() end
+  for i, def in ipairs(s.setup) do
+    mine[#mine + 1] = self:add(def, i - 1, #s.setup, plan.label).name
+  end
+  local deadline = t0 + plan.hold_s
+  if s.hold.kind == "loop" then
+    repeat
+      ops()
+      core.sleep(math.max(0, math.min(plan.interval_s, deadline - core.now())))
+    until core.now() >= deadline
+  else
+    core.sleep(math.max(0, deadline - core.now()))
+  end
+  -- step-local cgroups end with their step
+  for _, name in ipairs(mine) do
+    if self.live[name] then self:remove(name, false) end
+  end
+  self:mark(plan.label, t0)
+end
+
+function Ctx:execute_scenario(t)
+  local steps, backdrop = t.steps or t, t.backdrop
+  step.check(steps, backdrop, self.topo, self.test.scheduler ~= nil)
+  local backdrop_names = {}
+  if backdrop then
+    for i, def in ipairs(backdrop.cgroups) do
+      backdrop_names[i] = self:add(def, i - 1, #backdrop.cgroups, "backdrop").name
+    end
+    for _, o in ipairs(backdrop.ops or {}) do self:op(o, "backdrop") end
+  end
+  for k, plan in ipairs(step.plan(steps, self.duration_s)) do
+    self:run_step(steps[k], plan)
+  end
+  for _, name in ipairs(backdrop_names) do
+    if self.live[name] then self:remove(name, false) end
+  end
+  return verdict.pass()
+end
+
+function Ctx:execute_steps(steps) return self:execute_scenario({ steps = steps }) end
+
+function Ctx:execute_defs(defs)
+  return self:execute_scenario({ steps = { step.new({ setup = defs, hold = step.hold_api.full }) } })
+end
+
+-- Stops and removes whatever is still running, even after an error.
+function Ctx:teardown()
+  for name in pairs(self.live) do pcall(self.remove, self, name, false) end
+  core.cgroup_remove_all()
+end
+
+-- The result the host judges: one entry per cgroup instance.
+function Ctx:result()
+  local cgroups = {}
+  for _, inst in ipairs(self.done) do
+    local cpus
+    if not inst.unrestricted then
+      local list = {}
+      for c in pairs(inst.allowed) do list[#list + 1] = c end
+      table.sort(list)
+      cpus = cpuset.format(list)
+    end
+    cgroups[#cgroups + 1] = { name = inst.name, step = inst.step, cpus = cpus,
+      workers = inst.reports or {} }
+  end
+  return { duration_s = core.now() - self.t0, cgroups = cgroups, timeline = self.timeline }
+end
+
+--[[
+Runs test (from the registry) in this guest: defs/steps through the
+executor, or the test's own run(ctx). Returns the result table; a failure of
+the environment or the script lands in result.error (a message), an op this
+executor cannot run yet makes the verdict inconclusive.
+]]
+function M.run(test, topo)
+  local ctx = M.new(test, topo)
+  local okk, v = xpcall(function()
+    if test.run then return test.run(ctx) end
+    return ctx:execute_scenario({ steps = test.steps, backdrop = test.backdrop })
+  end, function(e)
+    if type(e) == "table" then return e end
+    return { kind = "script_error", msg = debug.traceback(tostring(e), 2) }
+  end)
+  ctx:teardown()
+  local r = ctx:result()
+  if okk then
+    r.verdict = verdict.is(v) and v or nil
+  elseif v.kind == "unsupported" then
+    r.verdict = verdict.inconclusive(v.msg, "executor")
+  else
+    r.error = v.msg
+  end
+  return r
+end
+
+return M
