@@ -1,0 +1,47 @@
+-- ktstr script end to end: load on the host, run in a guest, judge, report, exit code.
+local run = require("support.run")
+
+describe("ktstr script #vm", function()
+  after_each(run.assert_no_leftovers)
+
+  it("passes the tutorial's mixed workload under EEVDF", function()
+    local code, out, err = run.ktstr({ "script", "tests/mixed.lua" })
+    assert.are.equal(0, code, out .. err)
+    assert.matches("^PASS mixed_workloads %[sched=eevdf%] %[topo=1n2l2c1t%]", out)
+    assert.matches("\n1 passed, 0 failed\n$", out)
+  end)
+
+  it("fails a floor no spinner can reach, root cause first, and exits 1", function()
+    local code, out = run.ktstr({ "script", "spec/vm/scripts/verdicts.lua", "--filter",
+      "rate_floor" })
+    assert.are.equal(1, code, out)
+    local first = out:match("^[^\n]*")
+    assert.matches("^FAIL rate_floor_unreachable %[sched=eevdf%] %[topo=1n1l2c1t%]: worker %d+ " ..
+      "work rate [%d.]+/cpu%-s below floor 1000000000%.0/cpu%-s$", first)
+    assert.matches("--- stats ---\n2 workers", out, 1, true)
+    assert.matches("replay: ktstr script spec/vm/scripts/verdicts.lua --filter " ..
+      "rate_floor_unreachable", out, 1, true)
+  end)
+
+  it("runs steps and ops from a run body and hands the result to post_vm", function()
+    local code, out = run.ktstr({ "script", "spec/vm/scripts/verdicts.lua", "--filter",
+      "run_body" })
+    assert.are.equal(0, code, out)
+    assert.matches("^PASS run_body_sees_workers", out)
+  end)
+
+  it("names the script's line for a bad key and exits 2 without booting", function()
+    local code, out, err = run.ktstr({ "script", "spec/vm/scripts/broken.lua" })
+    assert.are.equal(2, code)
+    assert.are.equal("", out)
+    assert.matches("spec/vm/scripts/broken.lua:4: ktstr.test: unknown key 'duraton_s' " ..
+      "(did you mean 'duration_s'?)", err, 1, true)
+  end)
+
+  it("lists tests with their topology without booting", function()
+    local code, out = run.ktstr({ "script", "spec/vm/scripts/verdicts.lua", "--list" })
+    assert.are.equal(0, code)
+    assert.are.equal("rate_floor_unreachable  eevdf  1n1l2c1t  2s\n" ..
+      "run_body_sees_workers  eevdf  1n1l2c1t  2s\n", out)
+  end)
+end)
