@@ -710,40 +710,15 @@ int cgroup_procs(const struct cgroup *cg, pid_t *pids, size_t n,
 
 /* ---- removal ---- */
 
-/*
- * Reaps the pids of ps that are our children and have exited, forgetting
- * them and those that are not our children; returns how many of our
- * children are still to be reaped.
- */
-static size_t cg_reap(struct cg_pids *ps)
-{
-	size_t i, left = 0;
-	pid_t r;
-	int st;
-
-	for (i = 0; i < ps->n; i++) {
-		if (ps->v[i] <= 0)
-			continue;
-		r = waitpid(ps->v[i], &st, WNOHANG);
-		if (r == 0 || (r < 0 && errno == EINTR))
-			left++;
-		else
-			ps->v[i] = 0;	/* reaped, or ECHILD: not ours */
-	}
-	return left;
-}
-
 /* Without cgroup.kill (before 5.14): SIGKILL whoever is inside now. */
-static void cg_kill_tree(const char *dir, struct cg_pids *reap)
+static void cg_kill_tree(const char *dir)
 {
 	struct cg_pids now = { 0 };
 	size_t i;
 
 	cg_pids_tree(dir, &now);
-	for (i = 0; i < now.n; i++) {
+	for (i = 0; i < now.n; i++)
 		kill(now.v[i], SIGKILL);
-		cg_pids_add(reap, now.v[i]);
-	}
 	free(now.v);
 }
 
@@ -797,7 +772,6 @@ static int cg_fail_busy(const struct cgroup *cg, int timeout_ms, char *err, size
 int cgroup_remove(const struct cgroup *cg, int timeout_ms, char *err, size_t errlen)
 {
 	long long end = cg_now_ms() + timeout_ms;
-	struct cg_pids ps = { 0 };
 	char path[PATH_MAX], bad[PATH_MAX] = "";
 	long populated = 1;
 	struct stat st;
@@ -806,14 +780,10 @@ int cgroup_remove(const struct cgroup *cg, int timeout_ms, char *err, size_t err
 	if (stat(cg->path, &st) < 0)
 		return cg_fail(err, errlen, -errno, "remove: %s", cg->path);
 	/*
-	 * Remember who is inside before the kill: once dead they leave
-	 * cgroup.procs, and those that are our children still need reaping.
+	 * The dead are not reaped here: their parents (worker sets, procs)
+	 * reap them and keep their exit status; a zombie has already left
+	 * the cgroup, so it does not keep it populated.
 	 */
-	rc = cg_pids_tree(cg->path, &ps);
-	if (rc) {
-		rc = cg_fail(err, errlen, rc, "remove: %s", cg->path);
-		goto out;
-	}
 	snprintf(path, sizeof(path), "%s/cgroup.kill", cg->path);
 	has_kill = access(path, F_OK) == 0;
 	if (has_kill) {
@@ -826,8 +796,7 @@ int cgroup_remove(const struct cgroup *cg, int timeout_ms, char *err, size_t err
 	/* "populated" in cgroup.events covers the whole subtree. */
 	for (;;) {
 		if (!has_kill)
-			cg_kill_tree(cg->path, &ps);
-		cg_reap(&ps);
+			cg_kill_tree(cg->path);
 		rc = cg_wait_event(cg->path, "populated", 0,
 				   has_kill ? end : cg_now_ms() + 10, &populated);
 		if (rc == -ENOENT)
@@ -841,12 +810,6 @@ int cgroup_remove(const struct cgroup *cg, int timeout_ms, char *err, size_t err
 			goto out;
 		}
 	}
-	/*
-	 * A task leaves its cgroup a moment before it becomes a zombie; wait
-	 * for our children among them so none is left unreaped.
-	 */
-	while (cg_reap(&ps) && cg_now_ms() < end)
-		cg_sleep_ms(1);
 	for (;;) {
 		*bad = '\0';
 		rc = cg_rmdir_tree(cg->path, bad, sizeof(bad));
@@ -857,7 +820,6 @@ int cgroup_remove(const struct cgroup *cg, int timeout_ms, char *err, size_t err
 	if (rc)
 		rc = cg_fail(err, errlen, rc, "remove: %s", bad);
 out:
-	free(ps.v);
 	return rc;
 fail_events:
 	rc = cg_fail(err, errlen, rc, "remove: %s/cgroup.events", cg->path);

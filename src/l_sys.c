@@ -85,14 +85,21 @@ static int l_uname(lua_State *L)
 	return 1;
 }
 
-/* core.exe() -> absolute path of the running ktstr binary */
+/*
+ * core.exe() -> absolute path of the ktstr binary: where it lives now, even
+ * when a rebuild replaced the one running ("... (deleted)").
+ */
 static int l_exe(lua_State *L)
 {
+	static const char deleted[] = " (deleted)";
+	const size_t dl = sizeof(deleted) - 1;
 	char buf[4096];
 	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
 
 	if (n < 0)
 		return lk_fail(L, -errno, "readlink", "/proc/self/exe");
+	if ((size_t)n > dl && memcmp(buf + n - dl, deleted, dl) == 0)
+		n -= dl;
 	lua_pushlstring(L, buf, n);
 	return 1;
 }

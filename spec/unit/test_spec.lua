@@ -108,7 +108,7 @@ describe("tests/mixed.lua", function()
     local t = r[1]
     assert.equal("mixed_workloads", t.name)
     assert.matches("^tests/mixed.lua:%d+$", t.source)
-    assert.same({ 1, 2, 2, 1, 20 }, { t.numa_nodes, t.llcs, t.cores, t.threads, t.duration_s })
+    assert.same({ 1, 2, 2, 1, 5 }, { t.numa_nodes, t.llcs, t.cores, t.threads, t.duration_s })
     assert.same({ true, true, 20.0, 0.5, 1.0 },
       { t.isolation, t.not_starved, t.max_spread_pct, t.max_throughput_cv, t.min_work_rate })
     local setup = t.steps[1].setup
