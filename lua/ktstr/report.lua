@@ -56,7 +56,9 @@ end
 function M.format(test, v, result, opts)
   opts = opts or {}
   local c = cause(v)
-  local out = { ("%s %s%s"):format(WORD[v.status], title(test), c and ": " .. c.msg or "") }
+  -- the header takes the cause's first line; the detail below keeps all of it
+  local out = { ("%s %s%s"):format(WORD[v.status], title(test),
+    c and ": " .. c.msg:match("^[^\n]*") or "") }
   local shown, checks = {}, {}
   for _, d in ipairs(v.details) do
     if not shown[d.check] then checks[#checks + 1], shown[d.check] = d.check, 0 end

@@ -81,6 +81,10 @@ local function run_in_guest(item, o)
     if msg then result = msg.result else serr = err end
   end
   if not result then return nil, serr end
+  if type(result.error) == "string" then
+    -- the guest ran the script as /scripts/NAME: name it as the user wrote it
+    result.error = result.error:gsub(script:gsub("%p", "%%%0"), (item.file:gsub("%%", "%%%%")))
+  end
   result.accel = h.accel
   result.console = h.qvm:console_tail(16384)
   result.timings = h.timings
@@ -136,6 +140,11 @@ function M.main(args)
       if it.test.name:find(o.filter, 1, true) then kept[#kept + 1] = it end
     end
     items = kept
+    if #items == 0 then
+      io.stderr:write(("ktstr script: --filter '%s' matches no test in %s\n"):format(o.filter,
+        table.concat(o.files, ", ")))
+      return 2
+    end
   end
   if o.list then
     for _, it in ipairs(items) do

@@ -274,7 +274,16 @@ function M.run(test, topo)
     return ctx:execute_scenario({ steps = test.steps, backdrop = test.backdrop })
   end, function(e)
     if type(e) == "table" then return e end
-    return { kind = "script_error", msg = debug.traceback(tostring(e), 2) }
+    -- keep the script's own frames: ktstr's and C frames say nothing to its author
+    local tb = {}
+    for line in debug.traceback("", 2):gmatch("[^\n]+") do
+      if line:match("^%s+[^%[(]") and not line:find("/lua/ktstr/", 1, true) then
+        tb[#tb + 1] = line
+      end
+    end
+    local msg = tostring(e)
+    if #tb > 0 then msg = msg .. "\nstack traceback:\n" .. table.concat(tb, "\n") end
+    return { kind = "script_error", msg = msg }
   end)
   ctx:teardown()
   local r = ctx:result()
