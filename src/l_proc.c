@@ -20,7 +20,7 @@ static int l_ms(lua_State *L, int idx)
 	return s < 0 ? -1 : (int)(s * 1000);
 }
 
-/* core.spawn(argv [, {merge_stderr=, new_pgrp=, cwd=}]) -> proc | nil, err, code */
+/* core.spawn(argv [, {merge_stderr=, new_pgrp=, cwd=, output=path}]) -> proc | nil, err, code */
 static int l_spawn(lua_State *L)
 {
 	struct proc_opts o = { .pdeathsig = SIGKILL, .stdin_null = 1 };
@@ -34,6 +34,7 @@ static int l_spawn(lua_State *L)
 		o.merge_stderr = lk_opt_bool_field(L, 2, "merge_stderr", 0);
 		o.new_pgrp = lk_opt_bool_field(L, 2, "new_pgrp", 1);
 		o.cwd = lk_opt_str_field(L, 2, "cwd", NULL);
+		o.out_path = lk_opt_str_field(L, 2, "output", NULL);
 	} else {
 		o.new_pgrp = 1;
 	}

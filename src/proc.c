@@ -40,6 +40,12 @@ static void proc_child(char *const argv[], const struct proc_opts *o,
 			close(fd);
 		}
 	}
+	if (o->out_path) {
+		out = open(o->out_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (out < 0)
+			goto fail;
+		err = out;
+	}
 	dup2(out, 1);
 	dup2(o->merge_stderr ? out : err, 2);
 	if (o->cwd && chdir(o->cwd) < 0)
@@ -89,11 +95,13 @@ int proc_spawn(struct proc *p, char *const argv[], const struct proc_opts *o)
 		rc = -e;
 		goto out;
 	}
-	p->out_fd = out[0];
-	p->err_fd = o->merge_stderr ? -1 : err[0];
-	out[0] = -1;
-	if (!o->merge_stderr)
-		err[0] = -1;
+	if (!o->out_path) {
+		p->out_fd = out[0];
+		p->err_fd = o->merge_stderr ? -1 : err[0];
+		out[0] = -1;
+		if (!o->merge_stderr)
+			err[0] = -1;
+	}
 out:
 	for (e = 0; e < 2; e++) {
 		if (out[e] >= 0)

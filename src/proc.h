@@ -18,6 +18,11 @@ struct proc_opts {
 	int pdeathsig;		/* signal sent to the child if we die; 0 for none */
 	int merge_stderr;	/* stderr into the stdout pipe */
 	int stdin_null;		/* stdin from /dev/null */
+	/*
+	 * stdout and stderr to this file instead of pipes: for long-lived
+	 * children (schedulers) whose output nobody drains while they run.
+	 */
+	const char *out_path;
 };
 
 /* Forks and execs argv[0] (PATH search); 0 or -errno (exec failure included). */

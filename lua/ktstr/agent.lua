@@ -107,7 +107,7 @@ function handlers.run_test(msg, send)
       if t.name == msg.test then test = t end
     end
     if test then
-      result = require("ktstr.scenario").run(test, test)
+      result = require("ktstr.scenario").run(test, test, msg.sched)
     else
       result = { error = ("no test '%s' in %s in the guest"):format(msg.test, msg.script) }
     end

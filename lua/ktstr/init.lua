@@ -4,6 +4,7 @@ local verdict = require("ktstr.verdict")
 
 return V.strict({
   test = require("ktstr.test").new,
+  scheduler = require("ktstr.scheduler").new,
   cgroup = require("ktstr.cgroupdef").new,
   work = require("ktstr.work").api,
   phase = require("ktstr.work").phase_api,

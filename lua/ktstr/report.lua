@@ -57,8 +57,11 @@ function M.format(test, v, result, opts)
   opts = opts or {}
   local c = cause(v)
   -- the header takes the cause's first line; the detail below keeps all of it
-  local out = { ("%s %s%s"):format(WORD[v.status], title(test),
-    c and ": " .. c.msg:match("^[^\n]*") or "") }
+  local out = {}
+  -- a broken scheduler is the root cause, whatever the checks then saw
+  if result and result.bug then out[1] = "BUG SUMMARY: " .. result.bug end
+  out[#out + 1] = ("%s %s%s"):format(WORD[v.status], title(test),
+    c and ": " .. c.msg:match("^[^\n]*") or "")
   local shown, checks = {}, {}
   for _, d in ipairs(v.details) do
     if not shown[d.check] then checks[#checks + 1], shown[d.check] = d.check, 0 end
@@ -73,6 +76,15 @@ function M.format(test, v, result, opts)
     if more > 0 then out[#out + 1] = ("  %s: ... and %d more"):format(check, more) end
   end
   if v.stats and v.stats.workers > 0 then stats_lines(out, v.stats) end
+  local s = result and result.sched
+  if s and s.log and s.log ~= "" then
+    out[#out + 1] = "--- scheduler log ---"
+    out[#out + 1] = s.log
+  end
+  if s and s.failure and s.kernel and s.kernel ~= "" then
+    out[#out + 1] = "--- kernel (sched_ext) ---"
+    out[#out + 1] = s.kernel
+  end
   if result and result.console then console_lines(out, result.console, opts.console_lines or 40) end
   if opts.file then
     out[#out + 1] = ("replay: ktstr script %s --filter %s"):format(shell_word(opts.file),

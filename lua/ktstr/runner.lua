@@ -2,6 +2,8 @@
 local checks = require("ktstr.checks")
 local core = require("ktstr.core")
 local report = require("ktstr.report")
+local scheduler = require("ktstr.scheduler")
+local verdict = require("ktstr.verdict")
 local vm = require("ktstr.vm")
 
 local M = {}
@@ -65,15 +67,28 @@ end
 
 local function basename(path) return path:match("([^/]+)$") end
 
+-- The scheduler's binary and how the guest runs it; a missing binary is bad input.
+local function sched_plan(t)
+  if not t.scheduler then return nil end
+  local build_dir = core.exe():match("^(.*)/[^/]+$")
+  local bin, err = scheduler.find_binary(t.scheduler, build_dir)
+  if not bin then return nil, { kind = "bad_input", msg = err } end
+  return scheduler.plan(t.scheduler, bin, t)
+end
+
 -- Boots the test's guest, runs it there; returns the result the checks judge.
 local function run_in_guest(item, o)
   local t = item.test
   local script = "/scripts/" .. basename(item.file)
+  local plan, perr = sched_plan(t)
+  if perr then return nil, perr end
   local h <close>, f = vm.boot({ topo = topo_of(t), kernel = o.kernel, keep = o.keep,
+    files = plan and plan.files, cmdline = plan and plan.cmdline,
     run_files = { { src = item.file, dst = script } } })
   if not h then return nil, f end
   local result
-  local ok, serr = h:send({ t = "run_test", id = 1, script = script, test = t.name })
+  local ok, serr = h:send({ t = "run_test", id = 1, script = script, test = t.name,
+    sched = plan and { name = plan.name, ops_name = plan.ops_name, argv = plan.argv } })
   if ok then
     -- the body holds for duration_s; setup, teardown and TCG slowness get the margin
     local msg, err = h:recv(t.duration_s * 2 + 60)
@@ -105,6 +120,8 @@ local function run_one(item, o, counts)
   local v
   if result then
     v = checks.evaluate(item.test, result)
+    result.bug = scheduler.judge(result)
+    if result.bug then v = verdict.merge(verdict.fail(result.bug, "scheduler"), v) end
   elseif f.kind == "bad_input" then
     io.stderr:write("ktstr script: ", f.msg, "\n")
     return 2

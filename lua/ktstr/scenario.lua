@@ -1,6 +1,7 @@
 -- The guest-side executor: runs a test's steps and ops on real cgroups and workers.
 local core = require("ktstr.core")
 local cpuset = require("ktstr.cpuset")
+local sched = require("ktstr.sched")
 local step = require("ktstr.step")
 local verdict = require("ktstr.verdict")
 local work = require("ktstr.work")
@@ -51,9 +52,11 @@ function M.work_fields(w)
   return { work = ok(core.work_resolve(w.type, params, phases)) }
 end
 
-function M.new(test, topo)
+-- plan: the scheduler to run (scheduler.plan on the host), or nil for EEVDF.
+function M.new(test, topo, plan)
   local self = setmetatable({ test = test, topo = topo, duration_s = test.duration_s,
-    live = {}, done = {}, timeline = {}, t0 = core.now(), all_cpus = core.cpus_online() }, Ctx)
+    live = {}, done = {}, timeline = {}, t0 = core.now(), all_cpus = core.cpus_online(),
+    plan = plan, sched_runs = {} }, Ctx)
   return self
 end
 
@@ -170,6 +173,12 @@ function OPS.move_all_tasks(self, o)
   for _, pid in ipairs(ok(from.cg:procs())) do ok(to.cg:attach(pid)) end
 end
 function OPS.freeze_cgroup(self, o) ok(self:get(o.cgroup).cg:freeze()) end
+function OPS.attach_scheduler(self) self:attach_scheduler() end
+function OPS.detach_scheduler(self) self:detach_scheduler() end
+function OPS.restart_scheduler(self)
+  self:detach_scheduler()
+  self:attach_scheduler()
+end
 function OPS.unfreeze_cgroup(self, o) ok(self:get(o.cgroup).cg:unfreeze()) end
 
 function Ctx:op(o, label)
@@ -179,6 +188,37 @@ function Ctx:op(o, label)
       :format(o.source, o.op) }, 0)
   end
   f(self, o, label)
+end
+
+-- Sleeps while watching the scheduler: one that dies or is kicked out ends the scenario.
+function Ctx:sleep(seconds)
+  local deadline = core.now() + math.max(0, seconds)
+  repeat
+    if self.sched then
+      local f = self.sched:check()
+      if f then error({ kind = "sched_failed", msg = f.msg }, 0) end
+    end
+    core.sleep(math.max(0, math.min(0.1, deadline - core.now())))
+  until core.now() >= deadline
+end
+
+function Ctx:attach_scheduler()
+  if not self.plan then fail("attach_scheduler: the test declares no scheduler") end
+  if self.sched then fail("attach_scheduler: %s is already attached", self.plan.name) end
+  local s, f = sched.start(self.plan, self.enable_timeout)
+  if not s then
+    self.sched_runs[#self.sched_runs + 1] = { name = self.plan.name, failure = f, log = f.log,
+      kernel = sched.kernel_log() }
+    error({ kind = "sched_failed", msg = f.msg }, 0)
+  end
+  self.sched = s
+end
+
+function Ctx:detach_scheduler()
+  if not self.sched then fail("detach_scheduler: no scheduler is attached") end
+  self.sched:stop()
+  self.sched_runs[#self.sched_runs + 1] = self.sched:report()
+  self.sched = nil
 end
 
 function Ctx:mark(label, t0)
@@ -201,10 +241,10 @@ function Ctx:run_step(s, plan)
   if s.hold.kind == "loop" then
     repeat
       ops()
-      core.sleep(math.max(0, math.min(plan.interval_s, deadline - core.now())))
+      self:sleep(math.min(plan.interval_s, deadline - core.now()))
     until core.now() >= deadline
   else
-    core.sleep(math.max(0, deadline - core.now()))
+    self:sleep(deadline - core.now())
   end
   -- step-local cgroups end with their step
   for _, name in ipairs(mine) do
@@ -238,10 +278,18 @@ function Ctx:execute_defs(defs)
   return self:execute_scenario({ steps = { step.new({ setup = defs, hold = step.hold_api.full }) } })
 end
 
--- Stops and removes whatever is still running, even after an error.
+-- Stops and removes whatever is still running, even after an error; the
+-- scheduler last, so the workers' final moments still run under it.
 function Ctx:teardown()
   for name in pairs(self.live) do pcall(self.remove, self, name, false) end
   core.cgroup_remove_all()
+  if self.sched then
+    local f = self.sched:check()
+    self.sched:stop()
+    self.sched.failure = f
+    self.sched_runs[#self.sched_runs + 1] = self.sched:report()
+    self.sched = nil
+  end
 end
 
 -- The result the host judges: one entry per cgroup instance.
@@ -258,7 +306,9 @@ function Ctx:result()
     cgroups[#cgroups + 1] = { name = inst.name, step = inst.step, cpus = cpus,
       workers = inst.reports or {} }
   end
-  return { duration_s = core.now() - self.t0, cgroups = cgroups, timeline = self.timeline }
+  local runs = self.sched_runs
+  return { duration_s = core.now() - self.t0, cgroups = cgroups, timeline = self.timeline,
+    sched = runs[#runs], sched_runs = #runs > 0 and runs or nil }
 end
 
 --[[
@@ -267,9 +317,10 @@ executor, or the test's own run(ctx). Returns the result table; a failure of
 the environment or the script lands in result.error (a message), an op this
 executor cannot run yet makes the verdict inconclusive.
 ]]
-function M.run(test, topo)
-  local ctx = M.new(test, topo)
+function M.run(test, topo, plan)
+  local ctx = M.new(test, topo, plan)
   local okk, v = xpcall(function()
+    if plan then ctx:attach_scheduler() end
     if test.run then return test.run(ctx) end
     return ctx:execute_scenario({ steps = test.steps, backdrop = test.backdrop })
   end, function(e)
@@ -289,6 +340,8 @@ function M.run(test, topo)
   local r = ctx:result()
   if okk then
     r.verdict = verdict.is(v) and v or nil
+  elseif v.kind == "sched_failed" then
+    r.sched_failed = v.msg  -- the host judges r.sched; the scenario stopped here
   elseif v.kind == "unsupported" then
     r.verdict = verdict.inconclusive(v.msg, "executor")
   else

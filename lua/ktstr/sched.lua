@@ -1,0 +1,140 @@
+-- The scheduler under test, in the guest: start, wait until enabled, watch, stop, explain.
+local core = require("ktstr.core")
+
+local M = {}
+
+local SX = "/sys/kernel/sched_ext"
+local SIGINT, SIGKILL = 2, 9
+local SIGNALS = { [4] = "SIGILL", [6] = "SIGABRT", [7] = "SIGBUS", [8] = "SIGFPE",
+  [9] = "SIGKILL", [11] = "SIGSEGV", [15] = "SIGTERM" }
+
+local function read(path)
+  local f = io.open(path)
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return (s:gsub("%s+$", ""))
+end
+
+function M.state() return read(SX .. "/state") end
+function M.ops() return read(SX .. "/root/ops") end
+
+local function tail(s, n)
+  local lines = {}
+  for l in (s or ""):gmatch("[^\n]+") do lines[#lines + 1] = l end
+  return table.concat(lines, "\n", math.max(1, #lines - n + 1))
+end
+
+-- The kernel's own words about sched_ext since boot (enable, disable, reason, message).
+function M.kernel_log()
+  local p = io.popen("dmesg 2>/dev/null")
+  local out = {}
+  local keep = 0
+  for l in p:lines() do
+    if l:find("sched_ext", 1, true) then
+      keep = 8  -- the reason's message and backtrace follow the header line
+    end
+    if keep > 0 then
+      out[#out + 1] = l
+      keep = keep - 1
+    end
+  end
+  p:close()
+  return table.concat(out, "\n")
+end
+
+function M.describe_exit(st)
+  if not st then return "still running" end
+  if st.code then return ("exited with status %d"):format(st.code) end
+  return ("killed by %s"):format(SIGNALS[st.signal] or ("signal " .. tostring(st.signal)))
+end
+
+local Sched = {}
+Sched.__index = Sched
+
+local seq = 0
+
+--[[
+Starts plan = { name, ops_name, argv } and waits (bounded) until
+/sys/kernel/sched_ext/state says enabled with root/ops naming it.
+Returns the handle, or nil and a failure { kind = "load_failed" |
+"enable_timeout", msg, log }.
+]]
+function M.start(plan, timeout)
+  seq = seq + 1
+  local log = ("/tmp/sched-%d.log"):format(seq)
+  local t0 = core.now()
+  local p, err = core.spawn(plan.argv, { output = log })
+  if not p then return nil, { kind = "load_failed", msg = err } end
+  local self = setmetatable({ plan = plan, p = p, log = log, t0 = t0 }, Sched)
+  local deadline = t0 + (timeout or 15)
+  while core.now() < deadline do
+    if M.state() == "enabled" and M.ops() == plan.ops_name then
+      self.enabled_after_s = core.now() - t0
+      return self
+    end
+    local st = p:wait(0)
+    if st then
+      self.exit = st
+      p:close()
+      return nil, { kind = "load_failed", log = self:log_tail(40),
+        msg = ("%s before it was enabled"):format(M.describe_exit(st)) }
+    end
+    core.sleep(0.02)
+  end
+  self:stop()
+  return nil, { kind = "enable_timeout", log = self:log_tail(40),
+    msg = ("not enabled within %gs (state: %s)"):format(timeout or 15, M.state() or "?") }
+end
+
+function Sched:log_tail(n)
+  return tail(read(self.log), n or 40)
+end
+
+-- nil while healthy; else a failure: the process ended, or the kernel disabled it.
+function Sched:check()
+  if self.exit then return self.failure end
+  local st = self.p:wait(0)
+  local state = M.state()
+  if not st and state == "enabled" then return nil end
+  local since = core.now() - self.t0
+  if st then self.exit = st end
+  -- the kernel's verdict comes first: an exit often follows its kick
+  if state ~= "enabled" then
+    self.failure = { kind = "disabled", at_s = since,
+      msg = ("disabled by the kernel after %.1fs; the scheduler %s"):format(since,
+        M.describe_exit(st)) }
+  else
+    self.failure = { kind = "exited", at_s = since,
+      msg = ("%s after %.1fs while still enabled"):format(M.describe_exit(st), since) }
+  end
+  return self.failure
+end
+
+-- SIGINT, then SIGKILL after a grace period; records how it exited.
+function Sched:stop()
+  if self.failure and not self.exit then
+    -- kicked out: let the loader notice and print the kernel's exit info itself
+    self.exit = self.p:wait(1)
+  end
+  if not self.exit then
+    self.p:kill(SIGINT)
+    self.exit = self.p:wait(5)
+    if not self.exit then
+      self.p:kill(SIGKILL)
+      self.exit = self.p:wait(5)
+      self.killed = true
+    end
+  end
+  self.p:close()
+  return self.exit
+end
+
+-- What the host judges: how it ran and ended, with the evidence.
+function Sched:report()
+  return { name = self.plan.name, enabled_after_s = self.enabled_after_s,
+    failure = self.failure, exit = self.exit, killed_at_stop = self.killed,
+    log = self:log_tail(40), kernel = M.kernel_log() }
+end
+
+return M

@@ -1,0 +1,156 @@
+-- ktstr.scheduler{...}: declares a sched_ext scheduler under test and finds its binary.
+local V = require("ktstr.validate")
+local checks = require("ktstr.checks")
+
+local M = {}
+
+local KEYS = { name = true, binary = true, path = true, args = true, sysctls = true,
+  kargs = true, config_file = true, ops_name = true, watchdog_arg = true, checks = true }
+
+local RENAMED = { sched_args = "args", binary_path = "path" }
+
+local function strings(v, what)
+  for i, s in ipairs(V.list(v or {}, what)) do
+    if type(s) ~= "string" then V.raise("%s[%d]: expected a string, got %s", what, i, tostring(s)) end
+  end
+  return v or {}
+end
+
+--[[
+ktstr.scheduler{ name = "ktstr_sched", binary = "ktstr-sched" | path = "/abs/x",
+  args = {...}, sysctls = { ["kernel.x"] = "v" }, kargs = {...}, config_file = "f",
+  ops_name = "ktstr" (what /sys/kernel/sched_ext/root/ops says; default name),
+  watchdog_arg = "--watchdog-ms" (how to hand it the test's watchdog timeout),
+  checks = { max_spread_pct = 30, ... } }
+]]
+function M.new(t)
+  local w = "ktstr.scheduler"
+  if type(t) ~= "table" then V.raise("%s: expected a table {name = ..., binary = ...}", w) end
+  V.keys(t, KEYS, w, RENAMED)
+  local name = V.name(t.name, w .. ": name")
+  w = ("ktstr.scheduler '%s'"):format(name)
+  if (t.binary == nil) == (t.path == nil) then
+    V.raise("%s: give one of binary (found on the host) or path", w)
+  end
+  for _, k in ipairs({ "binary", "path", "config_file", "ops_name", "watchdog_arg" }) do
+    if t[k] ~= nil and (type(t[k]) ~= "string" or t[k] == "") then
+      V.raise("%s: %s: expected a non-empty string, got %s", w, k, tostring(t[k]))
+    end
+  end
+  local s = { name = name, binary = t.binary, path = t.path, source = V.where(),
+    args = strings(t.args, w .. ": args"), kargs = strings(t.kargs, w .. ": kargs"),
+    config_file = t.config_file, ops_name = t.ops_name or name, watchdog_arg = t.watchdog_arg,
+    sysctls = {} }
+  for k, v in pairs(t.sysctls or {}) do
+    if type(k) ~= "string" or not k:match("^[%w_.]+$") or type(v) ~= "string" and
+        type(v) ~= "number" then
+      V.raise("%s: sysctls: expected { [\"kernel.name\"] = value }, got %s = %s", w,
+        tostring(k), tostring(v))
+    end
+    s.sysctls[k] = tostring(v)
+  end
+  -- scheduler-level thresholds sit between the defaults and the test's
+  for k, v in pairs(t.checks or {}) do
+    local check = checks.KEYS[k]
+    if not check then V.raise("%s: checks: %s", w, V.unknown("check", k, V.sorted(checks.KEYS))) end
+    s[k] = check(v, w .. ": checks." .. k)
+  end
+  return s
+end
+
+local function exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+
+-- The binary for s: its path, KTSTR_SCHEDULER, the build output, then PATH.
+-- A miss names every place looked.
+function M.find_binary(s, build_dir)
+  if s.path then
+    if exists(s.path) then return s.path end
+    return nil, ("scheduler '%s': path %s does not exist"):format(s.name, s.path)
+  end
+  local looked = {}
+  local env = os.getenv("KTSTR_SCHEDULER")
+  if env and env ~= "" then
+    if exists(env) then return env end
+    looked[#looked + 1] = "KTSTR_SCHEDULER=" .. env
+  end
+  local cand = {}
+  if build_dir then cand[#cand + 1] = build_dir .. "/sched/" .. s.binary end
+  for dir in (os.getenv("PATH") or ""):gmatch("[^:]+") do cand[#cand + 1] = dir .. "/" .. s.binary end
+  for _, c in ipairs(cand) do
+    if exists(c) then return c end
+    looked[#looked + 1] = c
+  end
+  return nil, ("scheduler '%s': binary '%s' not found; looked in: %s"):format(s.name, s.binary,
+    table.concat(looked, ", "))
+end
+
+-- What the guest runs: argv (binary at /bin/<name>, config, args, the test's
+-- extra args) and the kernel command line words (kargs, sysctls).
+function M.plan(s, binary, test)
+  local guest_bin = "/bin/" .. binary:match("([^/]+)$")
+  local argv = { guest_bin }
+  local files = { { src = binary, dst = guest_bin } }
+  if s.config_file then
+    local dst = "/include-files/" .. s.config_file:match("([^/]+)$")
+    files[#files + 1] = { src = s.config_file, dst = dst }
+    argv[#argv + 1] = "--config"
+    argv[#argv + 1] = dst
+  end
+  if s.watchdog_arg then
+    argv[#argv + 1] = s.watchdog_arg
+    argv[#argv + 1] = tostring(math.floor(test.watchdog_timeout_s * 1000))
+  end
+  table.move(s.args, 1, #s.args, #argv + 1, argv)
+  table.move(test.extra_sched_args, 1, #test.extra_sched_args, #argv + 1, argv)
+  local cmdline = {}
+  for _, k in ipairs(s.kargs) do cmdline[#cmdline + 1] = k end
+  local keys = V.sorted(s.sysctls)
+  for _, k in ipairs(keys) do cmdline[#cmdline + 1] = ("sysctl.%s=%s"):format(k, s.sysctls[k]) end
+  return { name = s.name, ops_name = s.ops_name, argv = argv, files = files,
+    cmdline = table.concat(cmdline, " ") }
+end
+
+-- The kernel's reason and the scheduler's message, from its dmesg lines.
+local function kernel_reason(kernel)
+  local reason = kernel and kernel:match('BPF scheduler "[^"]*" disabled %(([^)]*)%)')
+  local lines = {}
+  for l in (kernel or ""):gmatch("[^\n]+") do
+    local m = l:match("sched_ext: [%w_]+: (.*)$")
+    if m and not m:match("^%s*$") then lines[#lines + 1] = m end
+  end
+  return reason, lines[1]
+end
+
+-- A failed scheduler as a verdict's root cause: "BUG SUMMARY: ..." text, or nil.
+function M.judge(result)
+  local s = result.sched
+  if not s or not s.failure then return nil end
+  local f = s.failure
+  local who = ("scheduler '%s'"):format(s.name)
+  if f.kind == "load_failed" or f.kind == "enable_timeout" then
+    local last
+    for l in (s.log or ""):gmatch("[^\n]+") do
+      if l:find("verifier", 1, true) or l:find("invalid", 1, true) or
+          l:find("failed", 1, true) or l:find("error", 1, true) then last = l end
+    end
+    return ("%s failed to load: %s%s"):format(who, f.msg, last and (": " .. last) or "")
+  end
+  local reason, message = kernel_reason(s.kernel)
+  if f.kind == "disabled" then
+    local what = reason or "no reason in the kernel log"
+    if message and message:find("stall", 1, true) or what:find("stall", 1, true) then
+      what = "watchdog stall: " .. (message or what)
+    elseif message then
+      what = what .. ": " .. message
+    end
+    return ("%s was kicked out by the kernel (%s); %s"):format(who, what, f.msg)
+  end
+  local crashed = s.exit and s.exit.signal
+  return ("%s %s: %s"):format(who, crashed and "crashed" or "exited early", f.msg)
+end
+
+return M

@@ -1,0 +1,92 @@
+-- ktstr.scheduler: declarations, binary discovery, the guest plan, and failures as root causes.
+local scheduler = require("ktstr.scheduler")
+
+describe("ktstr.scheduler", function()
+  it("takes a binary name, args, sysctls, kargs and scheduler-level thresholds", function()
+    local s = scheduler.new({ name = "ktstr_sched", binary = "ktstr-sched", args = { "--x" },
+      sysctls = { ["kernel.sched_rt_runtime_us"] = -1 }, kargs = { "nosmt" },
+      checks = { max_spread_pct = 30 } })
+    assert.are.equal("ktstr_sched", s.name)
+    assert.are.equal("ktstr_sched", s.ops_name)
+    assert.are.equal(30, s.max_spread_pct)
+    assert.are.equal("-1", s.sysctls["kernel.sched_rt_runtime_us"])
+  end)
+
+  it("wants exactly one of binary and path", function()
+    assert.has_error(function() scheduler.new({ name = "x" }) end,
+      "ktstr.scheduler 'x': give one of binary (found on the host) or path")
+    assert.has_error(function() scheduler.new({ name = "x", binary = "a", path = "/b" }) end)
+  end)
+
+  it("suggests the right key for a Rust spelling", function()
+    local ok, err = pcall(scheduler.new, { name = "x", binary = "a", sched_args = {} })
+    assert.is_false(ok)
+    assert.matches("did you mean 'args'", err, 1, true)
+  end)
+
+  it("rejects an unknown check naming the valid ones", function()
+    local ok, err = pcall(scheduler.new, { name = "x", binary = "a", checks = { max_sprd = 1 } })
+    assert.is_false(ok)
+    assert.matches("max_spread_pct", err, 1, true)
+  end)
+
+  it("names every place it looked for a missing binary", function()
+    local s = scheduler.new({ name = "x", binary = "no-such-sched-binary" })
+    local bin, err = scheduler.find_binary(s, "/nonexistent/build")
+    assert.is_nil(bin)
+    assert.matches("binary 'no-such-sched-binary' not found; looked in: " ..
+      "/nonexistent/build/sched/no-such-sched-binary, ", err, 1, true)
+  end)
+
+  it("finds an explicit path and plans argv and cmdline for the guest", function()
+    local s = scheduler.new({ name = "x", path = "/bin/sh", args = { "-a" }, kargs = { "k=1" },
+      sysctls = { ["kernel.b"] = "2" }, watchdog_arg = "--watchdog-ms" })
+    local bin = assert(scheduler.find_binary(s))
+    local plan = scheduler.plan(s, bin, { watchdog_timeout_s = 5, extra_sched_args = { "-z" } })
+    assert.are.same({ "/bin/sh", "--watchdog-ms", "5000", "-a", "-z" }, plan.argv)
+    assert.are.same({ { src = "/bin/sh", dst = "/bin/sh" } }, plan.files)
+    assert.are.equal("k=1 sysctl.kernel.b=2", plan.cmdline)
+  end)
+end)
+
+describe("a failed scheduler as the root cause", function()
+  local function judged(sched) return scheduler.judge({ sched = sched }) end
+
+  it("is nothing when the scheduler ran and stopped cleanly", function()
+    assert.is_nil(judged({ name = "s", exit = { code = 0 } }))
+    assert.is_nil(scheduler.judge({}))
+  end)
+
+  it("reports a load failure with the verifier's line", function()
+    local bug = judged({ name = "s", failure = { kind = "load_failed",
+      msg = "exited with status 1 before it was enabled" },
+      log = "libbpf: prog 'enqueue': BPF program load failed: Permission denied\n" ..
+        "libbpf: -- BEGIN PROG LOAD LOG --\ninvalid access to map value, value_size=8 off=64 size=8\n" })
+    assert.are.equal("scheduler 's' failed to load: exited with status 1 before it was enabled: " ..
+      "invalid access to map value, value_size=8 off=64 size=8", bug)
+  end)
+
+  it("reports the kernel's reason and the scheduler's message when kicked out", function()
+    local bug = judged({ name = "s", failure = { kind = "disabled",
+      msg = "disabled by the kernel after 2.1s; the scheduler exited with status 1" },
+      kernel = 'sched_ext: BPF scheduler "ktstr" disabled (runtime error)\n' ..
+        "sched_ext: ktstr: ktstr: injected crash after 1 s\n   scx_bpf_error_bstr+0x6d/0x90" })
+    assert.are.equal("scheduler 's' was kicked out by the kernel (runtime error: ktstr: " ..
+      "injected crash after 1 s); disabled by the kernel after 2.1s; the scheduler exited " ..
+      "with status 1", bug)
+  end)
+
+  it("calls a watchdog kick a stall", function()
+    local bug = judged({ name = "s", failure = { kind = "disabled", msg = "m" },
+      kernel = 'sched_ext: BPF scheduler "ktstr" disabled (runtime error)\n' ..
+        "sched_ext: ktstr: runnable task stall (kworker/0:1[12] failed to run for 5.2s)" })
+    assert.matches("(watchdog stall: runnable task stall", bug, 1, true)
+  end)
+
+  it("tells a crash from a non-zero exit", function()
+    assert.matches("^scheduler 's' crashed: ", judged({ name = "s", exit = { signal = 11 },
+      failure = { kind = "exited", msg = "killed by SIGSEGV after 1.0s while still enabled" } }))
+    assert.matches("^scheduler 's' exited early: ", judged({ name = "s", exit = { code = 3 },
+      failure = { kind = "exited", msg = "exited with status 3 after 1.0s while still enabled" } }))
+  end)
+end)
