@@ -80,9 +80,10 @@ function M.find_binary(s, build_dir)
   local cand = {}
   if build_dir then cand[#cand + 1] = build_dir .. "/sched/" .. s.binary end
   for dir in (os.getenv("PATH") or ""):gmatch("[^:]+") do cand[#cand + 1] = dir .. "/" .. s.binary end
+  local seen = {}
   for _, c in ipairs(cand) do
     if exists(c) then return c end
-    looked[#looked + 1] = c
+    if not seen[c] then looked[#looked + 1], seen[c] = c, true end
   end
   return nil, ("scheduler '%s': binary '%s' not found; looked in: %s"):format(s.name, s.binary,
     table.concat(looked, ", "))
@@ -114,15 +115,34 @@ function M.plan(s, binary, test)
     cmdline = table.concat(cmdline, " ") }
 end
 
--- The kernel's reason and the scheduler's message, from its dmesg lines.
+-- The kernel's reason and the scheduler's message: the "disabled (reason)"
+-- line of dmesg and the "sched_ext: <ops>: <message>" line after it.
 local function kernel_reason(kernel)
-  local reason = kernel and kernel:match('BPF scheduler "[^"]*" disabled %(([^)]*)%)')
-  local lines = {}
+  local reason, message
   for l in (kernel or ""):gmatch("[^\n]+") do
-    local m = l:match("sched_ext: [%w_]+: (.*)$")
-    if m and not m:match("^%s*$") then lines[#lines + 1] = m end
+    local r = l:match('BPF scheduler "[^"]*" disabled %(([^)]*)%)')
+    if r then
+      reason, message = r, nil
+    elseif reason and not message then
+      message = l:match("sched_ext: [%w_]+: (.+)$")
+    end
   end
-  return reason, lines[1]
+  return reason, message
+end
+
+-- The verifier's last word: the final line of libbpf's program load log.
+local function verifier_line(log)
+  local last, inside
+  for l in (log or ""):gmatch("[^\n]+") do
+    if l:find("BEGIN PROG LOAD LOG", 1, true) then
+      inside = true
+    elseif l:find("END PROG LOAD LOG", 1, true) or (inside and l:match("^libbpf:")) then
+      inside = false
+    elseif inside then
+      last = l
+    end
+  end
+  return last
 end
 
 -- A failed scheduler as a verdict's root cause: "BUG SUMMARY: ..." text, or nil.
@@ -132,21 +152,14 @@ function M.judge(result)
   local f = s.failure
   local who = ("scheduler '%s'"):format(s.name)
   if f.kind == "load_failed" or f.kind == "enable_timeout" then
-    local last
-    for l in (s.log or ""):gmatch("[^\n]+") do
-      if l:find("verifier", 1, true) or l:find("invalid", 1, true) or
-          l:find("failed", 1, true) or l:find("error", 1, true) then last = l end
-    end
-    return ("%s failed to load: %s%s"):format(who, f.msg, last and (": " .. last) or "")
+    local last = verifier_line(s.log)
+    return ("%s failed to load: %s%s"):format(who, f.msg, last and ("; verifier: " .. last) or "")
   end
   local reason, message = kernel_reason(s.kernel)
   if f.kind == "disabled" then
     local what = reason or "no reason in the kernel log"
-    if message and message:find("stall", 1, true) or what:find("stall", 1, true) then
-      what = "watchdog stall: " .. (message or what)
-    elseif message then
-      what = what .. ": " .. message
-    end
+    if what:find("stall", 1, true) then what = "watchdog stall: " .. what end
+    if message then what = what .. ": " .. message end
     return ("%s was kicked out by the kernel (%s); %s"):format(who, what, f.msg)
   end
   local crashed = s.exit and s.exit.signal

@@ -1,0 +1,56 @@
+-- Schedulers under test: the fixture clean and with injected bugs, load failures, ops.
+local run = require("support.run")
+
+local KNOBS = "spec/vm/scripts/sched_knobs.lua"
+
+local function script(file, filter)
+  return run.ktstr({ "script", file, "--filter", filter })
+end
+
+describe("the fixture scheduler #vm", function()
+  after_each(run.assert_no_leftovers)
+
+  it("passes a clean run: loaded, enabled, stopped cleanly", function()
+    local code, out = script(KNOBS, "fixture_clean")
+    assert.are.equal(0, code, out)
+    assert.matches("^PASS fixture_clean %[sched=ktstr_sched%]", out)
+  end)
+
+  it("fails an injected scx_bpf_error with the kernel's reason and the message first", function()
+    local code, out = script(KNOBS, "fixture_crash")
+    assert.are.equal(1, code, out)
+    assert.matches("^BUG SUMMARY: scheduler 'ktstr_sched' was kicked out by the kernel " ..
+      "%(scx_bpf_error: ktstr: injected crash after 1 s%)", out)
+    assert.matches("\nFAIL fixture_crash ", out, 1, true)
+    assert.matches("--- scheduler log ---", out, 1, true)
+  end)
+
+  it("fails a dispatch stall as a watchdog stall", function()
+    local code, out = script(KNOBS, "fixture_stall")
+    assert.are.equal(1, code, out)
+    assert.matches("^BUG SUMMARY: scheduler 'ktstr_sched' was kicked out by the kernel " ..
+      "%(watchdog stall: runnable task stall", out)
+  end)
+
+  it("keeps workers running across detach, attach and restart, each run ending cleanly", function()
+    local code, out = script(KNOBS, "fixture_ops")
+    assert.are.equal(0, code, out)
+    assert.matches("^PASS fixture_ops", out)
+  end)
+
+  it("reports a verifier rejection as a load failure with the verifier's words", function()
+    local code, out = script("spec/vm/scripts/sched_broken.lua", "verifier_rejects")
+    assert.are.equal(1, code, out)
+    assert.matches("^BUG SUMMARY: scheduler 'broken' failed to load: exited with status 1 " ..
+      "before it was enabled; verifier: ", out)
+    assert.matches("BPF program load failed", out, 1, true)
+  end)
+
+  it("treats a missing scheduler binary as bad input, naming where it looked", function()
+    local code, out, err = script("spec/vm/scripts/sched_broken.lua", "missing_binary")
+    assert.are.equal(2, code)
+    assert.are.equal("", out)
+    assert.matches("scheduler 'ghost': binary 'no-such-scheduler-binary' not found; looked in: ",
+      err, 1, true)
+  end)
+end)

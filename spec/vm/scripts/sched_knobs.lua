@@ -1,0 +1,46 @@
+-- The fixture scheduler with and without injected bugs: each bug must be caught, root cause first.
+local ktstr = require("ktstr")
+
+local function fixture(args)
+  return ktstr.scheduler{ name = "ktstr_sched", binary = "ktstr-sched", ops_name = "ktstr",
+    watchdog_arg = "--watchdog-ms", args = args }
+end
+
+local function spinners()
+  return {
+    ktstr.cgroup("a"):workers(2):cpuset(ktstr.cpuset.llc(0)),
+    ktstr.cgroup("b"):workers(2):cpuset(ktstr.cpuset.llc(1)),
+  }
+end
+
+ktstr.test{ name = "fixture_clean", scheduler = fixture(), llcs = 2, cores = 2, duration_s = 3,
+  not_starved = true, isolation = true, defs = spinners() }
+
+ktstr.test{ name = "fixture_crash", scheduler = fixture({ "--crash-after", "1" }),
+  llcs = 2, cores = 2, duration_s = 4, not_starved = true, defs = spinners() }
+
+ktstr.test{ name = "fixture_stall", scheduler = fixture({ "--stall-after", "1" }),
+  llcs = 2, cores = 2, duration_s = 8, watchdog_timeout_s = 2, not_starved = true,
+  defs = spinners() }
+
+-- Workers keep running across a detach (EEVDF takes over) and a restart.
+ktstr.test{ name = "fixture_ops", scheduler = fixture(), llcs = 2, cores = 2, duration_s = 6,
+  not_starved = true,
+  steps = {
+    ktstr.step{ setup = { ktstr.cgroup("a"):workers(2) }, hold = ktstr.hold.fixed("1.5s") },
+    ktstr.step{ ops = { ktstr.op.detach_scheduler() }, hold = ktstr.hold.fixed("1.5s") },
+    ktstr.step{ ops = { ktstr.op.attach_scheduler() }, hold = ktstr.hold.fixed("1.5s") },
+    ktstr.step{ ops = { ktstr.op.restart_scheduler() }, hold = ktstr.hold.fixed("1.5s") },
+  },
+  post_vm = function(result)
+    if #result.sched_runs ~= 3 then
+      return ktstr.fail(("expected 3 scheduler runs, got %d"):format(#result.sched_runs))
+    end
+    for i, r in ipairs(result.sched_runs) do
+      if r.failure or not r.exit or r.exit.code ~= 0 then
+        return ktstr.fail(("run %d did not end cleanly"):format(i))
+      end
+    end
+    return ktstr.pass()
+  end,
+}
