@@ -37,8 +37,7 @@ check: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@$(KTSTR) kernel fetch
-	$(KTSTR) vm --topo 1n2l2c1t -v -- sh -c \
-	  'for c in 0 1 2 3; do echo "cpu$$c L3: $$(cat /sys/devices/system/cpu/cpu$$c/cache/index3/shared_cpu_list)"; done; cat /sys/kernel/sched_ext/state' 
+	$(KTSTR) script tests/mixed.lua
 
 bench: all
 	$(KTSTR) lua bench/run.lua
