@@ -48,14 +48,22 @@ end
 -- Loads each script as the guest will: the tests it registers, in order.
 function M.load(files)
   local registry = require("ktstr.test")
-  local out = {}
+  local out, first = {}, {}
   for _, file in ipairs(files) do
     registry.reset()
     local f, err = loadfile(file)
     if not f then return nil, err end
     local ok, lerr = pcall(f)
     if not ok then return nil, tostring(lerr) end
-    for _, t in ipairs(registry.registry()) do out[#out + 1] = { file = file, test = t } end
+    for _, t in ipairs(registry.registry()) do
+      -- each guest loads one script, but names must be unique across all of them
+      if first[t.name] then
+        return nil, ("%s: ktstr.test: duplicate test name '%s' (first declared at %s)")
+          :format(t.source, t.name, first[t.name])
+      end
+      first[t.name] = t.source
+      out[#out + 1] = { file = file, test = t }
+    end
   end
   return out
 end
