@@ -1,26 +1,8 @@
 -- Runs inside the 1n2l2c1t guest: ktstr.core's cgroup v2 calls against the real kernel.
 local core = require("ktstr.core")
 
-local ROOT = "/sys/fs/cgroup/ktstr"
-
-local function slurp(path)
-  local f = io.open(path)
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
--- Calls fn until it returns a true value or timeout_s passes; returns that value or nil.
-local function eventually(fn, timeout_s)
-  local deadline = core.now() + (timeout_s or 3)
-  repeat
-    local v = fn()
-    if v then return v end
-    core.sleep(0.02)
-  until core.now() > deadline
-  return nil
-end
+local G = require("support.guest")
+local ROOT, slurp, eventually, alive = G.ROOT, G.slurp, G.eventually, G.alive
 
 -- utime + stime of pid in clock ticks, from /proc/<pid>/stat (fields 14 and 15).
 local function cputime(pid)
@@ -28,10 +10,6 @@ local function cputime(pid)
   local f = {}
   for w in stat:match("%) (.*)$"):gmatch("%S+") do f[#f + 1] = w end
   return tonumber(f[12]) + tonumber(f[13])
-end
-
-local function alive(pid)
-  return slurp("/proc/" .. pid .. "/stat") ~= nil
 end
 
 local procs = {}

@@ -1,36 +1,14 @@
 -- Runs inside the 1n2l2c1t guest (CPUs 0-1 = LLC0, 2-3 = LLC1): workers in real cgroups.
 local core = require("ktstr.core")
 
-local ROOT = "/sys/fs/cgroup/ktstr"
-
-local function slurp(path)
-  local f = io.open(path)
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local G = require("support.guest")
+local ROOT, slurp, eventually, alive = G.ROOT, G.slurp, G.eventually, G.alive
 
 local function put(path, value)
   local f = assert(io.open(path, "w"))
   local ok, err = f:write(value)
   f:close()
   assert(ok, err)
-end
-
--- Calls fn until it returns a true value or timeout_s passes; returns that value or nil.
-local function eventually(fn, timeout_s)
-  local deadline = core.now() + (timeout_s or 3)
-  repeat
-    local v = fn()
-    if v then return v end
-    core.sleep(0.02)
-  until core.now() > deadline
-  return nil
-end
-
-local function alive(pid)
-  return slurp("/proc/" .. pid .. "/stat") ~= nil
 end
 
 -- "0-1,3" -> { [0] = true, [1] = true, [3] = true }

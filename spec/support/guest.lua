@@ -1,0 +1,31 @@
+-- Spec helpers for specs that run inside a guest: files, polling, processes.
+local core = require("ktstr.core")
+
+local M = {}
+
+M.ROOT = "/sys/fs/cgroup/ktstr"
+
+function M.slurp(path)
+  local f = io.open(path)
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- Calls fn until it returns a true value or timeout_s passes; returns that value or nil.
+function M.eventually(fn, timeout_s)
+  local deadline = core.now() + (timeout_s or 3)
+  repeat
+    local v = fn()
+    if v then return v end
+    core.sleep(0.02)
+  until core.now() > deadline
+  return nil
+end
+
+function M.alive(pid)
+  return M.slurp("/proc/" .. pid .. "/stat") ~= nil
+end
+
+return M
