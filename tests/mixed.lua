@@ -1,10 +1,14 @@
 -- The tutorial's test (Zero to ktstr, step 7): a spinner and a spin/yield
 -- phased worker on separate LLCs, judged for fairness, throughput parity
--- and cpuset isolation. Runs under EEVDF until a scheduler is declared.
+-- and cpuset isolation, under the fixture sched_ext scheduler (step 2).
 local ktstr = require("ktstr")
+
+local KTSTR_SCHED = ktstr.scheduler{ name = "ktstr_sched", binary = "ktstr-sched",
+  ops_name = "ktstr" }
 
 ktstr.test{
   name = "mixed_workloads",
+  scheduler = KTSTR_SCHED,
   llcs = 2, cores = 2, threads = 1,
   duration_s = 5,
   isolation = true,

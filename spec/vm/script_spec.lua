@@ -4,13 +4,6 @@ local run = require("support.run")
 describe("ktstr script #vm", function()
   after_each(run.assert_no_leftovers)
 
-  it("passes the tutorial's mixed workload under EEVDF", function()
-    local code, out, err = run.ktstr({ "script", "tests/mixed.lua" })
-    assert.are.equal(0, code, out .. err)
-    assert.matches("^PASS mixed_workloads %[sched=eevdf%] %[topo=1n2l2c1t%]", out)
-    assert.matches("\n1 passed, 0 failed\n$", out)
-  end)
-
   it("fails a floor no spinner can reach, root cause first, and exits 1", function()
     local code, out = run.ktstr({ "script", "spec/vm/scripts/verdicts.lua", "--filter",
       "rate_floor" })
