@@ -12,7 +12,7 @@ OBJS    := $(SRCS:%.c=$(B)/%.o)
 KTSTR   := $(B)/ktstr
 
 .PHONY: all check demo deps kernel bench clean format
-all: $(KTSTR)
+all: $(KTSTR) sched
 
 $(B)/%.o: %.c $(wildcard src/*.h vmm/*.h initramfs/*.h)
 	@mkdir -p $(dir $@)
@@ -21,6 +21,39 @@ $(B)/%.o: %.c $(wildcard src/*.h vmm/*.h initramfs/*.h)
 # -rdynamic: C Lua modules loaded by require (cjson) resolve lua_* here.
 $(KTSTR): $(OBJS)
 	$(CC) $(CFLAGS) -rdynamic -o $@ $(OBJS) $(LDLIBS)
+
+# sched/: the fixture scheduler. BPF built against the cached guest kernel's
+# BTF and embedded in its loader; libbpf linked statically (no libbpf.so in
+# the guest). ktstr-sched-broken is the one the verifier rejects.
+SCHED      := $(B)/sched
+SCHED_KVER := 7.3
+SCHED_BPF  := $(SCHED)/ktstr_sched.bpf.o $(SCHED)/broken.bpf.o
+BPF_CC     := clang-19 -g -O2 -mcpu=v3 -target bpf -D__TARGET_ARCH_x86 -Wall -Wno-missing-declarations
+.PHONY: sched
+.SECONDARY: $(SCHED_BPF)
+sched: $(SCHED)/ktstr-sched $(SCHED)/ktstr-sched-broken
+
+$(SCHED)/vmlinux.h: | $(KTSTR)
+	@mkdir -p $(@D)
+	@$(KTSTR) kernel path $(SCHED_KVER) --btf >/dev/null 2>&1 || $(KTSTR) kernel fetch $(SCHED_KVER)
+	bpftool btf dump file "$$($(KTSTR) kernel path $(SCHED_KVER) --btf)" format c > $@.tmp
+	@mv $@.tmp $@
+
+$(SCHED)/%.bpf.o: sched/%.bpf.c sched/ktstr_sched.h $(SCHED)/vmlinux.h
+	$(BPF_CC) -I$(SCHED) -Isched -c -o $@ $<
+	llvm-strip-19 -g $@
+
+$(SCHED)/%.embed.o: sched/embed.S $(SCHED)/%.bpf.o
+	$(CC) -c -DBPF_OBJ='"$(SCHED)/$*.bpf.o"' -o $@ $<
+
+$(SCHED)/loader.o: sched/ktstr_sched.c sched/ktstr_sched.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(SCHED)/ktstr-sched: $(SCHED)/loader.o $(SCHED)/ktstr_sched.embed.o
+$(SCHED)/ktstr-sched-broken: $(SCHED)/loader.o $(SCHED)/broken.embed.o
+$(SCHED)/ktstr-sched $(SCHED)/ktstr-sched-broken:
+	$(CC) $(CFLAGS) -o $@ $^ $(shell pkg-config --variable=libdir libbpf)/libbpf.a -lelf -lz -lm
 
 # Installs what is missing; a no-op on a machine that has everything.
 deps:
