@@ -29,7 +29,7 @@
  * - starve: tasks whose cgroup, or one of its ancestors, has that name go to
  *   a FIFO DSQ of their own. ops.dispatch() takes the oldest of them only once
  *   it has waited starve_hold_ns (the loader makes it a fifth of the watchdog
- *   timeout, at most 1 s), for a 1 ms slice that the kernel ends at the next
+ *   timeout), for a 1 ms slice that the kernel ends at the next
  *   tick (4 ms at HZ=250). So a victim runs a few ms per hold, around 1% of
  *   a CPU (under 2% measured under TCG) even beside idle CPUs, yet often
  *   enough that the watchdog never fires: the harness's starvation check,

@@ -13,6 +13,7 @@ M.KEYS = {
   not_starved = V.boolean,
   isolation = V.boolean,
   max_spread_pct = function(v, w) return V.number(v, w, 0, 100) end,
+  max_cgroup_spread_pct = function(v, w) return V.number(v, w, 0, 100) end,
   max_gap_ms = positive,
   max_throughput_cv = positive,
   min_work_rate = nonneg,
@@ -192,6 +193,33 @@ local CHECKS = {
       if spread > th.max_spread_pct then
         add("fail", "unfair cgroup %s: spread=%.1f%% (%.1f-%.1f%%) %d workers on %d cpus " ..
           "(threshold %.1f%%)", cg.name, spread, lo, hi, #ws, cpus_of(ws), th.max_spread_pct)
+      end
+    end
+  end },
+  -- Fairness between cgroups: those on the same CPUs (equal weights
+  -- assumed) should see the same mean off-CPU share.
+  { "max_cgroup_spread_pct", "max_cgroup_spread_pct", function(th, result, add)
+    local by_cpus, order = {}, {}
+    for _, cg in ipairs(result.cgroups or {}) do
+      local sum, n = 0, 0
+      for _, w in ipairs(cg.workers or {}) do
+        local p = off_cpu_pct(w)
+        if p then sum, n = sum + p, n + 1 end
+      end
+      local key = cg.cpus or "all"
+      if n > 0 then
+        if not by_cpus[key] then by_cpus[key], order[#order + 1] = {}, key end
+        table.insert(by_cpus[key], { name = cg.name, off = sum / n })
+      end
+    end
+    for _, key in ipairs(order) do
+      local group = by_cpus[key]
+      table.sort(group, function(a, b) return a.off < b.off end)
+      local lo, hi = group[1], group[#group]
+      if #group > 1 and hi.off - lo.off > th.max_cgroup_spread_pct then
+        add("fail", "unfair cgroups on cpus %s: %s off-cpu %.1f%% vs %s %.1f%% " ..
+          "(spread=%.1f%%, threshold %.1f%%)", key, lo.name, lo.off, hi.name, hi.off,
+          hi.off - lo.off, th.max_cgroup_spread_pct)
       end
     end
   end },

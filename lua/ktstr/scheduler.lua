@@ -130,19 +130,22 @@ local function kernel_reason(kernel)
   return reason, message
 end
 
--- The verifier's last word: the final line of libbpf's program load log.
+-- The verifier's complaint: in libbpf's program load log, the first line
+-- after the last instruction it walked ("14: (79) r1 = ...").
 local function verifier_line(log)
-  local last, inside
+  local found, after_insn, inside
   for l in (log or ""):gmatch("[^\n]+") do
     if l:find("BEGIN PROG LOAD LOG", 1, true) then
       inside = true
     elseif l:find("END PROG LOAD LOG", 1, true) or (inside and l:match("^libbpf:")) then
       inside = false
-    elseif inside then
-      last = l
+    elseif inside and l:match("^%d+: ") then
+      after_insn = true
+    elseif inside and after_insn and not l:match("^;") then
+      found, after_insn = l, false
     end
   end
-  return last
+  return found
 end
 
 -- A failed scheduler as a verdict's root cause: "BUG SUMMARY: ..." text, or nil.

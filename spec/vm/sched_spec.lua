@@ -41,6 +41,26 @@ describe("the fixture scheduler #vm", function()
       "%(watchdog stall: runnable task stall", out)
   end)
 
+  it("shares a cgroup's CPUs fairly between two cgroups by default", function()
+    local code, out = script(KNOBS, "fixture_shared_fair")
+    assert.are.equal(0, code, out)
+  end)
+
+  it("fails an injected unfair share on the cgroup fairness gate", function()
+    local code, out = script(KNOBS, "fixture_unfair")
+    assert.are.equal(1, code, out)
+    assert.matches("^FAIL fixture_unfair [^\n]*: unfair cgroups on cpus 0%-1: favored off%-cpu " ..
+      "[%d.]+%% vs plain [%d.]+%%", out)
+  end)
+
+  it("fails an injected starvation of one cgroup on not_starved", function()
+    local code, out = script(KNOBS, "fixture_starve")
+    assert.are.equal(1, code, out)
+    assert.matches("^FAIL fixture_starve [^\n]*: tid %d+ ", out)
+    assert.matches("\n  not_starved: tid %d+ ", out)
+    assert.matches("\nothers: workers=2 ", out)
+  end)
+
   it("keeps workers running across detach, attach and restart, each run ending cleanly", function()
     local code, out = script(KNOBS, "fixture_ops")
     assert.are.equal(0, code, out)
@@ -51,7 +71,7 @@ describe("the fixture scheduler #vm", function()
     local code, out = script("spec/vm/scripts/sched_broken.lua", "verifier_rejects")
     assert.are.equal(1, code, out)
     assert.matches("^BUG SUMMARY: scheduler 'broken' failed to load: exited with status 1 " ..
-      "before it was enabled; verifier: ", out)
+      "before it was enabled; verifier: invalid access to map value", out)
     assert.matches("BPF program load failed", out, 1, true)
   end)
 

@@ -44,3 +44,24 @@ ktstr.test{ name = "fixture_ops", scheduler = fixture(), llcs = 2, cores = 2, du
     return ktstr.pass()
   end,
 }
+
+-- Two cgroups sharing LLC 0: equal shares under a fair scheduler.
+local function sharing()
+  return {
+    ktstr.cgroup("favored"):workers(2):cpuset(ktstr.cpuset.llc(0)),
+    ktstr.cgroup("plain"):workers(2):cpuset(ktstr.cpuset.llc(0)),
+  }
+end
+
+ktstr.test{ name = "fixture_shared_fair", scheduler = fixture(), llcs = 2, cores = 2,
+  duration_s = 4, not_starved = true, max_cgroup_spread_pct = 25, defs = sharing() }
+
+ktstr.test{ name = "fixture_unfair", scheduler = fixture({ "--unfair", "favored" }),
+  llcs = 2, cores = 2, duration_s = 4, not_starved = true, max_cgroup_spread_pct = 25,
+  defs = sharing() }
+
+-- The victim waits a fifth of the 30 s watchdog (6 s) per 1 ms run: far past
+-- not_starved's gap gate, never long enough for the kernel's watchdog.
+ktstr.test{ name = "fixture_starve", scheduler = fixture({ "--starve", "victim" }),
+  llcs = 2, cores = 2, duration_s = 8, watchdog_timeout_s = 30, not_starved = true,
+  defs = { ktstr.cgroup("others"):workers(2), ktstr.cgroup("victim"):workers(1) } }
