@@ -60,8 +60,9 @@ ktstr.test{ name = "fixture_unfair", scheduler = fixture({ "--unfair", "favored"
   llcs = 2, cores = 2, duration_s = 4, not_starved = true, max_cgroup_spread_pct = 25,
   defs = sharing() }
 
--- The victim waits a fifth of the 30 s watchdog (6 s) per 1 ms run: far past
--- not_starved's gap gate, never long enough for the kernel's watchdog.
+-- The victim waits a fifth of the 20 s watchdog (4 s) per 1 ms run: past
+-- not_starved's 3 s gap gate (its gaps count from its first run, so the run
+-- must hold a few waits), never long enough for the kernel's watchdog.
 ktstr.test{ name = "fixture_starve", scheduler = fixture({ "--starve", "victim" }),
-  llcs = 2, cores = 2, duration_s = 8, watchdog_timeout_s = 30, not_starved = true,
+  llcs = 2, cores = 2, duration_s = 14, watchdog_timeout_s = 20, not_starved = true,
   defs = { ktstr.cgroup("others"):workers(2), ktstr.cgroup("victim"):workers(1) } }
