@@ -30,6 +30,7 @@ for _, topo in ipairs(TOPOS) do
     h:shutdown(10)
     total[#total + 1] = core.now() - t0
   end
-  print(("%s: spawn->ready %.2fs  start->ready %.2fs  guest uptime at ready %.2fs  boot+poweroff %.2fs  (median of %d)")
+  print(("%s: spawn->ready %.2fs  start->ready %.2fs  guest uptime at ready %.2fs  " ..
+    "boot+poweroff %.2fs  (median of %d)")
     :format(topo, median(spawn_to_ready), median(ready), median(uptime), median(total), N))
 end

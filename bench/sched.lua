@@ -32,4 +32,5 @@ for _ = 1, N do
 end
 core.rm_rf(dir)
 local e, s = median(times.eevdf), median(times.fixture)
-print(("duration_s=3 test, median of %d: eevdf %.2fs, fixture %.2fs, added %.2fs"):format(N, e, s, s - e))
+print(("duration_s=3 test, median of %d: eevdf %.2fs, fixture %.2fs, added %.2fs")
+  :format(N, e, s, s - e))

@@ -50,10 +50,10 @@ local function count_syscalls()
   f:close()
   local function total(file)
     os.execute(("strace -f -c -o %s/out %s lua %s"):format(dir, core.exe(), file))
-    local f = io.open(dir .. "/out")
-    if not f then return nil end
-    local out = f:read("a")
-    f:close()
+    local fh = io.open(dir .. "/out")
+    if not fh then return nil end
+    local out = fh:read("a")
+    fh:close()
     return tonumber(out:match("\n%s*100%.00%s+%S+%s+%S+%s+(%d+)"))
   end
   local with, without = total(script), total(base)
@@ -67,7 +67,8 @@ local function run_here(where)
     :format(where, SPINS, REPS))
   for _, every in ipairs({ 1024, 128, 1 }) do
     local m = measure(every)
-    print(("  checkpoint every %4d spins (%.1f us): %.1f ns/checkpoint inside, overhead %.3f%% (wall-clock difference %+.2f%%)")
+    print(("  checkpoint every %4d spins (%.1f us): %.1f ns/checkpoint inside, " ..
+      "overhead %.3f%% (wall-clock difference %+.2f%%)")
       :format(m.every, m.every * m.bare_ns_per_spin / 1000, m.ns_per_checkpoint,
         m.inside_pct, m.wall_pct))
   end

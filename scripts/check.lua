@@ -9,7 +9,8 @@ local GUEST_ARGS = { "vm", "--topo", "1n2l2c1t", "--timeout", "900", "-i", "spec
   "-i", "/usr/lib/x86_64-linux-gnu/lua/5.4:/usr/lib/x86_64-linux-gnu/lua/5.4",
   "--", "ktstr", "lua", "/usr/bin/busted", "--lpath=/spec/?.lua", "--pattern=_spec",
   "-o", "TAP", "/spec/guest" }
-local SUITES = { "spec/unit", "spec/core", "spec/guest", "spec/vm" }  -- tutorial_spec: tests/
+-- tests/ runs through spec/vm/tutorial_spec.lua, which asserts each verdict
+local SUITES = { "lint", "spec/unit", "spec/core", "spec/guest", "spec/vm" }
 local total = { passed = 0, failed = 0, skipped = 0 }
 
 local function sh_quote(s)
@@ -25,6 +26,10 @@ local function has_specs(dir)
 end
 
 local function suite_cmd(dir)
+  if dir == "lint" then
+    -- one TAP line per Lua file: no globals, no unused values (.luacheckrc)
+    return "luacheck --formatter TAP lua scripts bench tests spec 2>&1"
+  end
   if dir == "tests" then
     return ("%s script tests/*.lua 2>&1"):format(sh_quote(exe))
   end
@@ -75,7 +80,7 @@ end
 -- `scripts/check.lua [DIR | FILE]` runs one suite or one spec file.
 local only = ...
 for _, dir in ipairs(only and { only } or SUITES) do
-  if dir:match("_spec%.lua$") or has_specs(dir) then run_suite(dir) end
+  if dir == "lint" or dir:match("_spec%.lua$") or has_specs(dir) then run_suite(dir) end
 end
 local line = ("%d passed, %d failed"):format(total.passed, total.failed)
 if total.skipped > 0 then line = line .. (", %d skipped"):format(total.skipped) end

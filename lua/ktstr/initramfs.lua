@@ -118,9 +118,9 @@ local function base_entries(o)
   if not mods then return nil, err, code end
   for _, m in ipairs(mods) do put({ path = "lua/" .. m, src = o.lua_dir .. "/" .. m }) end
   put({ path = CJSON, src = CJSON })
-  local f = io.open(LD_CACHE, "rb")
-  if f then
-    f:close()
+  local cache = io.open(LD_CACHE, "rb")
+  if cache then
+    cache:close()
     put({ path = LD_CACHE, src = LD_CACHE })
   end
   if o.kernel_config then

@@ -85,7 +85,7 @@ function Ctx:affinity(def, index, n)
   return ok(cpuset.resolve(a, self.topo, index, n))
 end
 
-function Ctx:spawn(inst, n, w)
+local function spawn(inst, n, w)
   local f = M.work_fields(w or inst.def.work)
   local def = inst.def
   f.n, f.cgroup, f.comm, f.nice = n, inst.cg, def.comm, def.nice
@@ -123,7 +123,7 @@ function Ctx:add(def, index, n, label)
     local size = #cpuset.parse(cpus or self.all_cpus)
     workers = math.ceil(size * def.workers_pct)
   end
-  if workers > 0 then self:spawn(inst, workers) end
+  if workers > 0 then spawn(inst, workers) end
   return inst
 end
 
@@ -167,7 +167,7 @@ function OPS.swap_cpusets(self, o)
   set_cpus(a, cb)
   set_cpus(b, ca)
 end
-function OPS.spawn(self, o) self:spawn(self:get(o.cgroup), o.workers, o.work) end
+function OPS.spawn(self, o) spawn(self:get(o.cgroup), o.workers, o.work) end
 function OPS.move_all_tasks(self, o)
   local from, to = self:get(o.from), self:get(o.to)
   for _, pid in ipairs(ok(from.cg:procs())) do ok(to.cg:attach(pid)) end
@@ -275,7 +275,8 @@ end
 function Ctx:execute_steps(steps) return self:execute_scenario({ steps = steps }) end
 
 function Ctx:execute_defs(defs)
-  return self:execute_scenario({ steps = { step.new({ setup = defs, hold = step.hold_api.full }) } })
+  local s = step.new({ setup = defs, hold = step.hold_api.full })
+  return self:execute_scenario({ steps = { s } })
 end
 
 -- Stops and removes whatever is still running, even after an error; the

@@ -11,7 +11,9 @@ local RENAMED = { sched_args = "args", binary_path = "path" }
 
 local function strings(v, what)
   for i, s in ipairs(V.list(v or {}, what)) do
-    if type(s) ~= "string" then V.raise("%s[%d]: expected a string, got %s", what, i, tostring(s)) end
+    if type(s) ~= "string" then
+      V.raise("%s[%d]: expected a string, got %s", what, i, tostring(s))
+    end
   end
   return v or {}
 end
@@ -79,7 +81,9 @@ function M.find_binary(s, build_dir)
   end
   local cand = {}
   if build_dir then cand[#cand + 1] = build_dir .. "/sched/" .. s.binary end
-  for dir in (os.getenv("PATH") or ""):gmatch("[^:]+") do cand[#cand + 1] = dir .. "/" .. s.binary end
+  for dir in (os.getenv("PATH") or ""):gmatch("[^:]+") do
+    cand[#cand + 1] = dir .. "/" .. s.binary
+  end
   local seen = {}
   for _, c in ipairs(cand) do
     if exists(c) then return c end

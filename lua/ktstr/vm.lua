@@ -98,7 +98,8 @@ local function tail_lines(s, n)
   return table.concat(lines, "\n", first)
 end
 
--- A structured failure: kind (boot_timeout, panic, qemu_exit, interrupted, ...), message, console tail.
+-- A structured failure: kind (boot_timeout, panic, qemu_exit, interrupted, ...),
+-- message, console tail.
 function Vm:failure(kind, msg)
   local console = self.qvm and self.qvm:console_tail(16384) or ""
   local pkind, pline = M.diagnose(console)
@@ -191,14 +192,18 @@ function Vm:vcpu_threads()
   local cpus, err = self:qmp({ execute = "query-cpus-fast" })
   if not cpus then return nil, err end
   local tids = {}
-  for _, c in ipairs(cpus) do tids[math.tointeger(c["cpu-index"]) + 1] = math.tointeger(c["thread-id"]) end
+  for _, c in ipairs(cpus) do
+    tids[math.tointeger(c["cpu-index"]) + 1] = math.tointeger(c["thread-id"])
+  end
   return tids
 end
 
 -- Guest RAM, mapped read-only from the per-node files QEMU shares with us.
 function Vm:guestmem()
   local paths = {}
-  for i = 0, self.topo.numa_nodes - 1 do paths[#paths + 1] = ("%s/ram%d"):format(self.run_dir, i) end
+  for i = 0, self.topo.numa_nodes - 1 do
+    paths[#paths + 1] = ("%s/ram%d"):format(self.run_dir, i)
+  end
   return core.guestmem_open(paths)
 end
 
@@ -273,7 +278,8 @@ function M.boot(opts)
   local kvm = M.use_kvm(kern)
   self.accel = kvm and "kvm" or "tcg"
   local argv = core.qemu_argv({
-    qemu = opts.qemu or os.getenv("KTSTR_QEMU"), kernel = kern.vmlinux or kern.bzimage, initrd = img.path,
+    qemu = opts.qemu or os.getenv("KTSTR_QEMU"), kernel = kern.vmlinux or kern.bzimage,
+    initrd = img.path,
     chan = run_dir .. "/chan.sock", qmp = run_dir .. "/qmp.sock", kvm = kvm,
     cmdline = opts.cmdline,
   })

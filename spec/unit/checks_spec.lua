@@ -208,14 +208,13 @@ describe("checks.evaluate", function()
 end)
 
 describe("max_cgroup_spread_pct", function()
-  local checks = require("ktstr.checks")
-  local function worker(cpu_ms) return { pid = 1, wall_ns = 1e9, cpu_ns = cpu_ms * 1e6, work_units = 1 } end
+  local function busy(cpu_ms) return { pid = 1, wall_ns = 1e9, cpu_ns = cpu_ms * 1e6, work_units = 1 } end
 
   it("fails cgroups on the same CPUs whose off-CPU shares differ too much", function()
     local v = checks.evaluate({ max_cgroup_spread_pct = 25 }, { cgroups = {
-      { name = "favored", cpus = "0-1", workers = { worker(800), worker(780) } },
-      { name = "plain", cpus = "0-1", workers = { worker(200), worker(210) } },
-      { name = "alone", cpus = "2-3", workers = { worker(100) } } } })
+      { name = "favored", cpus = "0-1", workers = { busy(800), busy(780) } },
+      { name = "plain", cpus = "0-1", workers = { busy(200), busy(210) } },
+      { name = "alone", cpus = "2-3", workers = { busy(100) } } } })
     assert.are.equal("fail", v.status)
     assert.are.equal("unfair cgroups on cpus 0-1: favored off-cpu 21.0% vs plain 79.5% " ..
       "(spread=58.5%, threshold 25.0%)", v.details[1].msg)
@@ -223,9 +222,9 @@ describe("max_cgroup_spread_pct", function()
 
   it("passes equal shares and cgroups on different CPUs", function()
     local v = checks.evaluate({ max_cgroup_spread_pct = 25 }, { cgroups = {
-      { name = "a", cpus = "0-1", workers = { worker(500) } },
-      { name = "b", cpus = "0-1", workers = { worker(480) } },
-      { name = "c", cpus = "2-3", workers = { worker(100) } } } })
+      { name = "a", cpus = "0-1", workers = { busy(500) } },
+      { name = "b", cpus = "0-1", workers = { busy(480) } },
+      { name = "c", cpus = "2-3", workers = { busy(100) } } } })
     assert.are.equal("pass", v.status)
   end)
 end)

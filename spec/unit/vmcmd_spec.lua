@@ -4,6 +4,7 @@ local vm = require("ktstr.vm")
 
 describe("ktstr vm options", function()
   local saved
+  -- luacheck: push ignore 122 (io.stderr is swapped so the usage text stays quiet)
   before_each(function()
     saved = io.stderr
     io.stderr = assert(io.open("/dev/null", "w"))
@@ -12,6 +13,7 @@ describe("ktstr vm options", function()
     io.stderr:close()
     io.stderr = saved
   end)
+  -- luacheck: pop
 
   it("takes options before -- and the command after it", function()
     local o, cmd = vmcmd.parse({ "--topo", "1n2l2c1t", "--memory-mib=2048", "-v", "--", "sh", "-c", "x" })

@@ -1,5 +1,4 @@
 -- The host's side channels into a running guest: QMP and guest RAM.
-local core = require("ktstr.core")
 local vm = require("ktstr.vm")
 
 describe("a running 2n2l2c1t guest #vm", function()
