@@ -111,6 +111,15 @@ local function run_in_guest(item, o)
   result.accel = h.accel
   result.console = h.qvm:console_tail(16384)
   result.timings = h.timings
+  if o.verbose then
+    local parts = {}
+    for _, st in ipairs(h.timings) do parts[#parts + 1] = ("%s %.2fs"):format(st[1], st[2]) end
+    local s = result.sched
+    io.stderr:write(("ktstr script: %s: %s accel, boot: %s%s, ran %.2fs\n"):format(t.name,
+      h.accel, table.concat(parts, ", "),
+      s and s.enabled_after_s and (", scheduler enabled after %.2fs"):format(s.enabled_after_s)
+        or "", result.duration_s or 0))
+  end
   h:shutdown(10)
   return result
 end

@@ -5,9 +5,11 @@ describe("ktstr script #vm", function()
   after_each(run.assert_no_leftovers)
 
   it("fails a floor no spinner can reach, root cause first, and exits 1", function()
-    local code, out = run.ktstr({ "script", "spec/vm/scripts/verdicts.lua", "--filter",
-      "rate_floor" })
+    local code, out, err = run.ktstr({ "script", "spec/vm/scripts/verdicts.lua", "--filter",
+      "rate_floor", "-v" })
     assert.are.equal(1, code, out)
+    assert.matches("ktstr script: rate_floor_unreachable: %a+ accel, boot: kernel [%d.]+s, " ..
+      "initramfs [%d.]+s, spawn [%d.]+s, ready [%d.]+s, ran [%d.]+s\n", err)
     local first = out:match("^[^\n]*")
     assert.matches("^FAIL rate_floor_unreachable %[sched=eevdf%] %[topo=1n1l2c1t%]: worker %d+ " ..
       "work rate [%d.]+/cpu%-s below floor 1000000000%.0/cpu%-s$", first)
