@@ -20,7 +20,7 @@
  *   on a local DSQ, so every task that leaves its CPU stays queued until the
  *   kernel's watchdog ejects the scheduler after ops.timeout_ms.
  * - crash_after: the timer calls scx_bpf_error("ktstr: injected crash ...").
- * - degrade: time is cut into 100 ms periods. During the first degrade_ppm
+ * - degrade: time is cut into periods (100 ms unless --degrade-period-ms). During the first degrade_ppm
  *   millionths of each period ops.dispatch() refuses (the CPU idles with work
  *   queued), ops.tick() ends the running slice, and no task is put on a local
  *   DSQ; the timer kicks the idle CPUs once the window has passed. Throughput
@@ -56,7 +56,6 @@ char _license[] SEC("license") = "GPL";
 
 #define NSEC_PER_MSEC		1000000ULL
 #define TIMER_NS		(10 * NSEC_PER_MSEC)
-#define DEGRADE_PERIOD_NS	(100 * NSEC_PER_MSEC)
 #define VICTIM_SLICE_NS		(1 * NSEC_PER_MSEC)
 #define CG_DEPTH		8	/* cgroup levels searched for a name */
 #define MAX_CPUS		1024
@@ -135,8 +134,9 @@ static bool stalled(u64 now)
 
 static u64 blackout_left(u64 now)
 {
-	u64 window = DEGRADE_PERIOD_NS / 1000000 * knobs.degrade_ppm;
-	u64 off = (now - start_ns) % DEGRADE_PERIOD_NS;
+	u64 period = (u64)knobs.degrade_period_ms * NSEC_PER_MSEC;
+	u64 window = period / 1000000 * knobs.degrade_ppm;
+	u64 off = (now - start_ns) % period;
 
 	return off < window ? window - off : 0;
 }

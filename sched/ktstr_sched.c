@@ -46,7 +46,8 @@ static const char usage[] =
 	"                        the kernel's maximum, 30000 is used)\n"
 	"  --stall-after S       stop dispatching S seconds after start\n"
 	"  --crash-after S       scx_bpf_error() S seconds after start\n"
-	"  --degrade FRAC        refuse dispatching for FRAC (0..1) of every 100 ms\n"
+	"  --degrade FRAC        refuse dispatching for FRAC (0..1) of every period\n"
+	"  --degrade-period-ms N the period of --degrade (default 100)\n"
 	"  --starve CGROUP       run tasks of cgroup CGROUP only once they have waited\n"
 	"                        a fifth of the watchdog timeout, 1 ms a time\n"
 	"  --unfair CGROUP       give tasks of cgroup CGROUP more than their share:\n"
@@ -235,6 +236,7 @@ enum opt {
 	OPT_STALL,
 	OPT_CRASH,
 	OPT_DEGRADE,
+	OPT_DEGRADE_PERIOD,
 	OPT_STARVE,
 	OPT_UNFAIR,
 	OPT_UNFAIR_FACTOR,
@@ -245,6 +247,7 @@ static const struct option long_opts[] = {
 	{ "stall-after", required_argument, NULL, OPT_STALL },
 	{ "crash-after", required_argument, NULL, OPT_CRASH },
 	{ "degrade", required_argument, NULL, OPT_DEGRADE },
+	{ "degrade-period-ms", required_argument, NULL, OPT_DEGRADE_PERIOD },
 	{ "starve", required_argument, NULL, OPT_STARVE },
 	{ "unfair", required_argument, NULL, OPT_UNFAIR },
 	{ "unfair-factor", required_argument, NULL, OPT_UNFAIR_FACTOR },
@@ -299,6 +302,12 @@ static int parse_args(int argc, char **argv, struct ktstr_knobs *k,
 						 optarg);
 			k->degrade_ppm = (__u32)llround(frac * 1e6);
 			break;
+		case OPT_DEGRADE_PERIOD:
+			if (parse_uint(optarg, 1, 60000, &n))
+				return bad_usage("--degrade-period-ms: '%s' is not 1..60000 ms",
+						 optarg);
+			k->degrade_period_ms = (__u32)n;
+			break;
 		case OPT_STARVE:
 			if (parse_cgroup(optarg, k->starve_cgroup))
 				return bad_usage("--starve: '%s' is not a cgroup directory name",
@@ -330,6 +339,10 @@ static int parse_args(int argc, char **argv, struct ktstr_knobs *k,
 	}
 	if (optind < argc)
 		return bad_usage("unexpected argument '%s'", argv[optind]);
+	if (k->degrade_period_ms && !k->degrade_ppm)
+		return bad_usage("--degrade-period-ms needs --degrade FRAC");
+	if (!k->degrade_period_ms)
+		k->degrade_period_ms = 100;
 	if (k->unfair_factor && !k->unfair_cgroup[0])
 		return bad_usage("--unfair-factor needs --unfair CGROUP");
 	if (k->unfair_cgroup[0] && !k->unfair_factor)
@@ -557,7 +570,8 @@ int main(int argc, char **argv)
 	if (knobs.crash_after_ns)
 		printf(", crash after %.3f s", knobs.crash_after_ns / 1e9);
 	if (knobs.degrade_ppm)
-		printf(", degrade %.3f", knobs.degrade_ppm / 1e6);
+		printf(", degrade %.3f of %u ms", knobs.degrade_ppm / 1e6,
+		       knobs.degrade_period_ms);
 	if (knobs.starve_cgroup[0])
 		printf(", starve %s (hold %llu ms)", knobs.starve_cgroup,
 		       (unsigned long long)(knobs.starve_hold_ns / 1000000));

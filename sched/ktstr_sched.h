@@ -23,7 +23,7 @@ struct ktstr_knobs {
 	__u32 crash_after_ms;	/* the same, for the message */
 	__u32 degrade_ppm;	/* --degrade: share of each period refused */
 	__u32 unfair_factor;	/* --unfair-factor: slice and weight multiplier */
-	__u32 pad;
+	__u32 degrade_period_ms;	/* --degrade-period-ms: length of a period */
 	char starve_cgroup[KTSTR_CG_NAME_LEN];	/* --starve: cgroup leaf name */
 	char unfair_cgroup[KTSTR_CG_NAME_LEN];	/* --unfair: cgroup leaf name */
 };

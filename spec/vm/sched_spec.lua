@@ -63,6 +63,13 @@ describe("the fixture scheduler #vm", function()
     assert.matches("\nothers: workers=2 ", out)
   end)
 
+  it("fails injected dispatch blackouts on not_starved's gap gate", function()
+    local code, out = script(KNOBS, "fixture_degrade")
+    assert.are.equal(1, code, out)
+    assert.matches("^FAIL fixture_degrade [^\n]*: tid %d+ stuck %d+ms on cpu%d+ at %+%d+ms " ..
+      "%(threshold 3000ms%)", out)
+  end)
+
   it("keeps workers running across detach, attach and restart, each run ending cleanly", function()
     local code, out = script(KNOBS, "fixture_ops")
     assert.are.equal(0, code, out)

@@ -66,3 +66,10 @@ ktstr.test{ name = "fixture_unfair", scheduler = fixture({ "--unfair", "favored"
 ktstr.test{ name = "fixture_starve", scheduler = fixture({ "--starve", "victim" }),
   llcs = 2, cores = 2, duration_s = 14, watchdog_timeout_s = 20, not_starved = true,
   defs = { ktstr.cgroup("others"):workers(2), ktstr.cgroup("victim"):workers(1) } }
+
+-- Dispatch refused for 4 s of every 5 s: throughput drops and the gap gate
+-- that not_starved turns on (3000 ms under TCG) sees the blackouts.
+ktstr.test{ name = "fixture_degrade",
+  scheduler = fixture({ "--degrade", "0.8", "--degrade-period-ms", "5000" }),
+  llcs = 2, cores = 2, duration_s = 8, watchdog_timeout_s = 20, not_starved = true,
+  defs = spinners() }
