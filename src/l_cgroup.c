@@ -39,12 +39,13 @@ static int l_cg_result(lua_State *L, int rc, const char *err)
 	return 1;
 }
 
+/* cgroup waits are always bounded: a negative timeout is a caller bug */
 static int l_ms(lua_State *L, int idx, int def)
 {
-	lua_Number s = luaL_optnumber(L, idx, def / 1000.0);
+	int ms = lk_opt_ms(L, idx, def);
 
-	luaL_argcheck(L, s >= 0, idx, "timeout must be >= 0");
-	return (int)(s * 1000);
+	luaL_argcheck(L, ms >= 0, idx, "timeout must be >= 0");
+	return ms;
 }
 
 static const char *check_name(lua_State *L, int idx)

@@ -1,7 +1,6 @@
 /* ktstr.core bindings for child processes with piped output. */
 #include <errno.h>
 #include <signal.h>
-#include <sys/wait.h>
 
 #include "lk.h"
 #include "proc.h"
@@ -11,13 +10,6 @@
 static struct proc *check_proc(lua_State *L)
 {
 	return luaL_checkudata(L, 1, PROC_MT);
-}
-
-static int l_ms(lua_State *L, int idx)
-{
-	lua_Number s = luaL_optnumber(L, idx, -1);
-
-	return s < 0 ? -1 : (int)(s * 1000);
 }
 
 /* core.spawn(argv [, {merge_stderr=, new_pgrp=, cwd=, output=path}]) -> proc | nil, err, code */
@@ -52,7 +44,7 @@ static int l_proc_read(lua_State *L)
 {
 	struct proc *p = check_proc(L);
 	char buf[16384];
-	int which, n = proc_read(p, l_ms(L, 2), buf, sizeof(buf), &which);
+	int which, n = proc_read(p, lk_opt_ms(L, 2, -1), buf, sizeof(buf), &which);
 
 	if (n == 0) {
 		lua_pushnil(L);
@@ -65,29 +57,15 @@ static int l_proc_read(lua_State *L)
 	return 2;
 }
 
-static void l_push_status(lua_State *L, int status)
-{
-	lua_createtable(L, 0, 2);
-	if (WIFEXITED(status)) {
-		lua_pushinteger(L, WEXITSTATUS(status));
-		lua_setfield(L, -2, "code");
-	} else if (WIFSIGNALED(status)) {
-		lua_pushinteger(L, WTERMSIG(status));
-		lua_setfield(L, -2, "signal");
-		lua_pushboolean(L, WCOREDUMP(status));
-		lua_setfield(L, -2, "core");
-	}
-}
-
 /* proc:wait([timeout_s]) -> {code=|signal=} | nil, err, code */
 static int l_proc_wait(lua_State *L)
 {
 	struct proc *p = check_proc(L);
-	int rc = proc_wait(p, l_ms(L, 2));
+	int rc = proc_wait(p, lk_opt_ms(L, 2, -1));
 
 	if (rc)
 		return lk_fail(L, rc, "wait", "child");
-	l_push_status(L, p->status);
+	lk_push_wait_status(L, p->status);
 	return 1;
 }
 

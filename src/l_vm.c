@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "argv.h"
 #include "lk.h"
@@ -21,13 +20,6 @@ static struct l_vm *check_vm(lua_State *L)
 	if (!v->vm)
 		luaL_error(L, "vm is closed");
 	return v;
-}
-
-static int l_ms(lua_State *L, int idx)
-{
-	lua_Number s = luaL_optnumber(L, idx, -1);
-
-	return s < 0 ? -1 : (int)(s * 1000);
 }
 
 static void l_push_argv(lua_State *L, const struct argv_buf *a)
@@ -103,7 +95,7 @@ static int l_vm_recv(lua_State *L)
 	struct l_vm *v = check_vm(L);
 	char *p, err[256];
 	size_t n;
-	int rc = vm_recv(v->vm, l_ms(L, 2), &p, &n, err, sizeof(err));
+	int rc = vm_recv(v->vm, lk_opt_ms(L, 2, -1), &p, &n, err, sizeof(err));
 
 	if (rc == 1) {
 		lua_pushlstring(L, p, n);
@@ -135,11 +127,7 @@ static int l_vm_qmp(lua_State *L)
 	char *reply;
 	int rc;
 
-	if (lua_isnoneornil(L, 3)) {
-		lua_settop(L, 2);
-		lua_pushnumber(L, 5);
-	}
-	rc = vm_qmp(v->vm, cmd, l_ms(L, 3), &reply);
+	rc = vm_qmp(v->vm, cmd, lk_opt_ms(L, 3, 5000), &reply);
 	if (rc == -EINVAL)
 		return luaL_error(L, "qmp: not a QMP command: %s", cmd);
 	if (rc)
@@ -153,18 +141,11 @@ static int l_vm_qmp(lua_State *L)
 static int l_vm_wait(lua_State *L)
 {
 	struct l_vm *v = check_vm(L);
-	int status, rc = vm_wait(v->vm, l_ms(L, 2), &status);
+	int status, rc = vm_wait(v->vm, lk_opt_ms(L, 2, -1), &status);
 
 	if (rc)
 		return lk_fail(L, rc, "wait", "qemu");
-	lua_createtable(L, 0, 2);
-	if (WIFEXITED(status)) {
-		lua_pushinteger(L, WEXITSTATUS(status));
-		lua_setfield(L, -2, "code");
-	} else if (WIFSIGNALED(status)) {
-		lua_pushinteger(L, WTERMSIG(status));
-		lua_setfield(L, -2, "signal");
-	}
+	lk_push_wait_status(L, status);
 	return 1;
 }
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "lk.h"
 
@@ -111,6 +112,30 @@ int lk_opt_bool_field(lua_State *L, int idx, const char *k, int def)
 	v = lua_toboolean(L, -1);
 	lua_pop(L, 1);
 	return v;
+}
+
+int lk_opt_ms(lua_State *L, int idx, int def_ms)
+{
+	lua_Number s;
+
+	if (lua_isnoneornil(L, idx))
+		return def_ms;
+	s = luaL_checknumber(L, idx);
+	return s < 0 ? -1 : (int)(s * 1000);
+}
+
+void lk_push_wait_status(lua_State *L, int status)
+{
+	lua_createtable(L, 0, 2);
+	if (WIFEXITED(status)) {
+		lua_pushinteger(L, WEXITSTATUS(status));
+		lua_setfield(L, -2, "code");
+	} else if (WIFSIGNALED(status)) {
+		lua_pushinteger(L, WTERMSIG(status));
+		lua_setfield(L, -2, "signal");
+		lua_pushboolean(L, WCOREDUMP(status));
+		lua_setfield(L, -2, "core");
+	}
 }
 
 char **lk_check_argv(lua_State *L, int idx, int *argc)

@@ -43,6 +43,11 @@ lua_Integer lk_opt_int_field(lua_State *L, int idx, const char *k, lua_Integer d
 const char *lk_opt_str_field(lua_State *L, int idx, const char *k, const char *def);
 int lk_opt_bool_field(lua_State *L, int idx, const char *k, int def);
 
+/* A timeout argument in seconds as ms: def_ms when absent, -1 (forever) when negative. */
+int lk_opt_ms(lua_State *L, int idx, int def_ms);
+/* Pushes a waitpid status as {code=} or {signal=, core=}. */
+void lk_push_wait_status(lua_State *L, int status);
+
 /* Reads a Lua array of strings at idx into a NULL-terminated argv (lua-owned userdata). */
 char **lk_check_argv(lua_State *L, int idx, int *argc);
 
