@@ -442,6 +442,8 @@ static void l_push_report(lua_State *L, struct worker_set *ws, unsigned i)
 	l_set_int(L, "max_gap_ns", (lua_Integer)r.max_gap_ns);
 	l_set_int(L, "max_gap_cpu", r.max_gap_cpu);
 	l_set_int(L, "max_gap_at_ns", (lua_Integer)r.max_gap_at_ns);
+	lua_pushnumber(L, r.start_ns / 1e9);
+	lua_setfield(L, -2, "start_s");
 	l_set_int(L, "migrations", (lua_Integer)r.migrations);
 	lua_newtable(L);
 	for (cpu = 0; cpu < TELEM_CPUS_MAX; cpu++) {

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -159,4 +160,28 @@ char **lk_check_argv(lua_State *L, int idx, int *argc)
 	if (argc)
 		*argc = (int)n;
 	return argv;
+}
+
+unsigned long long lk_check_addr(lua_State *L, int idx)
+{
+	const char *s;
+	char *end;
+	unsigned long long v;
+
+	if (lua_type(L, idx) == LUA_TNUMBER)
+		return (unsigned long long)luaL_checkinteger(L, idx);
+	s = luaL_checkstring(L, idx);
+	errno = 0;
+	v = strtoull(s, &end, 16);
+	if (errno || end == s || *end || strncmp(s, "0x", 2))
+		luaL_argerror(L, idx, lua_pushfstring(L, "not an address: '%s'", s));
+	return v;
+}
+
+void lk_push_addr(lua_State *L, unsigned long long va)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "0x%llx", va);
+	lua_pushstring(L, buf);
 }

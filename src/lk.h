@@ -48,6 +48,17 @@ int lk_opt_ms(lua_State *L, int idx, int def_ms);
 /* Pushes a waitpid status as {code=} or {signal=, core=}. */
 void lk_push_wait_status(lua_State *L, int status);
 
+/*
+ * A kernel address: an integer (its 64 bits) or a hex string "0xffff..."
+ * (what survives JSON, whose numbers are doubles). Raises on anything else.
+ */
+unsigned long long lk_check_addr(lua_State *L, int idx);
+/* Pushes a kernel address as the hex string lk_check_addr reads back. */
+void lk_push_addr(lua_State *L, unsigned long long va);
+
+/* The metatable of core.kernel_open's object, whose userdata is a struct l_kern (l_kernel.c). */
+#define LK_KERN_MT "ktstr.kernel"
+
 /* Reads a Lua array of strings at idx into a NULL-terminated argv (lua-owned userdata). */
 char **lk_check_argv(lua_State *L, int idx, int *argc);
 

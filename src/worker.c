@@ -741,6 +741,7 @@ void worker_report(struct worker_set *ws, unsigned i, struct worker_report *r)
 	r->iterations = s.iterations;
 	r->max_gap_ns = s.max_gap_ns;
 	r->max_gap_at_ns = s.max_gap_at_ns;
+	r->start_ns = s.start_ns;
 	r->max_gap_cpu = s.iterations ? s.max_gap_cpu : -1;
 	r->migrations = s.migrations;
 	memcpy(r->cpus_seen, s.cpus_seen, sizeof(r->cpus_seen));

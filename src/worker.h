@@ -50,6 +50,7 @@ struct worker_report {
 	uint64_t wall_ns, cpu_ns, run_delay_ns, slices;	/* live until the end */
 	uint64_t vcsw, ivcsw;		/* only after the worker ended */
 	uint64_t max_gap_ns, max_gap_at_ns;
+	uint64_t start_ns;		/* CLOCK_MONOTONIC when its telemetry began */
 	int max_gap_cpu;		/* -1 before the first checkpoint */
 	uint64_t migrations;
 	uint64_t cpus_seen[TELEM_CPUS_MAX / 64];

@@ -1,6 +1,7 @@
 -- `ktstr script`: loads test scripts on the host, runs each test in its own guest, judges it.
 local checks = require("ktstr.checks")
 local core = require("ktstr.core")
+local observer = require("ktstr.observer")
 local report = require("ktstr.report")
 local scheduler = require("ktstr.scheduler")
 local verdict = require("ktstr.verdict")
@@ -95,15 +96,17 @@ local function run_in_guest(item, o)
     run_files = { { src = item.file, dst = script } } })
   if not h then return nil, f end
   local result
+  local obs = observer.start(h, { num_snapshots = t.num_snapshots })
   local ok, serr = h:send({ t = "run_test", id = 1, script = script, test = t.name,
     sched = plan and { name = plan.name, ops_name = plan.ops_name, argv = plan.argv } })
   if ok then
     -- the body holds for duration_s; setup, teardown and TCG slowness get the margin
-    local msg, err = h:recv(t.duration_s * 2 + 60)
-    while msg and msg.t ~= "result" do msg, err = h:recv(t.duration_s * 2 + 60) end
+    local msg, err = obs:recv(t.duration_s * 2 + 60)
+    while msg and msg.t ~= "result" do msg, err = obs:recv(t.duration_s * 2 + 60) end
     if msg then result = msg.result else serr = err end
   end
   if not result then return nil, serr end
+  result.monitor = obs:result()
   if type(result.error) == "string" then
     -- the guest ran the script as /scripts/NAME: name it as the user wrote it
     result.error = result.error:gsub(script:gsub("%p", "%%%0"), (item.file:gsub("%%", "%%%%")))

@@ -56,7 +56,7 @@ end
 function M.new(test, topo, plan)
   local self = setmetatable({ test = test, topo = topo, duration_s = test.duration_s,
     live = {}, done = {}, timeline = {}, t0 = core.now(), all_cpus = core.cpus_online(),
-    plan = plan, sched_runs = {} }, Ctx)
+    plan = plan, sched_runs = {}, snapshots = {} }, Ctx)
   return self
 end
 
@@ -180,6 +180,13 @@ function OPS.restart_scheduler(self)
   self:attach_scheduler()
 end
 function OPS.unfreeze_cgroup(self, o) ok(self:get(o.cgroup).cg:unfreeze()) end
+-- The host pauses the guest and reads the scheduler's maps; we wait for it.
+function OPS.capture_snapshot(self, o)
+  local reply, err = require("ktstr.agent").host_call({ t = "snapshot", name = o.label,
+    at_s = core.now() - self.t0 })
+  if not reply then fail("capture_snapshot('%s'): %s", o.label, err) end
+  self.snapshots[#self.snapshots + 1] = o.label
+end
 
 function Ctx:op(o, label)
   local f = OPS[o.op]
@@ -229,6 +236,8 @@ end
 -- One step: ops, then setup, then the hold (a loop hold repeats the ops).
 function Ctx:run_step(s, plan)
   local t0 = core.now()
+  require("ktstr.agent").notify({ t = "phase", label = plan.label, at_s = t0 - self.t0,
+    guest_now = core.now() })
   local mine = {}
   local function ops()
     for _, o in ipairs(s.ops) do self:op(o, plan.label) end
@@ -256,6 +265,12 @@ end
 function Ctx:execute_scenario(t)
   local steps, backdrop = t.steps or t, t.backdrop
   step.check(steps, backdrop, self.topo, self.test.scheduler ~= nil)
+  if not self.workload_at then
+    -- periodic snapshots are spaced over the workload, which starts here
+    self.workload_at = core.now()
+    require("ktstr.agent").notify({ t = "workload", duration_s = self.duration_s,
+      at_s = self.workload_at - self.t0, guest_now = self.workload_at })
+  end
   local backdrop_names = {}
   if backdrop then
     for i, def in ipairs(backdrop.cgroups) do
@@ -309,6 +324,7 @@ function Ctx:result()
   end
   local runs = self.sched_runs
   return { duration_s = core.now() - self.t0, cgroups = cgroups, timeline = self.timeline,
+    snapshots = #self.snapshots > 0 and self.snapshots or nil,
     sched = runs[#runs], sched_runs = #runs > 0 and runs or nil }
 end
 

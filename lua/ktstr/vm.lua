@@ -130,8 +130,11 @@ function Vm:send(msg)
 end
 
 -- The next message from the agent, decoded, or nil and a failure.
-function Vm:recv(timeout)
+function Vm:recv(timeout, quiet)
   local raw, err, code = self.qvm:recv(timeout)
+  if not raw and quiet and code == "ETIMEDOUT" then
+    return nil, { kind = "timeout" }  -- a poll, not a failure: no console to collect
+  end
   if not raw then
     if code == "ECHILD" then
       return nil, self:failure("qemu_exit", "guest stopped before answering (QEMU exited)")
@@ -277,11 +280,17 @@ function M.boot(opts)
 
   local kvm = M.use_kvm(kern)
   self.accel = kvm and "kvm" or "tcg"
+  local gk = require("ktstr.guestkernel")
+  self.ksyms = gk.cached_symbols(kern)
+  local cmdline = opts.cmdline
+  if not self.ksyms then
+    cmdline = (cmdline and cmdline .. " " or "") .. gk.cmdline_request()
+  end
   local argv = core.qemu_argv({
     qemu = opts.qemu or os.getenv("KTSTR_QEMU"), kernel = kern.vmlinux or kern.bzimage,
     initrd = img.path,
     chan = run_dir .. "/chan.sock", qmp = run_dir .. "/qmp.sock", kvm = kvm,
-    cmdline = opts.cmdline,
+    cmdline = cmdline,
   })
   for _, a in ipairs(core.topo_qemu_args(topo, run_dir)) do argv[#argv + 1] = a end
   self.argv = argv
@@ -308,6 +317,11 @@ function M.boot(opts)
     return nil, f
   end
   self.facts = msg.facts
+  local kf = msg.facts.kernel
+  if not self.ksyms and kf and kf.syms and next(kf.syms) then
+    self.ksyms = kf.syms
+    gk.save_symbols(kern, kf.syms)
+  end
   stamp(timings, "ready", t0)
   return self
 end

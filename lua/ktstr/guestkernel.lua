@@ -1,0 +1,181 @@
+-- The guest kernel seen from the host: symbols, BTF layouts, the monitor sampler and map walks.
+local core = require("ktstr.core")
+local cjson = require("cjson")
+
+local M = {}
+
+-- What the monitor and snapshots need; the guest looks them up once per kernel.
+M.SYMBOLS = { "runqueues", "__per_cpu_offset", "page_offset_base", "init_top_pgt", "_text",
+  "map_idr", "scx_root", "linux_banner" }
+
+local START_KERNEL_MAP = 0xffffffff80000000
+
+-- The sched_ext event counters, under the names ktstr reports them by.
+M.EVENTS = {
+  { "select_cpu_fallback", "SCX_EV_SELECT_CPU_FALLBACK" },
+  { "dispatch_local_dsq_offline", "SCX_EV_DISPATCH_LOCAL_DSQ_OFFLINE" },
+  { "dispatch_keep_last", "SCX_EV_DISPATCH_KEEP_LAST" },
+  { "enq_skip_exiting", "SCX_EV_ENQ_SKIP_EXITING" },
+  { "enq_skip_migration_disabled", "SCX_EV_ENQ_SKIP_MIGRATION_DISABLED" },
+  { "reenq_immed", "SCX_EV_REENQ_IMMED" },
+  { "reenq_repeat", "SCX_EV_REENQ_REPEAT" },
+  { "refill_slice_dfl", "SCX_EV_REFILL_SLICE_DFL" },
+  { "bypass_duration", "SCX_EV_BYPASS_DURATION" },
+  { "bypass_dispatch", "SCX_EV_BYPASS_DISPATCH" },
+  { "bypass_activate", "SCX_EV_BYPASS_ACTIVATE" },
+  { "insert_not_owned", "SCX_EV_INSERT_NOT_OWNED" },
+}
+
+-- The symbols are the same at every boot of one kernel file (ktstr boots it with
+-- nokaslr), so they are kept per kernel file.
+local function syms_cache_file(kern)
+  local path = kern.vmlinux or kern.bzimage
+  local st = path and io.open(path)
+  local size = st and st:seek("end") or 0
+  if st then st:close() end
+  return ("%s/ksyms/%s-%d.json"):format(require("ktstr.kernel").cache_dir(), kern.release, size)
+end
+
+function M.cached_symbols(kern)
+  local f = io.open(syms_cache_file(kern))
+  if not f then return nil end
+  local ok, syms = pcall(cjson.decode, f:read("a"))
+  f:close()
+  return ok and type(syms) == "table" and syms or nil
+end
+
+function M.save_symbols(kern, syms)
+  local file = syms_cache_file(kern)
+  core.mkdir_p(file:match("^(.*)/"))
+  local f = io.open(file .. ".tmp", "w")
+  if not f then return end
+  f:write(cjson.encode(syms))
+  f:close()
+  os.rename(file .. ".tmp", file)
+end
+
+-- The kernel command line word that makes the agent look the symbols up.
+function M.cmdline_request()
+  return "ktstr.kallsyms=" .. table.concat(M.SYMBOLS, ",")
+end
+
+local function addr(s) return math.tointeger(tonumber(s:sub(3), 16)) end
+local function hex(n) return ("0x%x"):format(n) end
+
+local function need(tbl, key, what)
+  local v = tbl[key]
+  if not v then error(("%s: missing %s"):format(what, key), 0) end
+  return v
+end
+
+local GK = {}
+GK.__index = GK
+
+-- Offsets of each field the sampler reads, from the kernel's own BTF.
+local function monitor_layout(btf, syms)
+  local function off(struct, path)
+    local o, err = btf:member(struct, path)
+    if not o then error(("kernel BTF: %s"):format(err), 0) end
+    return o
+  end
+  local layout = {
+    runqueues = syms.runqueues, scx_root = syms.scx_root,
+    rq_nr_running = off("rq", "nr_running"), rq_clock = off("rq", "clock"),
+    rq_scx_nr_running = off("rq", "scx.nr_running"), rq_scx_flags = off("rq", "scx.flags"),
+    rq_scx_dsq_nr = off("rq", "scx.local_dsq.nr"), events = {},
+  }
+  if syms.scx_root then
+    layout.sch_pcpu = off("scx_sched", "pcpu")
+    layout.sch_exit_kind = off("scx_sched", "exit_kind")
+    layout.pcpu_events = off("scx_sched_pcpu", "event_stats")
+    for _, e in ipairs(M.EVENTS) do
+      local o = btf:member("scx_event_stats", e[2])
+      if o then layout.events[#layout.events + 1] = { name = e[1], off = o } end
+    end
+  end
+  return layout
+end
+
+--[[
+Opens the guest's kernel for reading from the host. h: a booted Vm (its facts
+carry kernel.code_phys and the symbols); btf_path: the kernel's BTF. Returns
+a handle or nil, message (the monitor is then off for this run).
+]]
+function M.open(h, btf_path, syms)
+  local k = h.facts and h.facts.kernel or {}
+  local ok, self = pcall(function()
+    if not btf_path then error("no BTF for this kernel", 0) end
+    local text = addr(need(syms, "_text", "kernel symbols"))
+    local phys_base = addr(need(k, "code_phys", "guest facts")) - (text - START_KERNEL_MAP)
+    local gm = assert(h:guestmem())
+    -- page_offset_base is a variable in the image: read it before the direct map is known
+    local boot = assert(core.kernel_open(gm, { page_offset = "0x0", phys_base = hex(phys_base),
+      levels = 4, nr_cpus = 1 }))
+    local page_offset = assert(boot:u64(need(syms, "page_offset_base", "kernel symbols")))
+    local banner = assert(boot:read(need(syms, "linux_banner", "kernel symbols"), 14))
+    if banner ~= "Linux version " then
+      error("kernel symbols do not match the running kernel (stale cache?)", 0)
+    end
+    local kern = assert(core.kernel_open(gm, { page_offset = hex(page_offset),
+      phys_base = hex(phys_base), pgd = need(syms, "init_top_pgt", "kernel symbols"),
+      -- 5-level paging moves the direct map below the 4-level kernel half
+      levels = page_offset < 0 and page_offset >= -0x800000000000 and 4 or 5,
+      per_cpu_offset = need(syms, "__per_cpu_offset", "kernel symbols"),
+      nr_cpus = #h.facts.cpus }))
+    local btf = assert(core.btf_load(btf_path))
+    local mon = assert(core.monitor_new(kern, monitor_layout(btf, syms)))
+    return setmetatable({ h = h, gm = gm, kern = kern, btf = btf, mon = mon, syms = syms,
+      vcpus = h:vcpu_threads(), qemu_pid = h.qvm:pid() }, GK)
+  end)
+  if not ok then return nil, tostring(self) end
+  return self
+end
+
+-- One monitor sample: per-CPU state from guest RAM plus each vCPU thread's host schedstat.
+function GK:sample()
+  local s, err = self.mon:sample()
+  if not s then return nil, err end
+  for i, c in ipairs(s.cpus) do
+    local tid = self.vcpus and self.vcpus[i]
+    if tid then
+      local run, delay = core.schedstat(self.qemu_pid, tid)
+      if run then c.vcpu = { run_ns = run, delay_ns = delay } end
+    end
+  end
+  return s
+end
+
+-- Map types whose values a snapshot copies; others (struct_ops, storage, rings) are listed only.
+local READABLE = { array = true, percpu_array = true, hash = true, lru_hash = true,
+  percpu_hash = true, lru_percpu_hash = true }
+
+--[[
+Copies every readable BPF map's bytes and BTF blob: the part of a snapshot
+that must happen while the guest is paused. Rendering comes after resuming.
+]]
+function GK:read_maps()
+  local maps, err = core.bpf_maps(self.kern, self.btf, need(self.syms, "map_idr", "kernel symbols"))
+  if not maps then return nil, err end
+  local out = {}
+  for _, m in ipairs(maps) do
+    local e = { info = m }
+    if READABLE[m.type] and m.btf then
+      e.values, e.error = core.bpf_map_read(self.kern, self.btf, m)
+      if e.values then
+        -- keyed by map id too: a restarted scheduler may reuse the address
+        local key = ("%s/%d"):format(m.btf, m.id)
+        self.blobs = self.blobs or {}
+        local blob = self.blobs[key]
+        if not blob then
+          blob, e.error = core.bpf_map_btf(self.kern, self.btf, m)
+          self.blobs[key] = blob
+        end
+        e.blob = blob
+      end
+    end
+    out[#out + 1] = e
+  end
+  return out
+end
+
+return M
