@@ -77,6 +77,7 @@ char _license[] SEC("license") = "GPL";
 	})
 
 #define STAT_INC(field)	__sync_fetch_and_add(&stats.field, 1)
+#define DISPATCHED()	__sync_fetch_and_add(&nr_dispatched, 1)
 
 enum cg_flags {
 	CG_VICTIM	= 1 << 0,
@@ -85,6 +86,8 @@ enum cg_flags {
 
 const volatile struct ktstr_knobs knobs;
 struct ktstr_stats stats;
+/* Every task handed to a CPU, however it got there: what snapshots read. */
+u64 nr_dispatched;
 struct ktstr_exit uei;
 
 static u64 vtime_now;
@@ -241,6 +244,7 @@ s32 BPF_STRUCT_OPS(ktstr_select_cpu, struct task_struct *p, s32 prev_cpu,
 		return cpu;
 
 	STAT_INC(direct);
+	DISPATCHED();
 	scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, task_slice(cg_flags), 0);
 	return cpu;
 }
@@ -268,6 +272,7 @@ void BPF_STRUCT_OPS(ktstr_enqueue, struct task_struct *p, u64 enq_flags)
 	/* Nothing else for this CPU: keep it running, unless told not to. */
 	if ((enq_flags & SCX_ENQ_LAST) && !withholding(now)) {
 		STAT_INC(direct);
+		DISPATCHED();
 		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, task_slice(cg_flags),
 				   enq_flags);
 		return;
@@ -294,10 +299,13 @@ void BPF_STRUCT_OPS(ktstr_dispatch, s32 cpu, struct task_struct *prev)
 	}
 	if (victim_due(now) && scx_bpf_dsq_move_to_local(VICTIM_DSQ)) {
 		STAT_INC(victim_dispatched);
+		DISPATCHED();
 		return;
 	}
-	if (scx_bpf_dsq_move_to_local(SHARED_DSQ))
+	if (scx_bpf_dsq_move_to_local(SHARED_DSQ)) {
 		STAT_INC(dispatched);
+		DISPATCHED();
+	}
 }
 
 void BPF_STRUCT_OPS(ktstr_tick, struct task_struct *p)

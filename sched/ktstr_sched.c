@@ -457,14 +457,14 @@ static const char *exit_kind_str(int kind)
 	}
 }
 
-static void print_stats(const struct ktstr_stats *s)
+static void print_stats(const struct ktstr_stats *s, const volatile __u64 *nr_dispatched)
 {
 	printf(PROG ": stats: enqueued=%llu direct=%llu dispatched=%llu "
 	       "stalled=%llu skipped=%llu starved=%llu victim_dispatched=%llu "
-	       "unfair=%llu kicks=%llu timer_runs=%llu\n",
+	       "unfair=%llu kicks=%llu timer_runs=%llu nr_dispatched=%llu\n",
 	       s->enqueued, s->direct, s->dispatched, s->stalled, s->skipped,
 	       s->starved, s->victim_dispatched, s->unfair, s->kicks,
-	       s->timer_runs);
+	       s->timer_runs, nr_dispatched ? (unsigned long long)*nr_dispatched : 0ULL);
 }
 
 static void print_exit(const struct ktstr_exit *e)
@@ -489,6 +489,7 @@ int main(int argc, char **argv)
 	struct ktstr_knobs knobs = { 0 };
 	unsigned long watchdog_ms = KTSTR_WATCHDOG_MS_DFL;
 	volatile struct ktstr_exit *uei;
+	volatile __u64 *nr_dispatched;
 	struct ktstr_stats *stats;
 	struct ktstr_knobs *rodata;
 	struct bpf_object *obj;
@@ -546,6 +547,7 @@ int main(int argc, char **argv)
 
 	stats = obj_var(obj, ".bss", "stats", sizeof(*stats), true);
 	uei = obj_var(obj, ".bss", "uei", sizeof(*uei), true);
+	nr_dispatched = obj_var(obj, ".bss", "nr_dispatched", sizeof(*nr_dispatched), true);
 	if (!stats || !uei) {
 		fprintf(stderr, PROG ": the BPF object lacks stats or uei in .bss\n");
 		ret = 1;
@@ -586,7 +588,7 @@ int main(int argc, char **argv)
 	/* Detaching runs ops.exit() before it returns: the record is filled. */
 	bpf_link__destroy(link);
 	print_exit((const struct ktstr_exit *)uei);
-	print_stats(stats);
+	print_stats(stats, nr_dispatched);
 	ret = uei->kind >= SCX_EXIT_ERROR ? 1 : 0;
 out:
 	bpf_object__close(obj);

@@ -16,6 +16,13 @@ static uint64_t direct_map_size(const struct kern *k)
 	return k->a.levels == 5 ? DIRECT_MAP_5L : DIRECT_MAP_4L;
 }
 
+static int kern_canonical(const struct kern *k, uint64_t va)
+{
+	int shift = 64 - (k->a.levels == 5 ? 57 : 48);
+
+	return (uint64_t)((int64_t)(va << shift) >> shift) == va;
+}
+
 static int kern_walk(const struct kern *k, uint64_t va, uint64_t *pa)
 {
 	uint64_t table = k->pgd_pa, e;
@@ -51,6 +58,8 @@ int kern_xlate(const struct kern *k, uint64_t va, uint64_t *pa)
 		return 0;
 	}
 	if (!k->pgd_pa || !(va >> 63))	/* user addresses are not ours to follow */
+		return -EFAULT;
+	if (!kern_canonical(k, va))	/* the walk ignores the top bits: no aliases */
 		return -EFAULT;
 	return kern_walk(k, va, pa);
 }

@@ -20,6 +20,14 @@ M.KEYS = {
   min_iteration_rate = nonneg,
   max_p99_wake_latency_ns = positive,
   max_migration_ratio = nonneg,
+  -- the host monitor's: reported always, enforced once any layer turns enforcement on
+  max_imbalance_ratio = function(v, w) return V.number(v, w, 1) end,
+  max_local_dsq_depth = nonneg,
+  fail_on_stall = V.boolean,
+  sustained_samples = function(v, w) return V.integer(v, w, 1) end,
+  max_fallback_rate = nonneg,
+  max_keep_last_rate = nonneg,
+  enforce_monitor_thresholds = V.boolean,
 }
 
 -- The default layer of the merge: every check off, as in ktstr (they are opt-in).

@@ -179,6 +179,7 @@ function Obs:recv(timeout)
     if self.gk and now >= self.next_sample + self.t0 then
       self:take_sample()
       -- behind schedule (a long snapshot, a stalled host): skip, do not burst
+      if self:now() > self.next_sample + 3 * M.PERIOD_S then self.late = (self.late or 0) + 1 end
       self.next_sample = math.max(self.next_sample + M.PERIOD_S, self:now())
     end
     self:due_periodic(self:now())
@@ -200,7 +201,7 @@ end
 function Obs:result()
   return { samples = self.samples, phases = self.phases, off = self.off,
     sample_error = self.sample_error, snapshots = self.snapshots, order = self.order,
-    guest_offset = self.guest_offset,
+    guest_offset = self.guest_offset, late = self.late,
     pauses_ms = (function()
       local out = {}
       for i, p in ipairs(self.pauses) do out[i] = p * 1000 end

@@ -11,7 +11,7 @@ local TOPOLOGY = { { "numa_nodes", 1 }, { "llcs", 1 }, { "cores", 2 }, { "thread
 
 local KEYS = { name = true, memory_mib = true, scheduler = true, extra_sched_args = true,
   duration_s = true, watchdog_timeout_s = true, defs = true, steps = true, backdrop = true,
-  run = true, post_vm = true }
+  run = true, post_vm = true, num_snapshots = true }
 for _, t in ipairs(TOPOLOGY) do KEYS[t[1]] = true end
 for k in pairs(checks.KEYS) do KEYS[k] = true end
 
@@ -100,6 +100,8 @@ function M.new(t)
     V.raise("%s: post_vm: expected a function(result), got %s", w, tostring(t.post_vm))
   end
   test.post_vm = t.post_vm
+  -- the Rust ktstr keeps at most 64 periodic captures
+  test.num_snapshots = t.num_snapshots and V.integer(t.num_snapshots, w .. ": num_snapshots", 0, 64)
   if by_name[name] then
     V.raise("ktstr.test: duplicate test name '%s' (first declared at %s)", name,
       by_name[name].source)
