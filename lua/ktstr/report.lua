@@ -41,6 +41,43 @@ local function stats_lines(out, s)
   end
 end
 
+-- A stuck CPU, and whether the monitor saw it before the scheduler went away.
+local function stuck_line(e, sum)
+  local seen = e.from_t + sum.sustained.samples * (sum.period_ms or 100) / 1000
+  local when = ""
+  if sum.sched_exit_t then
+    when = seen <= sum.sched_exit_t and
+      (", seen %.1fs before the scheduler exited (+%.2fs)"):format(sum.sched_exit_t - seen,
+        sum.sched_exit_t) or (", after the scheduler exited (+%.2fs)"):format(sum.sched_exit_t)
+  end
+  return ("stuck: cpu%d rq clock frozen with runnable tasks +%.2fs..+%.2fs (%d samples)%s")
+    :format(e.cpu, e.from_t, e.to_t, e.samples, when)
+end
+
+-- --- monitor ---: the host's view of the guest (summary, stuck CPUs), then the per-phase timeline.
+local function monitor_lines(out, m)
+  out[#out + 1] = "--- monitor ---"
+  if not m.summary then
+    out[#out + 1] = "monitor off: " .. tostring(m.off or m.sample_error or "no samples")
+    return
+  end
+  local monitor = require("ktstr.monitor")
+  local block = monitor.format(m.summary)
+  table.move(block, 1, #block, #out + 1, out)
+  for i, e in ipairs(m.summary.stuck_episodes or {}) do
+    if i > 4 then
+      out[#out + 1] = ("stuck: ... and %d more"):format(#m.summary.stuck_episodes - 4)
+      break
+    end
+    out[#out + 1] = stuck_line(e, m.summary)
+  end
+  local tl = monitor.format_timeline(m.summary)
+  if #tl > 0 then
+    out[#out + 1] = "--- timeline ---"
+    table.move(tl, 1, #tl, #out + 1, out)
+  end
+end
+
 local function console_lines(out, console, n)
   local lines = {}
   for l in console:gmatch("[^\n]*") do lines[#lines + 1] = l end
@@ -76,6 +113,7 @@ function M.format(test, v, result, opts)
     if more > 0 then out[#out + 1] = ("  %s: ... and %d more"):format(check, more) end
   end
   if v.stats and v.stats.workers > 0 then stats_lines(out, v.stats) end
+  if result and result.monitor then monitor_lines(out, result.monitor) end
   local s = result and result.sched
   if s and s.log and s.log ~= "" then
     out[#out + 1] = "--- scheduler log ---"

@@ -107,6 +107,8 @@ local function run_in_guest(item, o)
   end
   if not result then return nil, serr end
   result.monitor = obs:result()
+  -- the guest listed the names it asked for; the host holds the captures
+  result.snapshots, result.monitor.snapshots = result.monitor.snapshots, nil
   if type(result.error) == "string" then
     -- the guest ran the script as /scripts/NAME: name it as the user wrote it
     result.error = result.error:gsub(script:gsub("%p", "%%%0"), (item.file:gsub("%%", "%%%%")))
