@@ -1,6 +1,6 @@
 # ktstr: build, check, demo, deps, kernel, bench.
 CC      ?= gcc
-PKGS    := lua5.4 libuv libbpf libelf jansson zlib
+PKGS    := lua5.4 libuv libbpf libelf jansson zlib libedit
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -fno-strict-aliasing \
 	   -Isrc -Ivmm -Iinitramfs $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
