@@ -193,6 +193,8 @@ static int l_monitor_new(lua_State *L)
 	if (m->l.scx_root) {
 		m->l.sch_pcpu = field_off(L, 2, "sch_pcpu");
 		m->l.sch_exit_kind = field_off(L, 2, "sch_exit_kind");
+		m->l.sch_exit_info = field_off(L, 2, "sch_exit_info");
+		m->l.ei_kind = field_off(L, 2, "ei_kind");
 		m->l.pcpu_events = field_off(L, 2, "pcpu_events");
 	}
 	mon_read_events(L, &m->l);
@@ -251,6 +253,8 @@ static int l_mon_sample(lua_State *L)
 	lua_setfield(L, -2, "sched");
 	lua_pushinteger(L, m->s.exit_kind);
 	lua_setfield(L, -2, "exit_kind");
+	lua_pushinteger(L, m->s.exit_info_kind);
+	lua_setfield(L, -2, "exit_info_kind");
 	lua_createtable(L, m->s.nr_cpus, 0);
 	for (cpu = 0; cpu < m->s.nr_cpus; cpu++) {
 		push_mon_cpu(L, &m->s.cpu[cpu], cpu, m->l.nr_events, m->s.have_sched);

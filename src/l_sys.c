@@ -20,6 +20,16 @@ static int l_now(lua_State *L)
 	return 1;
 }
 
+/* core.cputime() -> seconds of CPU this process has used (what a host-side loop costs) */
+static int l_cputime(lua_State *L)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	lua_pushnumber(L, ts.tv_sec + ts.tv_nsec / 1e9);
+	return 1;
+}
+
 /* core.sleep(seconds) */
 static int l_sleep(lua_State *L)
 {
@@ -106,6 +116,7 @@ static int l_exe(lua_State *L)
 
 static const luaL_Reg sys_funcs[] = {
 	{ "now", l_now },
+	{ "cputime", l_cputime },
 	{ "sleep", l_sleep },
 	{ "mkdtemp", l_mkdtemp },
 	{ "mkdir_p", l_mkdir_p },

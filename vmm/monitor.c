@@ -36,8 +36,8 @@ static void mon_sample_rq(const struct kern *k, const struct mon_layout *l, int 
 static int mon_sample_events(const struct kern *k, const struct mon_layout *l,
 			     struct mon_sample *s)
 {
-	uint64_t sch = 0, pcpu;
-	uint32_t kind = 0;
+	uint64_t sch = 0, pcpu, ei;
+	uint32_t kind = 0, ei_kind = 0;
 	int cpu, i, rc;
 
 	if (!l->scx_root || kern_read_u64(k, l->scx_root, &sch) || !sch)
@@ -48,6 +48,9 @@ static int mon_sample_events(const struct kern *k, const struct mon_layout *l,
 	if (rc)
 		return 0;	/* a scheduler being torn down: no counters this time */
 	s->exit_kind = (int)kind;
+	if (!kern_read_u64(k, sch + l->sch_exit_info, &ei) && ei &&
+	    !kern_read_u32(k, ei + l->ei_kind, &ei_kind))
+		s->exit_info_kind = (int)ei_kind;
 	for (cpu = 0; cpu < s->nr_cpus; cpu++) {
 		uint64_t ev = kern_percpu(k, pcpu, cpu) + l->pcpu_events;
 
@@ -64,6 +67,7 @@ int mon_sample(const struct kern *k, const struct mon_layout *l, struct mon_samp
 
 	s->nr_cpus = k->a.nr_cpus;
 	s->exit_kind = 0;
+	s->exit_info_kind = 0;
 	for (cpu = 0; cpu < s->nr_cpus; cpu++) {
 		mon_sample_rq(k, l, cpu, &s->cpu[cpu]);
 		ok += !s->cpu[cpu].fault;

@@ -17,6 +17,7 @@ struct mon_layout {
 	uint32_t rq_nr_running, rq_clock;
 	uint32_t rq_scx_nr_running, rq_scx_flags, rq_scx_dsq_nr;
 	uint32_t sch_pcpu, sch_exit_kind;	/* in struct scx_sched */
+	uint32_t sch_exit_info, ei_kind;	/* the exit record outlives exit_kind's reset */
 	uint32_t pcpu_events;			/* event_stats in struct scx_sched_pcpu */
 	int nr_events;
 	uint32_t ev_off[MON_MAX_EVENTS];	/* within struct scx_event_stats */
@@ -33,6 +34,7 @@ struct mon_sample {
 	int nr_cpus;
 	int have_sched;		/* scx_root was set: the event counters are valid */
 	int exit_kind;		/* scx_root->exit_kind; 0 while running */
+	int exit_info_kind;	/* scx_root->exit_info->kind: why it is exiting or exited */
 	struct mon_cpu cpu[KERN_MAX_CPUS];
 };
 

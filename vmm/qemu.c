@@ -377,8 +377,16 @@ fail:
 static int vm_run(struct vm *vm, int ms, int (*done)(struct vm *))
 {
 	vm->timed_out = 0;
-	if (ms >= 0)
-		uv_timer_start(&vm->timer, vm_on_timer, ms, 0);
+	/*
+	 * libuv 1.44's UV_RUN_ONCE runs due timers before it polls, then polls
+	 * with no timeout when no timer is left: a one-shot timer that fired
+	 * there would leave us blocked until some I/O. A repeating timer stays
+	 * armed and bounds that poll; a fresh loop clock keeps ms exact.
+	 */
+	if (ms >= 0) {
+		uv_update_time(&vm->loop);
+		uv_timer_start(&vm->timer, vm_on_timer, ms, ms > 0 ? ms : 1);
+	}
 	while (!done(vm) && !vm->timed_out && !vm->interrupted)
 		uv_run(&vm->loop, UV_RUN_ONCE);
 	uv_timer_stop(&vm->timer);

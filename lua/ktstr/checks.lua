@@ -356,7 +356,7 @@ judge_monitor = function(test, th, result, v)
   for _, k in ipairs(MONITOR_KEYS) do mth[k] = th[k] end
   local summary = monitor.summarize(m.samples, mth)
   for _, s in ipairs(m.samples) do
-    if (s.exit_kind or 0) ~= 0 then
+    if (s.exit_kind or 0) ~= 0 or (s.exit_info_kind or 0) ~= 0 then
       summary.sched_exit_t = s.t
       break
     end

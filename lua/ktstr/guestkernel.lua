@@ -87,6 +87,8 @@ local function monitor_layout(btf, syms)
   if syms.scx_root then
     layout.sch_pcpu = off("scx_sched", "pcpu")
     layout.sch_exit_kind = off("scx_sched", "exit_kind")
+    layout.sch_exit_info = off("scx_sched", "exit_info")
+    layout.ei_kind = off("scx_exit_info", "kind")
     layout.pcpu_events = off("scx_sched_pcpu", "event_stats")
     for _, e in ipairs(M.EVENTS) do
       local o = btf:member("scx_event_stats", e[2])
@@ -150,8 +152,9 @@ local READABLE = { array = true, percpu_array = true, hash = true, lru_hash = tr
   percpu_hash = true, lru_percpu_hash = true }
 
 --[[
-Copies every readable BPF map's bytes and BTF blob: the part of a snapshot
-that must happen while the guest is paused. Rendering comes after resuming.
+Copies every readable BPF map's bytes: the part of a snapshot that must
+happen while the guest is paused. BTF (load_btfs) and rendering come after
+resuming: a loaded BTF never changes.
 ]]
 function GK:read_maps()
   local maps, err = core.bpf_maps(self.kern, self.btf, need(self.syms, "map_idr", "kernel symbols"))
@@ -161,21 +164,28 @@ function GK:read_maps()
     local e = { info = m }
     if READABLE[m.type] and m.btf then
       e.values, e.error = core.bpf_map_read(self.kern, self.btf, m)
-      if e.values then
-        -- keyed by map id too: a restarted scheduler may reuse the address
-        local key = ("%s/%d"):format(m.btf, m.id)
-        self.blobs = self.blobs or {}
-        local blob = self.blobs[key]
-        if not blob then
-          blob, e.error = core.bpf_map_btf(self.kern, self.btf, m)
-          self.blobs[key] = blob
-        end
-        e.blob = blob
-      end
     end
     out[#out + 1] = e
   end
   return out
+end
+
+-- Each copied map's BTF blob, read once per BTF object and map id (a restarted
+-- scheduler may reuse an address).
+function GK:load_btfs(raw)
+  self.blobs = self.blobs or {}
+  for _, e in ipairs(raw) do
+    local m = e.info
+    if e.values then
+      local key = ("%s/%d"):format(m.btf, m.id)
+      local blob = self.blobs[key]
+      if not blob then
+        blob, e.error = core.bpf_map_btf(self.kern, self.btf, m)
+        self.blobs[key] = blob
+      end
+      e.blob = blob
+    end
+  end
 end
 
 return M

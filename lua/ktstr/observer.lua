@@ -30,6 +30,7 @@ function M.start(h, opts)
     end
   end
   self.next_sample = 0  -- seconds since start, like every time kept here
+  self.cpu0 = core.cputime()
   self:phase("boot")
   return self
 end
@@ -42,7 +43,9 @@ function Obs:phase(label)
 end
 
 function Obs:take_sample()
+  local c0 = core.cputime()
   local s, err = self.gk:sample()
+  self.sample_cpu_s = (self.sample_cpu_s or 0) + core.cputime() - c0
   if not s then
     self.sample_error = err
     return
@@ -52,7 +55,8 @@ function Obs:take_sample()
   list[#list + 1] = s
   if #list > M.MAX_SAMPLES then table.remove(list, 1) end
   -- the scheduler's maps go away soon after it exits: dump them now
-  if s.exit_kind >= SCX_EXIT_ERROR and not self.snapshots.failure_dump then
+  if math.max(s.exit_kind, s.exit_info_kind) >= SCX_EXIT_ERROR and
+      not self.snapshots.failure_dump then
     self:capture("failure_dump")
   end
 end
@@ -119,6 +123,7 @@ function Obs:capture(name)
   if not cok then return nil, "resuming the guest: " .. tostring(cerr) end
   self.pauses[#self.pauses + 1] = pause
   if not raw then return nil, "reading BPF maps: " .. tostring(rerr) end
+  self.gk:load_btfs(raw)
   local snap = { name = name, t = t, phase = self.label, pause_ms = pause * 1000,
     maps = render_maps(raw), cpus = sample and sample.cpus }
   if not self.snapshots[name] then self.order[#self.order + 1] = name end
@@ -201,7 +206,8 @@ end
 function Obs:result()
   return { samples = self.samples, phases = self.phases, off = self.off,
     sample_error = self.sample_error, snapshots = self.snapshots, order = self.order,
-    guest_offset = self.guest_offset, late = self.late,
+    guest_offset = self.guest_offset, late = self.late, sample_cpu_s = self.sample_cpu_s,
+    loop_cpu_s = core.cputime() - self.cpu0, wall_s = self:now(),
     pauses_ms = (function()
       local out = {}
       for i, p in ipairs(self.pauses) do out[i] = p * 1000 end

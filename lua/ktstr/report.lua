@@ -78,6 +78,53 @@ local function monitor_lines(out, m)
   end
 end
 
+-- One line for a rendered value: tables inline, sorted, cut at max characters.
+local function compact(v, max)
+  local parts, n = {}, 0
+  local function emit(s)
+    n = n + #s
+    parts[#parts + 1] = s
+    return n < max
+  end
+  local function walk(x)
+    if type(x) ~= "table" then return emit(tostring(x)) end
+    local keys = {}
+    for k in pairs(x) do keys[#keys + 1] = k end
+    table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+    if not emit("{") then return false end
+    for i, k in ipairs(keys) do
+      if (i > 1 and not emit(" ")) or (math.type(k) ~= "integer" and not emit(k .. "=")) or
+          not walk(x[k]) then
+        return false
+      end
+    end
+    return emit("}")
+  end
+  if not walk(v) then parts[#parts + 1] = " ..." end
+  return table.concat(parts)
+end
+
+-- --- failure dump ---: the scheduler's globals and maps as the host read them when it failed.
+local function dump_lines(out, dump)
+  out[#out + 1] = ("--- failure dump (+%.2fs, guest paused %.1fms) ---"):format(dump.t or 0,
+    dump.pause_ms or 0)
+  for _, m in ipairs(dump.maps or {}) do
+    local globals = m.name:match("%.bss$") or m.name:match("%.data$") or m.name:match("%.rodata$")
+    local e = m.entries and m.entries[1]
+    if globals and e and type(e.value) == "table" then
+      local names = {}
+      for k in pairs(e.value) do names[#names + 1] = k end
+      table.sort(names)
+      for _, k in ipairs(names) do
+        out[#out + 1] = ("%s %s = %s"):format(m.name, k, compact(e.value[k], 160))
+      end
+    else
+      out[#out + 1] = ("map %s (%s): %s"):format(m.name, m.type, m.entries and
+        ("%d entries"):format(#m.entries) or (m.error or "not read"))
+    end
+  end
+end
+
 local function console_lines(out, console, n)
   local lines = {}
   for l in console:gmatch("[^\n]*") do lines[#lines + 1] = l end
@@ -114,6 +161,8 @@ function M.format(test, v, result, opts)
   end
   if v.stats and v.stats.workers > 0 then stats_lines(out, v.stats) end
   if result and result.monitor then monitor_lines(out, result.monitor) end
+  local dump = result and result.snapshots and result.snapshots.failure_dump
+  if dump then dump_lines(out, dump) end
   local s = result and result.sched
   if s and s.log and s.log ~= "" then
     out[#out + 1] = "--- scheduler log ---"
