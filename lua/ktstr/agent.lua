@@ -127,15 +127,22 @@ function handlers.exec(msg, send)
     send({ t = "exit", id = msg.id, code = 127 })
     return
   end
+  -- Ends when the command exits: children it left in the background may hold
+  -- its output open forever, so after the exit only what is already there is read.
+  local st
   while true do
-    local which, data = p:read()
-    if not which then
+    local which, data, code = p:read(st and 0.05 or 0.2)
+    if which then
+      send({ t = "out", id = msg.id, fd = which, data = data })
+    elseif code == "ETIMEDOUT" then
+      if st then break end
+      st = p:wait(0)
+    else
       if data then send({ t = "out", id = msg.id, fd = "stderr", data = data .. "\n" }) end
       break
     end
-    send({ t = "out", id = msg.id, fd = which, data = data })
   end
-  local st = p:wait()
+  st = st or p:wait()
   p:close()
   send({ t = "exit", id = msg.id, code = st.code, signal = st.signal })
 end
@@ -164,6 +171,11 @@ function handlers.run_test(msg, send)
     end
   end
   send({ t = "result", id = msg.id, result = result })
+end
+
+-- `ktstr repl`: relays between the host and the guest's evaluator until the host leaves.
+function handlers.repl(msg, send)
+  return require("ktstr.replserver").relay(msg, send, link.port)
 end
 
 function handlers.poweroff()

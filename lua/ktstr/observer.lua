@@ -31,7 +31,7 @@ function M.start(h, opts)
   end
   self.next_sample = 0  -- seconds since start, like every time kept here
   self.cpu0 = core.cputime()
-  self:phase("boot")
+  self:phase("setup")  -- until the first step: scheduler start, cgroups
   return self
 end
 

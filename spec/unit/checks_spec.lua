@@ -105,6 +105,38 @@ describe("the checks", function()
     assert.same({ "fail max_gap_ms: tid 123 stuck 1523ms on cpu2 at +4200ms (threshold 1000ms)" }, lines)
   end)
 
+  -- vCPU 2's thread waited on the host from +10.0s to +11.6s (monitor clock); the worker
+  -- started at guest time 100 s, which the monitor clock puts at +5 s (offset -95 s).
+  local function host_held(delay_ms)
+    local samples = {}
+    for i = 0, 40 do
+      local t = 9 + i * 0.1
+      local d = t <= 10 and 0 or math.min(t, 11.6) - 10
+      samples[#samples + 1] = { t = t, phase = "Step[0]", cpus = {
+        { cpu = 2, nr_running = 1, clock = math.floor(t * 1e9), dsq_depth = 0,
+          vcpu = { run_ns = 0, delay_ns = math.floor(d * delay_ms * 1e6) } } } }
+    end
+    local w = worker(123, { max_gap_ns = 1800e6, max_gap_cpu = 2, max_gap_at_ns = 6700e6,
+      start_s = 100 })
+    return one_cgroup({ w }), { samples = samples, phases = {}, guest_offset = -95 }
+  end
+
+  it("max_gap_ms is inconclusive when the host kept that vCPU waiting through the gap", function()
+    local r, m = host_held(1000)  -- the thread waited all 1.6 s of the 1.8 s gap
+    r.monitor = m
+    local status, lines = judge({ max_gap_ms = 1000 }, r)
+    assert.equal("inconclusive", status)
+    assert.same({ "inconclusive max_gap_ms: tid 123 stuck 1800ms on cpu2 at +6700ms, but the " ..
+      "host kept that vCPU waiting 1600ms of it (threshold 1000ms)" }, lines)
+  end)
+
+  it("max_gap_ms still fails a gap the host explains only in part", function()
+    local r, m = host_held(250)  -- 400 ms of waiting leave 1400 ms on the guest
+    r.monitor = m
+    local status = judge({ max_gap_ms = 1000 }, r)
+    assert.equal("fail", status)
+  end)
+
   it("not_starved's default gap is 2000ms under KVM", function()
     local r = one_cgroup({ worker(1, { max_gap_ns = 2500e6 }) })
     assert.equal("fail", (judge({ not_starved = true }, r)))
