@@ -146,12 +146,17 @@ static int l_poll(lua_State *L)
 /* The Lua state to stop on SIGINT while armed (its main thread), else NULL. */
 static lua_State *l_repl_armed;
 
-/* As lua.c's lstop: clear the hook, then raise in the running code. */
+/*
+ * As lua.c's lstop: clear the hook, then raise in the running code; without
+ * a position, which would name whatever function the hook caught (the
+ * traceback shows where the chunk was).
+ */
 static void l_repl_stop(lua_State *L, lua_Debug *ar)
 {
 	(void)ar;
 	lua_sethook(L, NULL, 0, 0);
-	luaL_error(L, "interrupted");
+	lua_pushliteral(L, "interrupted");
+	lua_error(L);
 }
 
 /* From the signal handler: lua_sethook is the one call lua.c makes there too. */

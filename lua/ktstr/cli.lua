@@ -9,6 +9,8 @@ commands:
                  run ktstr test scripts, each test in its own guest
   vm [--topo 1n2l2c1t] [--memory-mib N] [--kernel K] [--timeout S] [-v] -- CMD [ARGS...]
                  boot a guest, run CMD there, exit with its status
+  repl [--topo 1n2l2c1t] [--scheduler S] [--kernel K] | repl --attach ID
+                 a Lua prompt whose chunks run in a guest
   kernel fetch [VERSION] | list | path VERSION
                  manage the guest kernel cache
   lua [-e CHUNK] [FILE [ARGS...]]
@@ -63,6 +65,7 @@ local commands = {
   vm = function(args) return require("ktstr.vmcmd").main(args) end,
   kernel = function(args) return require("ktstr.kernel").main(args) end,
   script = function(args) return require("ktstr.runner").main(args) end,
+  repl = function(args) return require("ktstr.repl").main(args) end,
   help = function() io.stdout:write(USAGE) return 0 end,
 }
 

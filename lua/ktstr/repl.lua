@@ -1,0 +1,767 @@
+-- `ktstr repl`: the host's prompt, its sessions (own or held guest), compiling and printing chunks.
+local core = require("ktstr.core")
+local cjson = require("cjson")
+
+local M = {}
+
+M.MAX_LINES = 200    -- of one printed result; the rest is counted, not shown
+M.MAX_ITEMS = 100    -- entries of one table
+M.MAX_DEPTH = 8
+M.WIDTH = 100        -- a table that fits goes on one line
+
+local USAGE = "usage: ktstr repl [--topo 1n2l2c1t] [--memory-mib N] [--kernel K] " ..
+  "[--scheduler S [--ops-name N] [--sched-arg A]...] [--console] [-v]\n" ..
+  "       ktstr repl --attach ID\n"
+
+local HELP = [[
+Each chunk runs in the guest, in one environment that lives across chunks:
+  ktstr     the test vocabulary (ktstr.cgroup, ktstr.op, ktstr.work, ...)
+  core      ktstr.core in the guest (cgroups, workers, sleep, ...)
+  ctx       the executor: ctx:op(ktstr.op.add_cgroup(ktstr.cgroup("a"):workers(2))),
+            ctx:sleep(1), ctx:stats(), ctx:execute_defs{...}, ctx.topo,
+            ctx:attach_scheduler() / ctx:detach_scheduler() (with --scheduler)
+  print     prints here
+Globals persist (x = 1); locals end with their chunk. An expression prints its value.
+:host CHUNK   runs CHUNK on the host: ktstr.snapshot(name), ktstr.monitor_samples(n),
+              ktstr.facts, guest (the VM handle), obs (the observer)
+:help         this text
+:quit         power the guest off and leave (Ctrl-D too; when attached, Ctrl-D detaches)
+:detach       when attached to a held guest: leave it running
+Ctrl-C stops the running chunk (twice: kills the guest's evaluator, losing its state).
+]]
+
+-- Pretty printing --------------------------------------------------------------------------------
+
+local KEYWORDS = {}
+for w in ([[and break do else elseif end false for function goto if in local nil not or repeat
+  return then true until while]]):gmatch("%a+") do KEYWORDS[w] = true end
+
+local ESCAPES = { ["\n"] = "\\n", ["\t"] = "\\t", ["\r"] = "\\r", ["\\"] = "\\\\", ['"'] = '\\"' }
+
+local function quote(s)
+  return '"' .. s:gsub('[%c"\\]', function(c)
+    return ESCAPES[c] or ("\\%d"):format(c:byte())
+  end) .. '"'
+end
+
+local function scalar(v)
+  if type(v) == "string" then return quote(v) end
+  return tostring(v)
+end
+
+local TYPE_ORDER = { number = 1, string = 2, boolean = 3 }
+
+local function key_less(a, b)
+  local ta, tb = TYPE_ORDER[type(a)] or 4, TYPE_ORDER[type(b)] or 4
+  if ta ~= tb then return ta < tb end
+  if ta == 1 or ta == 2 then return a < b end
+  return tostring(a) < tostring(b)
+end
+
+local function key_text(k)
+  if type(k) == "string" and k:match("^[%a_][%w_]*$") and not KEYWORDS[k] then return k end
+  return "[" .. scalar(k) .. "]"
+end
+
+local render
+
+-- Raw iteration: strict tables (require("ktstr")) raise on a missing key.
+local function entries(t)
+  local n = 0
+  while rawget(t, n + 1) ~= nil do n = n + 1 end
+  local keys = {}
+  for k in next, t do
+    if not (math.type(k) == "integer" and k >= 1 and k <= n) then keys[#keys + 1] = k end
+  end
+  table.sort(keys, key_less)
+  return n, keys
+end
+
+function render(v, indent, ancestors)
+  if type(v) ~= "table" then return scalar(v) end
+  local mt = getmetatable(v)
+  if type(mt) == "table" and rawget(mt, "__tostring") then return tostring(v) end
+  if ancestors[v] then return "<cycle: " .. tostring(v) .. ">" end
+  if indent >= M.MAX_DEPTH * 2 then return "{...}" end
+  local n, keys = entries(v)
+  if n + #keys == 0 then return "{}" end
+  ancestors[v] = true
+  local items, total, long = {}, 0, false
+  local function add(s)
+    if #items >= M.MAX_ITEMS then return end
+    items[#items + 1] = s
+    total = total + #s + 2
+    long = long or s:find("\n", 1, true) ~= nil
+  end
+  for i = 1, n do add(render(rawget(v, i), indent + 2, ancestors)) end
+  for _, k in ipairs(keys) do
+    add(key_text(k) .. " = " .. render(rawget(v, k), indent + 2, ancestors))
+  end
+  ancestors[v] = nil
+  local more = n + #keys - #items
+  if more > 0 then items[#items + 1] = ("... (%d more)"):format(more) end
+  if not long and total + indent + 4 <= M.WIDTH then
+    return "{ " .. table.concat(items, ", ") .. " }"
+  end
+  local pad = (" "):rep(indent + 2)
+  return "{\n" .. pad .. table.concat(items, ",\n" .. pad) .. ",\n" .. (" "):rep(indent) .. "}"
+end
+
+-- Cuts text to M.MAX_LINES lines, saying how many were left out.
+local function cap_lines(s)
+  local count, cut = 0, nil
+  for pos in s:gmatch("()\n") do
+    count = count + 1
+    if count == M.MAX_LINES then cut = pos end
+  end
+  if not cut or count < M.MAX_LINES + 1 then return s end
+  return s:sub(1, cut) .. ("... (%d more lines)"):format(count - M.MAX_LINES + 1)
+end
+
+--[[
+Values as lua.c prints them, only readably: separated by tabs, a string as
+itself at the top, tables sorted by key and indented, cycles marked.
+]]
+function M.pretty(...)
+  local n = select("#", ...)
+  local out = {}
+  for i = 1, n do
+    local v = select(i, ...)
+    out[i] = type(v) == "string" and v or render(v, 0, {})
+  end
+  return cap_lines(table.concat(out, "\t"))
+end
+
+-- Compiling ------------------------------------------------------------------------------------
+
+--[[
+Compiles src as lua.c does: as an expression first (so `1 + 1` prints 2),
+then as statements; env nil keeps _G. Returns the function, or nil, message, incomplete (the
+chunk only lacks its end: read another line).
+]]
+function M.compile(src, env, name)
+  -- load's env argument, even nil, replaces _ENV: pass it only when given
+  local function compile(s)
+    if env then return load(s, name or "=stdin", "t", env) end
+    return load(s, name or "=stdin", "t")
+  end
+  local f, rerr = compile("return " .. src)
+  if f then return f end
+  local g, err = compile(src)
+  if g then return g end
+  -- lua.c asks only the statement form; "x = 1 +" and "1 +" both wait for more here
+  return nil, err, err:sub(-5) == "<eof>" or rerr:sub(-5) == "<eof>"
+end
+
+--[[
+Calls f under xpcall; returns true, values (as M.pretty text) or false,
+message with the traceback of the chunk's own frames (ours are cut).
+An error table from the executor ({kind =, msg =}) shows its msg.
+]]
+function M.call(f)
+  local r = table.pack(xpcall(f, function(e)
+    if type(e) == "table" and type(rawget(e, "msg")) == "string" then return e.msg end
+    local msg = type(e) == "string" and e or M.pretty(e)
+    local tb = debug.traceback("", 2)
+    local all, own = {}, {}
+    for line in tb:gmatch("[^\n]+") do
+      -- from our xpcall outwards the frames are the REPL's, not the chunk's
+      if line:find("in function 'xpcall'", 1, true) then break end
+      if not line:match("^stack traceback:") and line:match("%S") then
+        all[#all + 1] = line
+        -- ktstr's own frames (and error itself) say nothing to whoever typed the chunk
+        if not line:find("lua/ktstr/", 1, true) and not line:find("in function 'error'", 1, true)
+        then
+          own[#own + 1] = line
+        end
+      end
+    end
+    local keep = #own > 0 and own or all
+    if #keep == 0 then return msg end
+    return msg .. "\nstack traceback:\n" .. table.concat(keep, "\n")
+  end))
+  if not r[1] then return false, r[2] end
+  return true, r.n > 1 and M.pretty(table.unpack(r, 2, r.n)) or ""
+end
+
+
+-- Sessions ---------------------------------------------------------------------------------------
+--
+-- What the prompt talks to: eval(id, chunk), host(id, chunk, interrupted),
+-- interrupt(force), poll(timeout) -> message | nil (nothing yet) | nil,
+-- failure (the guest is gone). A Session owns the guest (ktstr repl, or the
+-- holder of ktstr script --hold); a Remote reaches a held guest through its
+-- holder's socket.
+
+local Session = {}
+Session.__index = Session
+
+-- The host chunk's environment: ktstr with the host's extras over the vocabulary.
+local function host_env(self, out)
+  local api = { facts = self.h.facts }
+  function api.snapshot(name)
+    local snap, err = self.obs:capture(name or "repl")
+    if not snap then error("ktstr.snapshot: " .. err, 2) end
+    return require("ktstr.snapshot").new(snap)
+  end
+  function api.monitor_samples(n)
+    if self.obs.off then error("ktstr.monitor_samples: the monitor is off: " .. self.obs.off, 2) end
+    local list = self.obs.samples
+    return table.move(list, math.max(1, #list - (n or 10) + 1), #list, 1, {})
+  end
+  local ktstr = setmetatable({}, { __index = function(_, k)
+    if api[k] ~= nil then return api[k] end
+    return require("ktstr")[k]
+  end })
+  local env = { ktstr = ktstr, core = core, guest = self.h, obs = self.obs }
+  env.print = function(...)
+    local parts = {}
+    for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
+    out(table.concat(parts, "\t") .. "\n")
+  end
+  return setmetatable(env, { __index = _G })
+end
+
+-- info: name (shown), topo, sched (the guest's plan: name, ops_name, argv), duration_s.
+function M.session(h, obs, info)
+  local self = setmetatable({ h = h, obs = obs, info = info or {}, queue = {} }, Session)
+  self.env = host_env(self, function(s) self.out[#self.out + 1] = s end)
+  return self
+end
+
+-- Starts (or, after a detach, rejoins) the guest's evaluator; returns its hello or nil, failure.
+function Session:start()
+  local t = self.h.topo
+  local ok, f = self.h:send({ t = "repl", duration_s = self.info.duration_s or 5,
+    topo = { numa_nodes = t.numa_nodes, llcs = t.llcs, cores = t.cores, threads = t.threads },
+    sched = self.info.sched })
+  if not ok then return nil, f end
+  while true do
+    local msg, err = self.obs:recv(60)
+    if not msg then return nil, err end
+    if msg.t == "repl_ready" then
+      if msg.error then
+        return nil, { kind = "agent", msg = "the guest's evaluator did not start: " .. msg.error }
+      end
+      return msg
+    end
+  end
+end
+
+function Session:alive()
+  local st, _, code = self.h.qvm:wait(0)
+  return not st and code == "ETIMEDOUT"
+end
+
+function Session:poll(timeout)
+  if #self.queue > 0 then return table.remove(self.queue, 1) end
+  local msg, f = self.obs:recv(timeout)
+  if msg then return msg end
+  -- a timeout reads the console, where a kernel warning looks like a panic
+  if f.kind == "timeout" or (f.kind == "panic" and self:alive()) then return nil end
+  return nil, f
+end
+
+function Session:eval(id, chunk)
+  return self.h:send({ t = "repl_eval", id = id, chunk = chunk })
+end
+
+function Session:interrupt(force)
+  return self.h:send({ t = "repl_interrupt", force = force or nil })
+end
+
+-- Runs a chunk here; interrupted() is asked every few thousand instructions.
+function Session:host(id, chunk, interrupted)
+  self.out = {}
+  local f, err = M.compile(chunk, self.env, "=host")
+  local ok, text = false, err
+  if f then
+    debug.sethook(function()
+      if interrupted() then error("interrupted", 2) end
+    end, "", 10000)
+    ok, text = M.call(f)
+    debug.sethook()
+  end
+  if #self.out > 0 then self.queue[#self.queue + 1] = { t = "repl_out", id = id,
+    data = table.concat(self.out) } end
+  self.queue[#self.queue + 1] = { t = "repl_result", id = id, ok = ok,
+    text = ok and text or nil, err = not ok and text or nil }
+  return true
+end
+
+local Remote = {}
+Remote.__index = Remote
+
+function Remote:send(m)
+  local ok, err = self.conn:send(cjson.encode(m))
+  if not ok then return nil, { kind = "gone", msg = "the holding ktstr went away: " .. err } end
+  return true
+end
+
+function Remote:eval(id, chunk) return self:send({ t = "repl_eval", id = id, chunk = chunk }) end
+function Remote:host(id, chunk) return self:send({ t = "repl_host", id = id, chunk = chunk }) end
+function Remote:interrupt(force)
+  return self:send({ t = "repl_interrupt", force = force or nil })
+end
+
+function Remote:poll(timeout)
+  local raw, err, code = self.conn:recv(timeout)
+  if not raw then
+    if code == "ETIMEDOUT" or code == "EINTR" then return nil end
+    return nil, { kind = "gone", msg = "the holding ktstr went away: " .. err }
+  end
+  local ok, msg = pcall(cjson.decode, raw)
+  if not ok or type(msg) ~= "table" then return nil end
+  return msg
+end
+
+-- Leaves the held guest (quit: powers it off first, and waits until it is).
+function Remote:close(quit)
+  if self:send({ t = quit and "repl_quit" or "repl_detach" }) then
+    local deadline = core.now() + 30
+    while core.now() < deadline do
+      local msg, f = self:poll(0.5)
+      if f or (msg and msg.t == "repl_bye") then break end
+    end
+  end
+  self.conn:close()
+end
+
+-- The prompt ------------------------------------------------------------------------------------
+
+local Ui = {}
+Ui.__index = Ui
+
+function Ui:read_line(prompt)
+  if self.tty then return core.readline(prompt) end
+  return io.stdin:read("l")
+end
+
+function Ui:error(msg)
+  io.stderr:write(msg, "\n")
+  io.stderr:flush()
+  self.failed = true
+end
+
+--[[
+One chunk: lines until they compile (an incomplete chunk asks for more, as
+lua.c does), a :command, nil at the end of input, false after Ctrl-C.
+Returns text, kind ("guest", "host" or "meta").
+]]
+function Ui:read_chunk()
+  local buf, kind, whole
+  while true do
+    local line = self:read_line(buf and ">> " or "> ")
+    if line == false then
+      io.stdout:write("\n")
+      return false
+    end
+    if line == nil then
+      -- an unfinished chunk at the end of input: compiling it says what is missing
+      return buf, kind
+    end
+    if buf then
+      buf, whole = buf .. "\n" .. line, whole .. "\n" .. line
+    else
+      local cmd, rest = line:match("^%s*:(%a+)%s*(.-)%s*$")
+      if cmd == "host" and rest ~= "" then
+        buf, kind, whole = rest, "host", line
+      elseif cmd then
+        if self.tty then core.history_add(line) end
+        return line, "meta"
+      elseif line:match("%S") then
+        buf, kind, whole = line, "guest", line
+      end
+    end
+    if buf then
+      local _, _, incomplete = M.compile(buf)
+      if not incomplete then
+        if self.tty then core.history_add(whole) end
+        return buf, kind
+      end
+    end
+  end
+end
+
+function Ui:show(msg)
+  if msg.ok then
+    if msg.text and msg.text ~= "" then io.stdout:write(msg.text, "\n") end
+    io.stdout:flush()
+  else
+    self:error(msg.err or "error")
+  end
+end
+
+-- Sends a chunk and waits for its result, passing Ctrl-C on as an interrupt.
+function Ui:run(kind, chunk)
+  self.next_id = self.next_id + 1
+  local id, b = self.next_id, self.b
+  local ok, f
+  if kind == "host" then
+    local seen = core.sigint_count()
+    ok, f = b:host(id, chunk, function() return core.sigint_count() ~= seen end)
+  else
+    ok, f = b:eval(id, chunk)
+  end
+  if not ok then return "dead", f end
+  local seen, stops = core.sigint_count(), 0
+  while true do
+    local msg, err = b:poll(0.1)
+    if core.sigint_count() ~= seen then
+      seen, stops = core.sigint_count(), stops + 1
+      b:interrupt(stops > 1)
+      if stops == 1 and self.tty then
+        io.stderr:write("(interrupting; Ctrl-C again kills the guest's evaluator)\n")
+      end
+    end
+    if msg then
+      if msg.t == "repl_out" then
+        local out = msg.fd == "stderr" and io.stderr or io.stdout
+        out:write(msg.data)
+        out:flush()
+      elseif msg.t == "repl_result" and msg.id == id then
+        return self:show(msg)
+      elseif msg.t == "repl_dead" then
+        return "dead", { kind = "dead", msg = msg.msg }
+      end
+    elseif err then
+      return "dead", err
+    end
+  end
+end
+
+function Ui:meta(line)
+  local cmd = line:match("^%s*:(%a+)")
+  if cmd == "quit" or cmd == "q" or cmd == "exit" then return "quit" end
+  if cmd == "detach" and self.attached then return "detach" end
+  if cmd == "help" then
+    io.stdout:write(HELP)
+    io.stdout:flush()
+  elseif cmd == "host" then
+    self:error(":host needs a chunk: :host ktstr.snapshot('now')")
+  elseif cmd == "detach" then
+    self:error(":detach: this prompt owns its guest (:quit powers it off)")
+  else
+    self:error(("unknown command ':%s' (:help lists them)"):format(cmd))
+  end
+end
+
+-- Reads and runs chunks until the input ends; returns how: "eof", "quit", "detach", "dead", f.
+function Ui:loop()
+  while true do
+    local chunk, kind = self:read_chunk()
+    if chunk == nil then return "eof" end
+    if chunk then
+      local how, f
+      if kind == "meta" then
+        how = self:meta(chunk)
+      else
+        local fn, err = M.compile(chunk)
+        if fn then
+          how, f = self:run(kind, chunk)
+        else
+          self:error(err)
+        end
+      end
+      if how then return how, f end
+    end
+  end
+end
+
+local function history_path()
+  return require("ktstr.kernel").cache_dir():gsub("/kernels$", "") .. "/repl_history"
+end
+
+--[[
+Runs the prompt over backend b until the input ends, :quit, :detach or the
+guest dies; returns the exit code: 1 when the guest died, or when a chunk
+failed in a piped session; else 0.
+]]
+function M.interact(b, opts)
+  local ui = setmetatable({ b = b, tty = core.isatty(0), failed = false, next_id = 0,
+    attached = opts.attached }, Ui)
+  local hist = ui.tty and history_path()
+  if hist then core.history_load(hist) end
+  local how, f = ui:loop()
+  if hist then
+    core.mkdir_p(hist:match("^(.*)/"))
+    core.history_save(hist)
+  end
+  if how == "dead" then
+    if f.kind == "interrupted" then return 130 end
+    if f.kind == "gone" or f.kind == "dead" then
+      io.stderr:write("ktstr repl: ", f.msg, "\n")
+    else
+      f.msg = "the guest died under the prompt: " .. f.msg
+      io.stderr:write(require("ktstr.vm").format_failure(f))
+    end
+    return 1
+  end
+  if opts.attached then b:close(how == "quit") end
+  return (ui.failed and not ui.tty) and 1 or 0
+end
+
+
+-- Holding a guest (ktstr script --hold) ---------------------------------------------------------
+
+local function encode_to(conn, m)
+  return conn:send(cjson.encode(m))
+end
+
+--[[
+Keeps a guest that ran a test up for `ktstr repl --attach ID`: listens on
+repl.sock in its run dir, serves one attached prompt at a time (others are
+turned away), keeps the observer sampling and answering. Returns on Ctrl-C,
+when the prompt says :quit, or when the guest dies; the caller powers it off.
+info: as M.session's.
+]]
+function M.hold(h, obs, info)
+  local lst, err = core.unix_listen(h.run_dir .. "/repl.sock")
+  if not lst then
+    io.stderr:write("ktstr: --hold: ", err, "\n")
+    return
+  end
+  local id = h.run_dir:match("ktstr%-([^/]+)$") or h.run_dir
+  io.stderr:write(("ktstr: %s: guest held: attach with `ktstr repl --attach %s`; " ..
+    "Ctrl-C to stop\n"):format(info.name or "guest", id))
+  io.stderr:flush()
+  assert(core.sigint_catch(true))
+  local stop = core.sigint_count()
+  local s = M.session(h, obs, info)
+  local started, client, pending = false, nil, {}
+
+  local function drop_client()
+    if client then client:close() end
+    client, pending = nil, {}
+  end
+  local function to_client(m)
+    if client and not encode_to(client, m) then drop_client() end
+  end
+  -- the next request of the attached prompt: a table, nil (none yet) or false (it left)
+  local function from_client(timeout)
+    if #pending > 0 then return table.remove(pending, 1) end
+    local raw, _, code = client:recv(timeout)
+    if not raw then return code ~= "ETIMEDOUT" and code ~= "EINTR" and false or nil end
+    local ok, m = pcall(cjson.decode, raw)
+    return ok and type(m) == "table" and m or nil
+  end
+  local function interrupted()
+    if core.sigint_count() ~= stop then return true end
+    local m = client and from_client(0)
+    if m and m.t == "repl_interrupt" then return true end
+    if m then pending[#pending + 1] = m end
+    return false
+  end
+
+  while core.sigint_count() == stop do
+    local c = lst:accept(0)
+    if c and client then
+      encode_to(c, { t = "repl_busy", msg = "another prompt is attached to this guest" })
+      c:close()
+    elseif c then
+      client = c
+      local hello, f = s:start()
+      if not hello then
+        to_client({ t = "repl_dead", msg = f.msg })
+        break
+      end
+      to_client({ t = "repl_hello", id = id, name = info.name, topo = core.topo_format(h.topo),
+        note = not started and hello.note or nil })
+      started = true
+    end
+    local msg, f = s:poll(client and 0.02 or 0.1)
+    if msg then
+      to_client(msg)
+    elseif f then
+      to_client({ t = "repl_dead", msg = "the guest died: " .. f.msg })
+      io.stderr:write("ktstr: held guest died: ", f.msg, "\n")
+      break
+    end
+    local m = client and from_client(0.02)
+    if m == false then
+      drop_client()
+    elseif m then
+      if m.t == "repl_eval" then
+        s:eval(m.id, m.chunk)
+      elseif m.t == "repl_host" then
+        s:host(m.id, m.chunk, interrupted)
+      elseif m.t == "repl_interrupt" then
+        s:interrupt(m.force)
+      elseif m.t == "repl_detach" then
+        to_client({ t = "repl_bye" })
+        drop_client()
+      elseif m.t == "repl_quit" then
+        -- say bye once the guest is off: the prompt waits for it
+        h:shutdown(10)
+        to_client({ t = "repl_bye" })
+        drop_client()
+        break
+      end
+    end
+  end
+  drop_client()
+  lst:close()
+  core.sigint_catch(false)
+end
+
+-- The command ------------------------------------------------------------------------------------
+
+local function bad(msg)
+  io.stderr:write("ktstr repl: ", msg, "\n", USAGE)
+  return nil, 2
+end
+
+local VALUED = { ["--topo"] = "topo", ["--memory-mib"] = "memory_mib", ["--kernel"] = "kernel",
+  ["--scheduler"] = "scheduler", ["--ops-name"] = "ops_name", ["--attach"] = "attach",
+  ["--sched-arg"] = "sched_args" }
+local FLAGS = { ["-v"] = "verbose", ["--verbose"] = "verbose", ["--console"] = "console" }
+
+function M.parse(args)
+  local o = { kernel = os.getenv("KTSTR_KERNEL"), sched_args = {} }
+  local i = 1
+  while i <= #args do
+    local a = args[i]
+    local key, val = a:match("^(%-%-[%w-]+)=(.*)$")
+    key = key or a
+    if VALUED[key] then
+      if not val then
+        i = i + 1
+        val = args[i]
+        if not val then return bad(("option %s needs a value"):format(key)) end
+      end
+      if key == "--sched-arg" then
+        o.sched_args[#o.sched_args + 1] = val
+      else
+        o[VALUED[key]] = val
+      end
+    elseif FLAGS[a] then
+      o[FLAGS[a]] = true
+    elseif a:sub(1, 1) == "-" then
+      return bad(("unknown option '%s'"):format(a))
+    else
+      return bad(("unexpected argument '%s' (chunks come on stdin)"):format(a))
+    end
+    i = i + 1
+  end
+  if o.memory_mib then
+    local n = math.tointeger(tonumber(o.memory_mib))
+    if not n or n <= 0 then
+      return bad(("--memory-mib: expected a positive integer, got '%s'"):format(o.memory_mib))
+    end
+    o.memory_mib = n
+  end
+  if not o.scheduler and (o.ops_name or #o.sched_args > 0) then
+    return bad("--ops-name and --sched-arg go with --scheduler")
+  end
+  if o.attach and (o.topo or o.memory_mib or o.scheduler or o.console) then
+    return bad("--attach joins a held guest as it is: no --topo, --memory-mib or --scheduler")
+  end
+  return o
+end
+
+-- --scheduler S: a binary found as ktstr script finds one, or a path; its
+-- sched_ext ops name guessed from its name (scx_lavd -> lavd, ktstr-sched -> ktstr).
+function M.sched_plan(o)
+  if not o.scheduler then return nil end
+  local scheduler = require("ktstr.scheduler")
+  local spec = o.scheduler
+  local base = spec:match("([^/]+)$") or spec
+  local decl = { name = base:gsub("[^%w_.-]", "_"),
+    ops_name = o.ops_name or base:gsub("^scx_", ""):gsub("[-_]sched$", "") }
+  if spec:find("/", 1, true) then decl.path = spec else decl.binary = spec end
+  local ok, s = pcall(scheduler.new, decl)
+  if not ok then return nil, tostring(s) end
+  local bin, err = scheduler.find_binary(s, core.exe():match("^(.*)/[^/]+$"))
+  if not bin then return nil, err end
+  return scheduler.plan(s, bin, { watchdog_timeout_s = 5, extra_sched_args = o.sched_args })
+end
+
+-- The held guest's socket: ID is what the holder printed (a run dir's
+-- suffix), or a path to the run dir or the socket.
+function M.socket_path(id)
+  if id:find("/", 1, true) then
+    return id:match("%.sock$") and id or id:gsub("/+$", "") .. "/repl.sock"
+  end
+  local run = os.getenv("KTSTR_RUN_DIR")
+  local bases = { run and run ~= "" and run or nil, "/dev/shm", os.getenv("TMPDIR") or "/tmp" }
+  for _, b in ipairs(bases) do
+    local p = ("%s/ktstr-%s/repl.sock"):format(b, id)
+    local f = io.open(p)
+    if f then
+      f:close()
+      return p
+    end
+  end
+  return nil, ("no held guest '%s' (looked for ktstr-%s/repl.sock in %s)"):format(id, id,
+    table.concat(bases, ", "))
+end
+
+local function attach(o)
+  local path, perr = M.socket_path(o.attach)
+  if not path then
+    io.stderr:write("ktstr repl: --attach: ", perr or "no such held guest", "\n")
+    return 2
+  end
+  local conn, err = core.unix_connect(path)
+  if not conn then
+    io.stderr:write("ktstr repl: --attach: ", err, "\n")
+    return 1
+  end
+  local r = setmetatable({ conn = conn }, Remote)
+  local hello, f = r:poll(60)
+  if not hello or hello.t ~= "repl_hello" then
+    io.stderr:write("ktstr repl: --attach: ", hello and hello.msg or f and f.msg or
+      "no answer from the holder", "\n")
+    conn:close()
+    return 1
+  end
+  if o.verbose or core.isatty(0) then
+    io.stderr:write(("ktstr repl: attached to %s (%s, %s); :help for help, :quit powers it " ..
+      "off, Ctrl-D detaches\n"):format(hello.id, hello.name or "guest", hello.topo or "?"))
+  end
+  if hello.note then io.stderr:write("ktstr repl: ", hello.note, "\n") end
+  assert(core.sigint_catch(true))
+  local rc = M.interact(r, { attached = true })
+  core.sigint_catch(false)
+  return rc
+end
+
+function M.main(args)
+  local o, code = M.parse(args)
+  if not o then return code end
+  if o.attach then return attach(o) end
+  local plan, perr = M.sched_plan(o)
+  if perr then
+    io.stderr:write("ktstr repl: ", perr, "\n")
+    return 2
+  end
+  local vm = require("ktstr.vm")
+  local h <close>, f = vm.boot({ topo = o.topo, memory_mib = o.memory_mib, kernel = o.kernel,
+    echo_console = o.console, files = plan and plan.files, cmdline = plan and plan.cmdline })
+  if not h then
+    io.stderr:write(vm.format_failure(f))
+    return f.kind == "bad_input" and 2 or f.kind == "interrupted" and 130 or 1
+  end
+  local obs = require("ktstr.observer").start(h)
+  local s = M.session(h, obs, { name = "repl", duration_s = 5,
+    sched = plan and { name = plan.name, ops_name = plan.ops_name, argv = plan.argv } })
+  local hello, serr = s:start()
+  if not hello then
+    io.stderr:write(vm.format_failure(serr))
+    return 1
+  end
+  if o.verbose or core.isatty(0) then
+    local up = h.timings[#h.timings]
+    io.stderr:write(("ktstr repl: %s guest (%d CPUs, kernel %s, %s) up in %.1fs; :help for " ..
+      "help, Ctrl-D or :quit powers it off\n"):format(core.topo_format(h.topo), h.topo.cpus,
+      h.facts.release, h.accel, up and up[2] or 0))
+  end
+  if hello.note then io.stderr:write("ktstr repl: ", hello.note, "\n") end
+  assert(core.sigint_catch(true))
+  local rc = M.interact(s, {})
+  core.sigint_catch(false)
+  h:shutdown(10)
+  return rc
+end
+
+return M
