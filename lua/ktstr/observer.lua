@@ -1,4 +1,4 @@
--- The host side of a running guest: monitor samples every 100 ms, snapshots, messages from the agent.
+-- The host side of a running guest: monitor samples every 100 ms, snapshots, agent messages.
 local core = require("ktstr.core")
 local guestkernel = require("ktstr.guestkernel")
 

@@ -197,6 +197,8 @@ function M.json(test, v, result)
     skipped = v.status == "skip", inconclusive = v.status == "inconclusive",
     details = v.details, stats = v.stats, duration_s = result.duration_s or test.duration_s,
     accel = result.accel,
+    monitor = result.monitor and (result.monitor.summary or { off = result.monitor.off }),
+    snapshots = result.snapshots,
   }
 end
 
