@@ -10,7 +10,7 @@ local vm = require("ktstr.vm")
 local M = {}
 
 local USAGE = "usage: ktstr script FILE... [--filter PAT] [--list] [--kernel K] [--json] " ..
-  "[--keep] [-v]\n"
+  "[--keep] [--hold] [-v]\n"
 
 local function bad(msg)
   io.stderr:write("ktstr script: ", msg, "\n", USAGE)
@@ -31,7 +31,7 @@ function M.parse(args)
         if not val then return bad(("option %s needs a value"):format(key)) end
       end
       o[key:sub(3)] = val
-    elseif a == "--list" or a == "--json" or a == "--keep" then
+    elseif a == "--list" or a == "--json" or a == "--keep" or a == "--hold" then
       o[a:sub(3)] = true
     elseif a == "-v" or a == "--verbose" then
       o.verbose = true
@@ -86,7 +86,8 @@ local function sched_plan(t)
 end
 
 -- Boots the test's guest, runs it there; returns the result the checks judge.
-local function run_in_guest(item, o)
+-- held(result, h, obs, info), when given, runs before the guest powers off.
+local function run_in_guest(item, o, held)
   local t = item.test
   local script = "/scripts/" .. basename(item.file)
   local plan, perr = sched_plan(t)
@@ -125,6 +126,10 @@ local function run_in_guest(item, o)
       s and s.enabled_after_s and (", scheduler enabled after %.2fs"):format(s.enabled_after_s)
         or "", result.duration_s or 0))
   end
+  if held then
+    held(result, h, obs, { name = t.name, duration_s = t.duration_s,
+      sched = plan and { name = plan.name, ops_name = plan.ops_name, argv = plan.argv } })
+  end
   h:shutdown(10)
   return result
 end
@@ -136,9 +141,8 @@ local function guest_failure(f)
     { console = f.console, error = f.msg }
 end
 
-local function run_one(item, o, counts)
-  local t0 = core.now()
-  local result, f = run_in_guest(item, o)
+-- Judges one run and prints its verdict; returns an exit code that ends the whole run, or nil.
+local function report_one(item, o, counts, t0, result, f)
   local v
   if result then
     v = checks.evaluate(item.test, result)
@@ -170,6 +174,19 @@ local function run_one(item, o, counts)
     end
     io.stderr:write(line, "\n")
   end
+end
+
+local function run_one(item, o, counts)
+  local t0 = core.now()
+  local rc, reported
+  -- --hold: the verdict is on screen while the guest stays up
+  local held = o.hold and function(result, h, obs, info)
+    rc, reported = report_one(item, o, counts, t0, result), true
+    require("ktstr.repl").hold(h, obs, info)
+  end
+  local result, f = run_in_guest(item, o, held)
+  if reported then return rc end
+  return report_one(item, o, counts, t0, result, f)
 end
 
 function M.main(args)
