@@ -222,7 +222,8 @@ local function host_env(self, out)
   return setmetatable(env, { __index = _G })
 end
 
--- info: name (shown), topo, sched (the guest's plan: name, ops_name, argv), duration_s.
+-- info: name (shown), sched (the guest's plan: name, ops_name, argv), attach (start it
+-- with the session), duration_s (ctx.duration_s).
 function M.session(h, obs, info)
   local self = setmetatable({ h = h, obs = obs, info = info or {}, queue = {} }, Session)
   self.env = host_env(self, function(s) self.out[#self.out + 1] = s end)
@@ -234,7 +235,7 @@ function Session:start()
   local t = self.h.topo
   local ok, f = self.h:send({ t = "repl", duration_s = self.info.duration_s or 5,
     topo = { numa_nodes = t.numa_nodes, llcs = t.llcs, cores = t.cores, threads = t.threads },
-    sched = self.info.sched })
+    sched = self.info.sched, attach = self.info.attach })
   if not ok then return nil, f end
   while true do
     local msg, err = self.obs:recv(60)
@@ -522,6 +523,7 @@ function M.hold(h, obs, info)
     return
   end
   local id = h.run_dir:match("ktstr%-([^/]+)$") or h.run_dir
+  io.stdout:flush()
   io.stderr:write(("ktstr: %s: guest held: attach with `ktstr repl --attach %s`; " ..
     "Ctrl-C to stop\n"):format(info.name or "guest", id))
   io.stderr:flush()
@@ -676,36 +678,35 @@ function M.sched_plan(o)
   return scheduler.plan(s, bin, { watchdog_timeout_s = 5, extra_sched_args = o.sched_args })
 end
 
--- The held guest's socket: ID is what the holder printed (a run dir's
--- suffix), or a path to the run dir or the socket.
-function M.socket_path(id)
+-- Connects to a held guest: ID is what the holder printed (a run dir's
+-- suffix), or a path to the run dir or its socket. Returns the port or nil,
+-- message, exit code (2: no such guest).
+function M.connect(id)
+  local paths = {}
   if id:find("/", 1, true) then
-    return id:match("%.sock$") and id or id:gsub("/+$", "") .. "/repl.sock"
-  end
-  local run = os.getenv("KTSTR_RUN_DIR")
-  local bases = { run and run ~= "" and run or nil, "/dev/shm", os.getenv("TMPDIR") or "/tmp" }
-  for _, b in ipairs(bases) do
-    local p = ("%s/ktstr-%s/repl.sock"):format(b, id)
-    local f = io.open(p)
-    if f then
-      f:close()
-      return p
+    paths[1] = id:match("%.sock$") and id or id:gsub("/+$", "") .. "/repl.sock"
+  else
+    local run = os.getenv("KTSTR_RUN_DIR")
+    for _, b in ipairs({ run ~= "" and run or nil, "/dev/shm", os.getenv("TMPDIR") or "/tmp" }) do
+      paths[#paths + 1] = ("%s/ktstr-%s/repl.sock"):format(b, id)
     end
   end
-  return nil, ("no held guest '%s' (looked for ktstr-%s/repl.sock in %s)"):format(id, id,
-    table.concat(bases, ", "))
+  local errs = {}
+  for _, p in ipairs(paths) do
+    local conn, err, code = core.unix_connect(p)
+    if conn then return conn end
+    -- a socket file nobody listens on: the holder was killed
+    if code ~= "ENOENT" then return nil, err, 1 end
+    errs[#errs + 1] = p
+  end
+  return nil, ("no held guest '%s' (no %s)"):format(id, table.concat(errs, ", ")), 2
 end
 
 local function attach(o)
-  local path, perr = M.socket_path(o.attach)
-  if not path then
-    io.stderr:write("ktstr repl: --attach: ", perr or "no such held guest", "\n")
-    return 2
-  end
-  local conn, err = core.unix_connect(path)
+  local conn, err, code = M.connect(o.attach)
   if not conn then
     io.stderr:write("ktstr repl: --attach: ", err, "\n")
-    return 1
+    return code
   end
   local r = setmetatable({ conn = conn }, Remote)
   local hello, f = r:poll(60)
@@ -743,7 +744,7 @@ function M.main(args)
     return f.kind == "bad_input" and 2 or f.kind == "interrupted" and 130 or 1
   end
   local obs = require("ktstr.observer").start(h)
-  local s = M.session(h, obs, { name = "repl", duration_s = 5,
+  local s = M.session(h, obs, { name = "repl", duration_s = 5, attach = true,
     sched = plan and { name = plan.name, ops_name = plan.ops_name, argv = plan.argv } })
   local hello, serr = s:start()
   if not hello then

@@ -70,7 +70,7 @@ local function start_evaluator(msg)
     return nil, "evaluator did not connect: " .. err
   end
   e.conn:send(cjson.encode({ t = "init", topo = msg.topo, sched = msg.sched,
-    duration_s = msg.duration_s }))
+    attach = msg.attach, duration_s = msg.duration_s }))
   local raw
   raw, err = e.conn:recv(30)
   local ok, hello = pcall(cjson.decode, raw or "")
@@ -90,6 +90,9 @@ local function from_host(raw, send)
   elseif msg.t == "poweroff" then
     kill_evaluator()
     return "stop"
+  elseif msg.t == "repl" then
+    -- a new prompt on the same session (the holder's next attach)
+    send({ t = "repl_ready", fresh = false })
   elseif msg.t == "repl_detach" then
     send({ t = "repl_detached" })
     return "leave"
@@ -114,7 +117,7 @@ local function from_host(raw, send)
 end
 
 --[[
-Serves {t = "repl", topo =, sched =, duration_s =} for the agent: starts the
+Serves {t = "repl", topo =, sched =, attach =, duration_s =} for the agent: starts the
 evaluator unless one is running, then relays until the host detaches or
 powers off. Returns "stop" for a power-off, as an agent handler does.
 ]]
@@ -272,7 +275,7 @@ function M.evaluator()
   local env = environment(ctx, function(s) send({ t = "repl_out", id = current, data = s }) end)
 
   local note
-  if plan then
+  if plan and init.attach then
     local ok, err = pcall(ctx.attach_scheduler, ctx)
     if ok then
       note = ("scheduler %s attached (enabled after %.2fs)"):format(plan.name,
