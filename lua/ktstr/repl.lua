@@ -470,7 +470,7 @@ function Ui:loop()
 end
 
 local function history_path()
-  return require("ktstr.kernel").cache_dir():gsub("/kernels$", "") .. "/repl_history"
+  return require("ktstr.kernel").cache_dir() .. "/repl_history"
 end
 
 --[[
@@ -686,10 +686,12 @@ function M.connect(id)
   if id:find("/", 1, true) then
     paths[1] = id:match("%.sock$") and id or id:gsub("/+$", "") .. "/repl.sock"
   else
-    local run = os.getenv("KTSTR_RUN_DIR")
-    for _, b in ipairs({ run ~= "" and run or nil, "/dev/shm", os.getenv("TMPDIR") or "/tmp" }) do
-      paths[#paths + 1] = ("%s/ktstr-%s/repl.sock"):format(b, id)
-    end
+    -- where vm.boot makes run dirs
+    local bases, run = {}, os.getenv("KTSTR_RUN_DIR")
+    if run and run ~= "" then bases[1] = run end
+    bases[#bases + 1] = "/dev/shm"
+    bases[#bases + 1] = os.getenv("TMPDIR") or "/tmp"
+    for _, b in ipairs(bases) do paths[#paths + 1] = ("%s/ktstr-%s/repl.sock"):format(b, id) end
   end
   local errs = {}
   for _, p in ipairs(paths) do
