@@ -119,9 +119,9 @@ describe("tests/mixed.lua", function()
     assert.same({ ktstr.cpuset.llc(0), ktstr.cpuset.llc(1) }, { setup[1].cpuset, setup[2].cpuset })
   end)
 
-  it("stays within 40 lines", function()
+  it("stays within 50 lines, steps 7 and 10 together", function()
     local n = 0
     for _ in io.lines("tests/mixed.lua") do n = n + 1 end
-    assert.is_true(n <= 40, n .. " lines")
+    assert.is_true(n <= 50, n .. " lines")
   end)
 end)
