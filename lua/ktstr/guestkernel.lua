@@ -36,7 +36,17 @@ local function syms_cache_file(kern)
   return ("%s/ksyms/%s-%d.json"):format(require("ktstr.kernel").cache_dir(), kern.release, size)
 end
 
+-- A build tree's System.map has what the guest would look up (same format as
+-- kallsyms; ktstr boots with nokaslr, so the addresses hold at run time).
+local function system_map_symbols(kern)
+  if not kern.system_map then return nil end
+  local syms = core.kallsyms(M.SYMBOLS, kern.system_map)
+  return syms and syms._text and syms or nil
+end
+
 function M.cached_symbols(kern)
+  local from_map = system_map_symbols(kern)
+  if from_map then return from_map end
   local f = io.open(syms_cache_file(kern))
   if not f then return nil end
   local ok, syms = pcall(cjson.decode, f:read("a"))
