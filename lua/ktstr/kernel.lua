@@ -269,7 +269,8 @@ local function from_file(path)
   return nil, path .. ": neither a vmlinux ELF nor a bzImage", "EINVAL"
 end
 
--- kernel.resolve(spec) -> { release, dir, vmlinux, bzimage, btf, config, system_map } | nil, msg, code
+-- kernel.resolve(spec) -> { release, dir, vmlinux, bzimage, btf, config, system_map }
+--   | nil, msg, code
 -- spec: nil (KTSTR_KERNEL, else the newest cached kernel), a cached version or
 -- release, a vmlinux or bzImage path, or a kernel build tree. Fields a spec
 -- cannot supply (btf, config, vmlinux for a bare bzImage) are nil.
