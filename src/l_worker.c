@@ -266,7 +266,7 @@ static void l_check_lua(lua_State *L, int idx, struct l_custom *cu)
  * core.workers_spawn{ n =, work = <core.work_resolve table> | name [, params =,
  *   phases =] | lua = string.dump(fn) | source, cgroup = path | cg, comm =,
  *   nice =, policy = "normal"|"batch"|"idle"|"fifo"|"rr", priority =,
- *   cpus = "0-1", start = true } -> ws | nil, err, code
+ *   cpus = "0-1", cpus_each = {"0", "1"}, start = true } -> ws | nil, err, code
  */
 static int l_workers_spawn(lua_State *L)
 {
@@ -311,6 +311,15 @@ static int l_workers_spawn(lua_State *L)
 	o.policy = l_policy_vals[l_opt_enum(L, 1, "policy", l_policy_names, 0)];
 	o.priority = (int)lk_opt_int_field(L, 1, "priority", 0);
 	o.cpus = lk_opt_str_field(L, 1, "cpus", NULL);
+	lua_getfield(L, 1, "cpus_each");	/* one cpulist per worker */
+	if (!lua_isnil(L, -1)) {
+		int m;
+
+		o.cpus_each = (const char *const *)lk_check_argv(L, lua_gettop(L), &m);
+		if (m != n)
+			return luaL_error(L, "workers_spawn: cpus_each has %d cpulists for %d workers",
+					  m, (int)n);
+	}
 	if (worker_check(has_work ? &spec : NULL, (unsigned)n, &o, err, sizeof(err)))
 		return luaL_error(L, "workers_spawn: %s", err);
 
@@ -363,6 +372,17 @@ static int l_workers_pids(lua_State *L)
 		lua_rawseti(L, -2, i + 1);
 	}
 	return 1;
+}
+
+/* ws:set_affinity(i, cpulist) -> true | nil, err, code (i 0-based) */
+static int l_workers_set_affinity(lua_State *L)
+{
+	struct worker_set *ws = check_open(L);
+	lua_Integer i = luaL_checkinteger(L, 2);
+	const char *cpus = luaL_checkstring(L, 3);
+
+	luaL_argcheck(L, i >= 0 && i < (lua_Integer)worker_count(ws), 2, "no such worker");
+	return lk_result(L, worker_set_affinity(ws, (unsigned)i, cpus), "sched_setaffinity", cpus);
 }
 
 static void l_set_int(lua_State *L, const char *k, lua_Integer v)
@@ -542,6 +562,7 @@ static const luaL_Reg l_workers_methods[] = {
 	{ "start", l_workers_start },
 	{ "stop", l_workers_stop },
 	{ "pids", l_workers_pids },
+	{ "set_affinity", l_workers_set_affinity },
 	{ "reports", l_workers_reports },
 	{ "close", l_workers_close },
 	{ NULL, NULL },

@@ -35,6 +35,9 @@ struct worker_shm {
 
 struct worker {
 	pid_t pid;
+	cpu_set_t cpus;		/* its own affinity (cpus_each), when has_cpus */
+	int has_cpus;
+	char cpulist[64];
 	struct worker_exit exit;
 	uint64_t reaped_ns;	/* when we saw it gone: ends the wall time of the killed */
 	/* schedstat as last read by the parent: for workers killed mid-run */
@@ -136,7 +139,7 @@ static const char *worker_spec_name(const struct work_spec *spec,
 int worker_check(const struct work_spec *spec, unsigned n,
 		 const struct worker_opts *o, char *err, size_t errlen)
 {
-	unsigned g = 1;
+	unsigned g = 1, i;
 	cpu_set_t set;
 
 	if (!o->run && (!spec || !spec->type)) {
@@ -188,6 +191,14 @@ int worker_check(const struct work_spec *spec, unsigned n,
 		snprintf(err, errlen, "bad cpulist '%s' (want e.g. \"0-1,3\")",
 			 o->cpus);
 		return -EINVAL;
+	}
+	for (i = 0; o->cpus_each && i < n; i++) {
+		if (o->cpus_each[i] && (strlen(o->cpus_each[i]) >= sizeof(((struct worker *)0)->cpulist) ||
+					worker_parse_cpus(o->cpus_each[i], &set))) {
+			snprintf(err, errlen, "worker %u: bad cpulist '%s'", i,
+				 o->cpus_each[i]);
+			return -EINVAL;
+		}
 	}
 	if (o->cgroup && strlen(o->cgroup) + sizeof("/cgroup.procs") > PATH_MAX) {
 		snprintf(err, errlen, "cgroup path too long: %s", o->cgroup);
@@ -252,11 +263,16 @@ static void worker_close_fds(int keep_a, int keep_b)
 static int worker_setup(struct worker_set *ws, struct telem *t)
 {
 	struct sched_param sp = { .sched_priority = ws->priority };
+	const struct worker *w = &ws->w[t - ws->telem];
 
 	if (ws->has_cgroup && worker_join_cgroup(ws, t))
 		return t->error;
 	prctl(PR_SET_NAME, ws->comm);
-	if (ws->has_cpus && sched_setaffinity(0, sizeof(ws->cpus), &ws->cpus))
+	if (w->has_cpus && sched_setaffinity(0, sizeof(w->cpus), &w->cpus))
+		return worker_fail(t, -errno, "sched_setaffinity: cpus %s",
+				   w->cpulist);
+	if (!w->has_cpus && ws->has_cpus &&
+	    sched_setaffinity(0, sizeof(ws->cpus), &ws->cpus))
 		return worker_fail(t, -errno, "sched_setaffinity: cpus %s",
 				   ws->cpulist);
 	if (ws->policy != SCHED_OTHER &&
@@ -566,6 +582,7 @@ static int worker_alloc(struct worker_set **out, const struct work_spec *spec,
 	struct worker_set *ws = calloc(1, sizeof(*ws));
 	size_t len;
 	long page = sysconf(_SC_PAGESIZE);
+	unsigned i;
 
 	if (!ws)
 		return -ENOMEM;
@@ -603,6 +620,14 @@ static int worker_alloc(struct worker_set **out, const struct work_spec *spec,
 	if (!ws->w) {
 		free(ws);
 		return -ENOMEM;
+	}
+	for (i = 0; o->cpus_each && i < n; i++) {
+		if (o->cpus_each[i]) {
+			worker_parse_cpus(o->cpus_each[i], &ws->w[i].cpus);
+			snprintf(ws->w[i].cpulist, sizeof(ws->w[i].cpulist), "%s",
+				 o->cpus_each[i]);
+			ws->w[i].has_cpus = 1;
+		}
 	}
 	len = sizeof(struct worker_shm) + n * sizeof(struct telem) +
 	      ws->ngroups * sizeof(struct work_group);
@@ -701,6 +726,17 @@ void worker_free(struct worker_set *ws)
 unsigned worker_count(const struct worker_set *ws)
 {
 	return ws->n;
+}
+
+int worker_set_affinity(struct worker_set *ws, unsigned i, const char *cpulist)
+{
+	cpu_set_t set;
+
+	if (i >= ws->n || worker_parse_cpus(cpulist, &set))
+		return -EINVAL;
+	if (ws->w[i].exit.reaped)
+		return -ESRCH;
+	return sched_setaffinity(ws->w[i].pid, sizeof(set), &set) ? -errno : 0;
 }
 
 pid_t worker_pid(const struct worker_set *ws, unsigned i)

@@ -22,6 +22,7 @@ struct worker_opts {
 	int policy;		/* SCHED_OTHER (default), _BATCH, _IDLE, _FIFO, _RR */
 	int priority;		/* 1..99 for FIFO/RR, 0 otherwise */
 	const char *cpus;	/* affinity as a cpulist "0-1,3"; NULL: inherit */
+	const char *const *cpus_each;	/* n cpulists, one per worker, over cpus; or NULL */
 	/* custom work: run(ctx, arg) instead of the spec's loop; spec may be NULL */
 	worker_run_fn run;
 	void *arg;		/* must stay valid until worker_spawn returns */
@@ -93,6 +94,8 @@ void worker_poll(struct worker_set *ws);
 /* Fills r for worker i (polls first). */
 void worker_report(struct worker_set *ws, unsigned i, struct worker_report *r);
 unsigned worker_count(const struct worker_set *ws);
+/* Re-pins worker i to cpulist while it runs (the set_affinity op); 0 or -errno. */
+int worker_set_affinity(struct worker_set *ws, unsigned i, const char *cpulist);
 pid_t worker_pid(const struct worker_set *ws, unsigned i);
 /* "spin_wait", or the custom work's name. */
 const char *worker_work_name(const struct worker_set *ws);

@@ -141,4 +141,56 @@ function M.resolve(spec, topo, cgroup_index, ncgroups)
   return M.format(spec.cpus)
 end
 
+local function llc_of(cpu, topo) return cpu // (topo.cores * topo.threads) end
+
+--[[
+intent(name, topo, allowed, n) -> { cpulist per worker } | nil, message.
+The named affinities, resolved per worker over the cgroup's allowed CPUs
+(a sorted list): single_cpu pins worker i to the i-th allowed CPU (round
+robin); llc_aligned gives it the allowed CPUs of that CPU's LLC;
+cross_cgroup every CPU of the guest (the cpuset still bounds it, so the
+kernel sees an affinity wider than the cgroup); smt_sibling_pair puts
+workers 2k and 2k+1 on the two threads of the k-th allowed core.
+]]
+function M.intent(name, topo, allowed, n)
+  local out = {}
+  if #allowed == 0 then return nil, name .. ": the cgroup has no CPUs" end
+  if name == "single_cpu" then
+    for i = 1, n do out[i] = tostring(allowed[(i - 1) % #allowed + 1]) end
+  elseif name == "llc_aligned" then
+    for i = 1, n do
+      local llc, same = llc_of(allowed[(i - 1) % #allowed + 1], topo), {}
+      for _, c in ipairs(allowed) do
+        if llc_of(c, topo) == llc then same[#same + 1] = c end
+      end
+      out[i] = M.format(same)
+    end
+  elseif name == "cross_cgroup" then
+    local all = M.format(span(0, topo.llcs * topo.cores * topo.threads))
+    for i = 1, n do out[i] = all end
+  elseif name == "smt_sibling_pair" then
+    if topo.threads < 2 then
+      return nil, "smt_sibling_pair needs SMT: the topology has threads = 1"
+    end
+    local pairs_, seen = {}, {}
+    for _, c in ipairs(allowed) do
+      local first = c - c % topo.threads
+      if not seen[first] and c % topo.threads == 0 then
+        local sib = first + 1
+        for _, d in ipairs(allowed) do
+          if d == sib then pairs_[#pairs_ + 1], seen[first] = { first, sib }, true end
+        end
+      end
+    end
+    if #pairs_ == 0 then return nil, "smt_sibling_pair: no whole core among the allowed CPUs" end
+    for i = 1, n do
+      local p = pairs_[(i - 1) // 2 % #pairs_ + 1]
+      out[i] = tostring(p[(i - 1) % 2 + 1])
+    end
+  else
+    return nil, "unknown affinity intent " .. tostring(name)
+  end
+  return out
+end
+
 return M

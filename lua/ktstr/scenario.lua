@@ -75,14 +75,20 @@ local function set_cpus(inst, cpus)
   allow(inst, cpus)
 end
 
--- The affinity a def asks for, as a cpulist for workers_spawn.
+-- The affinity a def asks for as a cpulist for workers_spawn; named intents
+-- (single_cpu, ...) are resolved per worker when they spawn.
 function Ctx:affinity(def, index, n)
   local a = def.affinity
-  if a == nil then return nil end
-  if type(a) == "string" then
-    fail("cgroup '%s': affinity '%s' is not supported by this executor yet", def.name, a)
-  end
+  if a == nil or type(a) == "string" then return nil end
   return ok(cpuset.resolve(a, self.topo, index, n))
+end
+
+-- Per-worker cpulists for the n workers after the cgroup's first `done`.
+local function intent_cpus(inst, n, done)
+  local allowed = cpuset.parse(inst.cpus or inst.ctx.all_cpus)
+  local all, err = cpuset.intent(inst.def.affinity, inst.ctx.topo, allowed, done + n)
+  if not all then fail("cgroup '%s': affinity %s", inst.name, err) end
+  return table.move(all, done + 1, done + n, 1, {})
 end
 
 local function spawn(inst, n, w)
@@ -90,6 +96,10 @@ local function spawn(inst, n, w)
   local def = inst.def
   f.n, f.cgroup, f.comm, f.nice = n, inst.cg, def.comm, def.nice
   f.cpus = inst.affinity
+  if type(def.affinity) == "string" then
+    f.cpus_each = intent_cpus(inst, n, inst.spawned or 0)
+  end
+  inst.spawned = (inst.spawned or 0) + n
   if def.sched_policy then
     f.policy, f.priority = def.sched_policy.policy, def.sched_policy.priority
   end
@@ -168,6 +178,30 @@ function OPS.swap_cpusets(self, o)
   set_cpus(b, ca)
 end
 function OPS.spawn(self, o) spawn(self:get(o.cgroup), o.workers, o.work) end
+-- Re-pins every running worker of the cgroup; later spawns keep the def's affinity.
+function OPS.set_affinity(self, o)
+  local inst = self:get(o.cgroup)
+  local total = 0
+  for _, ws in ipairs(inst.sets) do total = total + #ws:pids() end
+  local lists
+  if type(o.affinity) == "string" then
+    local allowed = cpuset.parse(inst.cpus or self.all_cpus)
+    lists = ok(cpuset.intent(o.affinity, self.topo, allowed, total))
+  else
+    local one = ok(cpuset.resolve(o.affinity, self.topo))
+    lists = {}
+    for i = 1, total do lists[i] = one end
+  end
+  local k = 0
+  for _, ws in ipairs(inst.sets) do
+    for i = 0, #ws:pids() - 1 do
+      k = k + 1
+      -- a worker that already ended has nothing to re-pin
+      local done, err, code = ws:set_affinity(i, lists[k])
+      if not done and code ~= "ESRCH" then fail("set_affinity('%s'): %s", o.cgroup, err) end
+    end
+  end
+end
 function OPS.move_all_tasks(self, o)
   local from, to = self:get(o.from), self:get(o.to)
   for _, pid in ipairs(ok(from.cg:procs())) do ok(to.cg:attach(pid)) end

@@ -116,3 +116,34 @@ describe("cpuset.resolve", function()
     assert.equal("2n2l2c1t", cpuset.topo_name(T2n2l2c1t))
   end)
 end)
+
+describe("cpuset.intent", function()
+  local T2 = { numa_nodes = 1, llcs = 2, cores = 2, threads = 1 }  -- LLC0 = 0-1, LLC1 = 2-3
+  local SMT = { numa_nodes = 1, llcs = 1, cores = 2, threads = 2 }  -- cores {0,1} {2,3}
+
+  it("single_cpu pins worker i to the i-th allowed CPU, round robin", function()
+    assert.same({ "1", "2", "3", "1" }, cpuset.intent("single_cpu", T2, { 1, 2, 3 }, 4))
+  end)
+
+  it("llc_aligned gives each worker the allowed CPUs of its CPU's LLC", function()
+    assert.same({ "1", "2-3", "2-3" }, cpuset.intent("llc_aligned", T2, { 1, 2, 3 }, 3))
+  end)
+
+  it("cross_cgroup reaches every CPU of the guest", function()
+    assert.same({ "0-3", "0-3" }, cpuset.intent("cross_cgroup", T2, { 0 }, 2))
+  end)
+
+  it("smt_sibling_pair puts workers 2k and 2k+1 on one core's two threads", function()
+    assert.same({ "0", "1", "2", "3", "0" }, cpuset.intent("smt_sibling_pair", SMT, { 0, 1, 2, 3 }, 5))
+    assert.same({ "2", "3" }, cpuset.intent("smt_sibling_pair", SMT, { 1, 2, 3 }, 2))
+  end)
+
+  it("refuses what cannot be placed", function()
+    local _, err = cpuset.intent("smt_sibling_pair", T2, { 0, 1 }, 2)
+    assert.matches("needs SMT: the topology has threads = 1", err)
+    _, err = cpuset.intent("smt_sibling_pair", SMT, { 0, 2 }, 2)
+    assert.matches("no whole core", err)
+    _, err = cpuset.intent("single_cpu", T2, {}, 1)
+    assert.matches("no CPUs", err)
+  end)
+end)
