@@ -12,26 +12,27 @@
 
 #include "repl.h"
 
-static int repl_addr(const char *path, struct sockaddr_un *sa)
+/* A unix stream socket and the address of path; the socket fd or -errno. */
+static int repl_socket(const char *path, struct sockaddr_un *sa)
 {
+	int s;
+
 	memset(sa, 0, sizeof(*sa));
 	sa->sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sa->sun_path))
 		return -ENAMETOOLONG;
 	strcpy(sa->sun_path, path);
-	return 0;
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	return s < 0 ? -errno : s;
 }
 
 int repl_listen(const char *path, int *fd)
 {
 	struct sockaddr_un sa;
-	int s, rc = repl_addr(path, &sa);
+	int rc, s = repl_socket(path, &sa);
 
-	if (rc)
-		return rc;
-	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
-		return -errno;
+		return s;
 	/* a socket file left by a holder that was killed would make bind fail */
 	unlink(path);
 	if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(s, 4) < 0) {
@@ -61,13 +62,10 @@ int repl_accept(int lfd, int ms, int *fd)
 int repl_connect(const char *path, int *fd)
 {
 	struct sockaddr_un sa;
-	int s, rc = repl_addr(path, &sa);
+	int rc, s = repl_socket(path, &sa);
 
-	if (rc)
-		return rc;
-	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
-		return -errno;
+		return s;
 	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		rc = -errno;
 		close(s);

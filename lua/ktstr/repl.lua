@@ -135,6 +135,20 @@ end
 -- Compiling ------------------------------------------------------------------------------------
 
 --[[
+A chunk environment over _G: vars, and a print that hands its line to
+out(text) (the chunk's output travels with its result); what a chunk sets
+as a global stays for the next chunk.
+]]
+function M.environment(vars, out)
+  vars.print = function(...)
+    local parts = {}
+    for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
+    out(table.concat(parts, "\t") .. "\n")
+  end
+  return setmetatable(vars, { __index = _G })
+end
+
+--[[
 Compiles src as lua.c does: as an expression first (so `1 + 1` prints 2),
 then as statements; env nil keeps _G. Returns the function, or nil, message, incomplete (the
 chunk only lacks its end: read another line).
@@ -213,13 +227,7 @@ local function host_env(self, out)
     if api[k] ~= nil then return api[k] end
     return require("ktstr")[k]
   end })
-  local env = { ktstr = ktstr, core = core, guest = self.h, obs = self.obs }
-  env.print = function(...)
-    local parts = {}
-    for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
-    out(table.concat(parts, "\t") .. "\n")
-  end
-  return setmetatable(env, { __index = _G })
+  return M.environment({ ktstr = ktstr, core = core, guest = self.h, obs = self.obs }, out)
 end
 
 -- info: name (shown), sched (the guest's plan: name, ops_name, argv), attach (start it

@@ -218,20 +218,6 @@ local function next_msg(conn, timeout)
   end
 end
 
---[[
-The evaluator's environment: ktstr, core, ctx and a print that sends its
-line to the host, over _G; what a chunk sets as a global stays for the next.
-]]
-local function environment(ctx, out)
-  local env = { ktstr = require("ktstr"), core = core, ctx = ctx }
-  env.print = function(...)
-    local parts = {}
-    for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
-    out(table.concat(parts, "\t") .. "\n")
-  end
-  return setmetatable(env, { __index = _G })
-end
-
 -- Runs as `ktstr lua -e "require('ktstr.replserver').evaluator()"` in the guest.
 function M.evaluator()
   local conn = connect()
@@ -272,7 +258,8 @@ function M.evaluator()
   local ctx = scenario.new(test, topo, plan)
   -- an instance field, not a Ctx method: the REPL's view, not the executor's
   ctx.stats = stats
-  local env = environment(ctx, function(s) send({ t = "repl_out", id = current, data = s }) end)
+  local env = repl.environment({ ktstr = require("ktstr"), core = core, ctx = ctx },
+    function(s) send({ t = "repl_out", id = current, data = s }) end)
 
   local note
   if plan and init.attach then
