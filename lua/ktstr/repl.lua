@@ -230,11 +230,17 @@ local function host_env(self, out)
   return M.environment({ ktstr = ktstr, core = core, guest = self.h, obs = self.obs }, out)
 end
 
--- info: name (shown), sched (the guest's plan: name, ops_name, argv), attach (start it
--- with the session), duration_s (ctx.duration_s).
+--[[
+info: name (shown), sched (the guest's plan: name, ops_name, argv), attach
+(start it with the session), duration_s (ctx.duration_s). A host chunk's
+output goes to session.on_out(msg) as it comes, when set; else to poll.
+]]
 function M.session(h, obs, info)
   local self = setmetatable({ h = h, obs = obs, info = info or {}, queue = {} }, Session)
-  self.env = host_env(self, function(s) self.out[#self.out + 1] = s end)
+  self.env = host_env(self, function(s)
+    local msg = { t = "repl_out", id = self.host_id, data = s }
+    if self.on_out then self.on_out(msg) else self.queue[#self.queue + 1] = msg end
+  end)
   return self
 end
 
@@ -281,7 +287,7 @@ end
 
 -- Runs a chunk here; interrupted() is asked every few thousand instructions.
 function Session:host(id, chunk, interrupted)
-  self.out = {}
+  self.host_id = id
   local f, err = M.compile(chunk, self.env, "=host")
   local ok, text = false, err
   if f then
@@ -291,8 +297,6 @@ function Session:host(id, chunk, interrupted)
     ok, text = M.call(f)
     debug.sethook()
   end
-  if #self.out > 0 then self.queue[#self.queue + 1] = { t = "repl_out", id = id,
-    data = table.concat(self.out) } end
   self.queue[#self.queue + 1] = { t = "repl_result", id = id, ok = ok,
     text = ok and text or nil, err = not ok and text or nil }
   return true
@@ -532,6 +536,7 @@ function M.hold(h, obs, info)
   end
   local id = h.run_dir:match("ktstr%-([^/]+)$") or h.run_dir
   io.stdout:flush()
+  -- one write: whoever watches for this line must not see half of it
   io.stderr:write(("ktstr: %s: guest held: attach with `ktstr repl --attach %s`; " ..
     "Ctrl-C to stop\n"):format(info.name or "guest", id))
   io.stderr:flush()
@@ -547,6 +552,7 @@ function M.hold(h, obs, info)
   local function to_client(m)
     if client and not encode_to(client, m) then drop_client() end
   end
+  s.on_out = to_client
   -- the next request of the attached prompt: a table, nil (none yet) or false (it left)
   local function from_client(timeout)
     if #pending > 0 then return table.remove(pending, 1) end
@@ -768,6 +774,10 @@ function M.main(args)
       h.facts.release, h.accel, up and up[2] or 0))
   end
   if hello.note then io.stderr:write("ktstr repl: ", hello.note, "\n") end
+  s.on_out = function(m)
+    io.stdout:write(m.data)
+    io.stdout:flush()
+  end
   assert(core.sigint_catch(true))
   local rc = M.interact(s, {})
   core.sigint_catch(false)
