@@ -20,6 +20,7 @@ Each chunk runs in the guest, in one environment that lives across chunks:
   ctx       the executor: ctx:op(ktstr.op.add_cgroup(ktstr.cgroup("a"):workers(2))),
             ctx:sleep(1), ctx:stats(), ctx:execute_defs{...}, ctx.topo,
             ctx:attach_scheduler() / ctx:detach_scheduler() (with --scheduler)
+  sched     sched_ext's state: sched.state(), sched.ops(), sched.kernel_log()
   print     prints here
 Globals persist (x = 1); locals end with their chunk. An expression prints its value.
 :host CHUNK   runs CHUNK on the host: ktstr.snapshot(name), ktstr.monitor_samples(n),

@@ -258,7 +258,8 @@ function M.evaluator()
   local ctx = scenario.new(test, topo, plan)
   -- an instance field, not a Ctx method: the REPL's view, not the executor's
   ctx.stats = stats
-  local env = repl.environment({ ktstr = require("ktstr"), core = core, ctx = ctx },
+  local env = repl.environment({ ktstr = require("ktstr"), core = core, ctx = ctx,
+    sched = require("ktstr.sched") },
     function(s) send({ t = "repl_out", id = current, data = s }) end)
 
   local note
