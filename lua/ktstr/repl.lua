@@ -199,7 +199,6 @@ function M.call(f)
   return true, r.n > 1 and M.pretty(table.unpack(r, 2, r.n)) or ""
 end
 
-
 -- Sessions ---------------------------------------------------------------------------------------
 --
 -- What the prompt talks to: eval(id, chunk), host(id, chunk, interrupted),
