@@ -25,6 +25,16 @@ describe("ktstr script #vm", function()
     assert.matches("^PASS run_body_sees_workers", out)
   end)
 
+  it("boots once more when the guest dies while booting, then calls the test inconclusive", function()
+    -- a QEMU that exits at once: the guest never gets as far as the test
+    local code, out, err = run.ktstr({ "script", "spec/vm/scripts/verdicts.lua", "--filter",
+      "run_body" }, { KTSTR_QEMU = "/bin/false" })
+    assert.are.equal(2, code, out .. err)
+    local _, retries = err:gsub("while booting; booting again\n", "")
+    assert.are.equal(1, retries, err)
+    assert.matches("^INCONCLUSIVE run_body_sees_workers [^\n]*: the guest did not boot, twice: ", out)
+  end)
+
   it("names the script's line for a bad key and exits 2 without booting", function()
     local code, out, err = run.ktstr({ "script", "spec/vm/scripts/broken.lua" })
     assert.are.equal(2, code)
