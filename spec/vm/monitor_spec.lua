@@ -31,7 +31,8 @@ describe("the host monitor #vm", function()
     assert.are.equal(1, code, out)
     assert.matches("^FAIL imbalance_enforced [^\n]*: imbalance ratio 4%.00 for %d+ consecutive " ..
       "samples", out)
-    assert.matches("\n%-%-%- monitor %-%-%-\nsamples=%d+ max_imbalance=4%.00 ", out)
+    -- 4 workers on cpu0; a kworker or the agent there now and then makes it 5
+    assert.matches("\n%-%-%- monitor %-%-%-\nsamples=%d+ max_imbalance=[45]%.00 ", out)
   end)
 end)
 
