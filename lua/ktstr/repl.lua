@@ -1,6 +1,7 @@
 -- `ktstr repl`: the host's prompt, its sessions (own or held guest), compiling and printing chunks.
 local core = require("ktstr.core")
 local cjson = require("cjson")
+local argparse = require("ktstr.argparse")
 
 local M = {}
 
@@ -627,45 +628,19 @@ local function bad(msg)
   return nil, 2
 end
 
-local VALUED = { ["--topo"] = "topo", ["--memory-mib"] = "memory_mib", ["--kernel"] = "kernel",
-  ["--scheduler"] = "scheduler", ["--ops-name"] = "ops_name", ["--attach"] = "attach",
-  ["--sched-arg"] = "sched_args" }
-local FLAGS = { ["-v"] = "verbose", ["--verbose"] = "verbose", ["--console"] = "console" }
+local OPTIONS = {
+  valued = { ["--topo"] = "topo", ["--memory-mib"] = "memory_mib", ["--kernel"] = "kernel",
+    ["--scheduler"] = "scheduler", ["--ops-name"] = "ops_name", ["--attach"] = "attach" },
+  lists = { ["--sched-arg"] = "sched_args" },
+  flags = { ["-v"] = "verbose", ["--verbose"] = "verbose", ["--console"] = "console" },
+  positional = "reject", reject = "chunks come on stdin",
+}
 
 function M.parse(args)
-  local o = { kernel = os.getenv("KTSTR_KERNEL"), sched_args = {} }
-  local i = 1
-  while i <= #args do
-    local a = args[i]
-    local key, val = a:match("^(%-%-[%w-]+)=(.*)$")
-    key = key or a
-    if VALUED[key] then
-      if not val then
-        i = i + 1
-        val = args[i]
-        if not val then return bad(("option %s needs a value"):format(key)) end
-      end
-      if key == "--sched-arg" then
-        o.sched_args[#o.sched_args + 1] = val
-      else
-        o[VALUED[key]] = val
-      end
-    elseif FLAGS[a] then
-      o[FLAGS[a]] = true
-    elseif a:sub(1, 1) == "-" then
-      return bad(("unknown option '%s'"):format(a))
-    else
-      return bad(("unexpected argument '%s' (chunks come on stdin)"):format(a))
-    end
-    i = i + 1
-  end
-  if o.memory_mib then
-    local n = math.tointeger(tonumber(o.memory_mib))
-    if not n or n <= 0 then
-      return bad(("--memory-mib: expected a positive integer, got '%s'"):format(o.memory_mib))
-    end
-    o.memory_mib = n
-  end
+  local o, err = argparse.parse(args, OPTIONS, { kernel = os.getenv("KTSTR_KERNEL") })
+  if not o then return bad(err) end
+  local okn, nerr = argparse.positive(o, "memory_mib", true)
+  if not okn then return bad(nerr) end
   if not o.scheduler and (o.ops_name or #o.sched_args > 0) then
     return bad("--ops-name and --sched-arg go with --scheduler")
   end

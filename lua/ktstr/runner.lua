@@ -1,4 +1,5 @@
 -- `ktstr script`: loads test scripts on the host, runs each test in its own guest, judges it.
+local argparse = require("ktstr.argparse")
 local checks = require("ktstr.checks")
 local core = require("ktstr.core")
 local observer = require("ktstr.observer")
@@ -17,31 +18,18 @@ local function bad(msg)
   return nil, 2
 end
 
+local OPTIONS = {
+  valued = { ["--filter"] = "filter", ["--kernel"] = "kernel" },
+  flags = { ["--list"] = "list", ["--json"] = "json", ["--keep"] = "keep", ["--hold"] = "hold",
+    ["-v"] = "verbose", ["--verbose"] = "verbose" },
+  positional = "collect", collect = "files",
+}
+
 function M.parse(args)
-  local o = { files = {}, kernel = os.getenv("KTSTR_KERNEL") }
-  local i = 1
-  while i <= #args do
-    local a = args[i]
-    local key, val = a:match("^(%-%-[%w-]+)=(.*)$")
-    key = key or a
-    if key == "--filter" or key == "--kernel" then
-      if not val then
-        i = i + 1
-        val = args[i]
-        if not val then return bad(("option %s needs a value"):format(key)) end
-      end
-      o[key:sub(3)] = val
-    elseif a == "--list" or a == "--json" or a == "--keep" or a == "--hold" then
-      o[a:sub(3)] = true
-    elseif a == "-v" or a == "--verbose" then
-      o.verbose = true
-    elseif a:sub(1, 1) == "-" then
-      return bad(("unknown option '%s'"):format(a))
-    else
-      o.files[#o.files + 1] = a
-    end
-    i = i + 1
-  end
+  local o, i = argparse.parse(args, OPTIONS, { kernel = os.getenv("KTSTR_KERNEL") })
+  if not o then return bad(i) end
+  -- after "--", everything is a script, even "-x.lua"
+  table.move(args, i, #args, #o.files + 1, o.files)
   if #o.files == 0 then return bad("no test script given") end
   return o
 end

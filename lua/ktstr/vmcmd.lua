@@ -1,4 +1,5 @@
 -- `ktstr vm`: boot a guest with a topology, run one command there, pass its status on.
+local argparse = require("ktstr.argparse")
 local core = require("ktstr.core")
 local vm = require("ktstr.vm")
 
@@ -12,54 +13,22 @@ local function bad(msg)
   return nil, 2
 end
 
-local VALUED = { ["--topo"] = "topo", ["--memory-mib"] = "memory_mib",
-  ["--kernel"] = "kernel", ["--timeout"] = "timeout" }
-local FLAGS = { ["-v"] = "verbose", ["--verbose"] = "verbose", ["--console"] = "console",
-  ["--keep"] = "keep" }
+local OPTIONS = {
+  valued = { ["--topo"] = "topo", ["--memory-mib"] = "memory_mib", ["--kernel"] = "kernel",
+    ["--timeout"] = "timeout" },
+  lists = { ["-i"] = "include", ["--include"] = "include" },
+  flags = { ["-v"] = "verbose", ["--verbose"] = "verbose", ["--console"] = "console",
+    ["--keep"] = "keep" },
+  positional = "stop",
+}
 
 -- Returns opts, cmd argv; or nil, exit code after printing the problem.
 function M.parse(args)
-  local o = { kernel = os.getenv("KTSTR_KERNEL"), include = {} }
-  local i = 1
-  while i <= #args do
-    local a = args[i]
-    local key, val = a:match("^(%-%-[%w-]+)=(.*)$")
-    key = key or a
-    if a == "--" then
-      i = i + 1
-      break
-    elseif VALUED[key] then
-      if not val then
-        val = args[i + 1]
-        i = i + 1
-        if not val then return bad(("option %s needs a value"):format(key)) end
-      end
-      o[VALUED[key]] = val
-    elseif a == "-i" or key == "--include" then
-      if not val then
-        val = args[i + 1]
-        i = i + 1
-        if not val then return bad(("option %s needs a value"):format(a)) end
-      end
-      o.include[#o.include + 1] = val
-    elseif FLAGS[a] then
-      o[FLAGS[a]] = true
-    elseif a:sub(1, 1) == "-" then
-      return bad(("unknown option '%s'"):format(a))
-    else
-      break
-    end
-    i = i + 1
-  end
+  local o, i = argparse.parse(args, OPTIONS, { kernel = os.getenv("KTSTR_KERNEL") })
+  if not o then return bad(i) end
   for _, k in ipairs({ "memory_mib", "timeout" }) do
-    if o[k] then
-      local n = tonumber(o[k])
-      if not n or n <= 0 or (k == "memory_mib" and math.type(n) ~= "integer") then
-        return bad(("--%s: expected a positive %s, got '%s'"):format(k:gsub("_", "-"),
-          k == "memory_mib" and "integer" or "number", o[k]))
-      end
-      o[k] = n
-    end
+    local okn, err = argparse.positive(o, k, k == "memory_mib")
+    if not okn then return bad(err) end
   end
   local cmd = table.move(args, i, #args, 1, {})
   if #cmd == 0 then return bad("no command given (put it after --)") end
