@@ -122,6 +122,51 @@ static int l_bpf_maps(lua_State *L)
 	return 1;
 }
 
+static void push_prog(lua_State *L, const struct bpfprog_info *p)
+{
+	lua_createtable(L, 0, 7);
+	lua_pushinteger(L, p->id);
+	lua_setfield(L, -2, "id");
+	lua_pushstring(L, p->name);
+	lua_setfield(L, -2, "name");
+	lua_pushinteger(L, p->type);
+	lua_setfield(L, -2, "type");
+	lua_pushinteger(L, p->verified_insns);
+	lua_setfield(L, -2, "verified_insns");
+	lua_pushinteger(L, (lua_Integer)p->cnt);
+	lua_setfield(L, -2, "cnt");
+	lua_pushinteger(L, (lua_Integer)p->nsecs);
+	lua_setfield(L, -2, "nsecs");
+	lk_push_addr(L, p->va);
+	lua_setfield(L, -2, "va");
+}
+
+/* core.bpf_progs(k, vmlinux_btf, prog_idr_va) -> {{id, name, type, verified_insns, cnt, nsecs}} */
+static int l_bpf_progs(lua_State *L)
+{
+	const struct kern *k = check_kern(L);
+	unsigned long long idr = lk_check_addr(L, 3);
+	const struct bpfmaps_layout *l = check_layout(L, "bpf_progs");
+	struct bpfprog_info *progs;
+	int n, i;
+
+	if (!l)
+		return 3;
+	progs = lua_newuserdatauv(L, MAX_MAPS * sizeof(*progs), 0);
+	n = bpfprogs_list(k, l, idr, progs, MAX_MAPS);
+	if (n < 0) {
+		lk_push_addr(L, idr);
+		return fail_msg(L, n, lua_pushfstring(L, "bpf_progs: prog_idr %s: %s",
+						      lua_tostring(L, -1), bpfmaps_strerror(n)));
+	}
+	lua_createtable(L, n, 0);
+	for (i = 0; i < n; i++) {
+		push_prog(L, &progs[i]);
+		lua_rawseti(L, -2, i + 1);
+	}
+	return 1;
+}
+
 /* The layout, and the map header at argument 3's va read afresh; NULL with nil, err, code pushed. */
 static const struct bpfmaps_layout *check_map(lua_State *L, const char *op, struct bpfmap_info *m)
 {
@@ -262,6 +307,7 @@ static void l_bpfmaps_setup(lua_State *L)
 
 static const luaL_Reg bpfmaps_funcs[] = {
 	{ "bpf_maps", l_bpf_maps },
+	{ "bpf_progs", l_bpf_progs },
 	{ "bpf_map_read", l_bpf_map_read },
 	{ "bpf_map_btf", l_bpf_map_btf },
 	{ NULL, NULL },

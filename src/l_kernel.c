@@ -150,6 +150,14 @@ static uint32_t field_off(lua_State *L, int idx, const char *name)
 	return (uint32_t)v;
 }
 
+/* An offset the kernel may not have (schedstat fields): MON_NO_FIELD when absent. */
+static uint32_t opt_off(lua_State *L, int idx, const char *name)
+{
+	lua_Integer v = lk_opt_int_field(L, idx, name, -1);
+
+	return v < 0 ? MON_NO_FIELD : field_off(L, idx, name);
+}
+
 static void mon_read_events(lua_State *L, struct mon_layout *l)
 {
 	int i;
@@ -197,10 +205,31 @@ static int l_monitor_new(lua_State *L)
 		m->l.ei_kind = field_off(L, 2, "ei_kind");
 		m->l.pcpu_events = field_off(L, 2, "pcpu_events");
 	}
+	m->l.rq_nr_switches = opt_off(L, 2, "rq_nr_switches");
+	m->l.rq_run_delay = opt_off(L, 2, "rq_run_delay");
+	m->l.rq_pcount = opt_off(L, 2, "rq_pcount");
+	m->l.rq_ttwu_count = opt_off(L, 2, "rq_ttwu_count");
+	m->l.rq_sched_goidle = opt_off(L, 2, "rq_sched_goidle");
 	mon_read_events(L, &m->l);
 	lua_setiuservalue(L, 3, 2);
 	lua_pop(L, 1);
 	return 1;
+}
+
+static void push_schedstat(lua_State *L, const struct mon_cpu *c)
+{
+	lua_createtable(L, 0, 5);
+	lua_pushinteger(L, (lua_Integer)c->nr_switches);
+	lua_setfield(L, -2, "csw");
+	lua_pushinteger(L, (lua_Integer)c->run_delay);
+	lua_setfield(L, -2, "run_delay_ns");
+	lua_pushinteger(L, (lua_Integer)c->pcount);
+	lua_setfield(L, -2, "pcount");
+	lua_pushinteger(L, c->ttwu_count);
+	lua_setfield(L, -2, "ttwu");
+	lua_pushinteger(L, c->sched_goidle);
+	lua_setfield(L, -2, "goidle");
+	lua_setfield(L, -2, "schedstat");
 }
 
 static void push_mon_cpu(lua_State *L, const struct mon_cpu *c, int cpu, int nev, int events)
@@ -224,6 +253,7 @@ static void push_mon_cpu(lua_State *L, const struct mon_cpu *c, int cpu, int nev
 		lua_pushstring(L, strerror(-c->fault));
 		lua_setfield(L, -2, "fault");
 	}
+	push_schedstat(L, c);
 	if (!events)
 		return;
 	lua_createtable(L, 0, nev);

@@ -50,6 +50,14 @@ static const struct layout_field layout_fields[] = {
 	F("hlist_nulls_node", "next", node_next, 8),
 	F("btf", "data", btf_data, 8),
 	F("btf", "data_size", btf_data_size, 4),
+	F("bpf_prog", "type", prog_type, 4),
+	F("bpf_prog", "aux", prog_aux, 8),
+	F("bpf_prog", "stats", prog_stats, 8),
+	F("bpf_prog_aux", "id", aux_id, 4),
+	F("bpf_prog_aux", "name", aux_name, BPFMAP_NAME_LEN),
+	F("bpf_prog_aux", "verified_insns", aux_verified_insns, 4),
+	F("bpf_prog_stats", "cnt", pstats_cnt, 8),
+	F("bpf_prog_stats", "nsecs", pstats_nsecs, 8),
 };
 #undef F
 
@@ -142,7 +150,8 @@ int bpfmap_info_read(const struct kern *k, const struct bpfmaps_layout *l, uint6
 struct xa_walk {
 	const struct kern *k;
 	const struct bpfmaps_layout *l;
-	struct bpfmap_info *out;
+	int (*leaf)(struct xa_walk *w, uint64_t entry);
+	void *out;
 	int max, n, nodes;
 };
 
@@ -163,7 +172,7 @@ static int xa_entry(struct xa_walk *w, uint64_t e, int shift)
 		return 0;
 	if (w->n == w->max)
 		return -ENOSPC;
-	if (bpfmap_info_read(w->k, w->l, e, &w->out[w->n]))
+	if (w->leaf(w, e))
 		return -EFAULT;
 	w->n++;
 	return 0;
@@ -198,16 +207,73 @@ static int xa_node_walk(struct xa_walk *w, uint64_t node, int shift_above)
 	return 0;
 }
 
+/* Every pointer an IDR holds, each handed to w->leaf: the count or -errno. */
+static int idr_walk(struct xa_walk *w, uint64_t idr_va)
+{
+	uint64_t head;
+	int rc = kern_read_u64(w->k, idr_va + w->l->xa_head, &head);
+
+	if (!rc)
+		rc = xa_entry(w, head, -1);
+	return rc ? rc : w->n;
+}
+
+static int map_leaf(struct xa_walk *w, uint64_t e)
+{
+	return bpfmap_info_read(w->k, w->l, e, (struct bpfmap_info *)w->out + w->n);
+}
+
 int bpfmaps_list(const struct kern *k, const struct bpfmaps_layout *l, uint64_t map_idr_va,
 		 struct bpfmap_info *out, int max)
 {
-	struct xa_walk w = { .k = k, .l = l, .out = out, .max = max };
-	uint64_t head;
-	int rc = kern_read_u64(k, map_idr_va + l->xa_head, &head);
+	struct xa_walk w = { .k = k, .l = l, .leaf = map_leaf, .out = out, .max = max };
 
-	if (!rc)
-		rc = xa_entry(&w, head, -1);
-	return rc ? rc : w.n;
+	return idr_walk(&w, map_idr_va);
+}
+
+/* Run counts summed over the CPUs' stats; 0 and 0 while kernel.bpf_stats_enabled is off. */
+static int prog_stats(const struct kern *k, const struct bpfmaps_layout *l, uint64_t stats,
+		      struct bpfprog_info *p)
+{
+	int cpu;
+
+	for (cpu = 0; stats && cpu < k->a.nr_cpus; cpu++) {
+		uint64_t at = kern_percpu(k, stats, cpu), cnt, ns;
+
+		if (kern_read_u64(k, at + l->pstats_cnt, &cnt) ||
+		    kern_read_u64(k, at + l->pstats_nsecs, &ns))
+			return -EFAULT;
+		p->cnt += cnt;
+		p->nsecs += ns;
+	}
+	return 0;
+}
+
+static int prog_leaf(struct xa_walk *w, uint64_t e)
+{
+	struct bpfprog_info *p = (struct bpfprog_info *)w->out + w->n;
+	const struct bpfmaps_layout *l = w->l;
+	uint64_t aux, stats;
+
+	memset(p, 0, sizeof(*p));
+	p->va = e;
+	if (kern_read(w->k, e + l->prog_type, &p->type, 4) ||
+	    kern_read_u64(w->k, e + l->prog_aux, &aux) ||
+	    kern_read_u64(w->k, e + l->prog_stats, &stats) ||
+	    kern_read(w->k, aux + l->aux_id, &p->id, 4) ||
+	    kern_read(w->k, aux + l->aux_name, p->name, BPFMAP_NAME_LEN) ||
+	    kern_read(w->k, aux + l->aux_verified_insns, &p->verified_insns, 4))
+		return -EFAULT;
+	p->name[BPFMAP_NAME_LEN] = '\0';
+	return prog_stats(w->k, l, stats, p);
+}
+
+int bpfprogs_list(const struct kern *k, const struct bpfmaps_layout *l, uint64_t prog_idr_va,
+		  struct bpfprog_info *out, int max)
+{
+	struct xa_walk w = { .k = k, .l = l, .leaf = prog_leaf, .out = out, .max = max };
+
+	return idr_walk(&w, prog_idr_va);
 }
 
 int bpfmap_is_percpu(uint32_t type)

@@ -38,6 +38,9 @@ struct bpfmaps_layout {
 	uint32_t elem_node, elem_key;		/* htab_elem.hash_node, .key */
 	uint32_t node_next;			/* hlist_nulls_node.next */
 	uint32_t btf_data, btf_data_size;	/* struct btf */
+	uint32_t prog_type, prog_aux, prog_stats;	/* bpf_prog */
+	uint32_t aux_id, aux_name, aux_verified_insns;	/* bpf_prog_aux */
+	uint32_t pstats_cnt, pstats_nsecs;	/* bpf_prog_stats, per CPU */
 	char missing[64];			/* "struct.member" when init fails */
 };
 
@@ -48,6 +51,13 @@ struct bpfmap_info {
 	uint32_t type, key_size, value_size, max_entries, map_flags;
 	uint64_t btf_va;			/* struct btf, 0 without */
 	uint32_t btf_key_type_id, btf_value_type_id;
+};
+
+struct bpfprog_info {
+	uint32_t id, type, verified_insns;
+	uint64_t va;				/* struct bpf_prog */
+	char name[BPFMAP_NAME_LEN + 1];
+	uint64_t cnt, nsecs;			/* runs and their time, all CPUs */
 };
 
 /* One element as bpfmap_read hands it over; valid during the callback only. */
@@ -70,6 +80,9 @@ int bpfmaps_layout_init(struct bpfmaps_layout *l, const struct btf *vmlinux);
  */
 int bpfmaps_list(const struct kern *k, const struct bpfmaps_layout *l, uint64_t map_idr_va,
 		 struct bpfmap_info *out, int max);
+/* Every program in prog_idr, as bpfmaps_list does maps. */
+int bpfprogs_list(const struct kern *k, const struct bpfmaps_layout *l, uint64_t prog_idr_va,
+		  struct bpfprog_info *out, int max);
 /* The header of the struct bpf_map at va; 0 or -EFAULT. */
 int bpfmap_info_read(const struct kern *k, const struct bpfmaps_layout *l, uint64_t va,
 		     struct bpfmap_info *m);

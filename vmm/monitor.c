@@ -16,6 +16,30 @@ static uint32_t rd32(const struct kern *k, uint64_t va, int *fault)
 	return v;
 }
 
+static uint64_t rd64_opt(const struct kern *k, uint64_t rq, uint32_t off)
+{
+	uint64_t v = 0;
+
+	if (off != MON_NO_FIELD)
+		kern_read_u64(k, rq + off, &v);
+	return v;
+}
+
+/* Counters only a schedstat kernel keeps: zero where absent, never a fault. */
+static void mon_sample_schedstat(const struct kern *k, const struct mon_layout *l, uint64_t rq,
+				 struct mon_cpu *c)
+{
+	int fault = 0;
+
+	c->nr_switches = rd64_opt(k, rq, l->rq_nr_switches);
+	c->run_delay = rd64_opt(k, rq, l->rq_run_delay);
+	c->pcount = rd64_opt(k, rq, l->rq_pcount);
+	c->ttwu_count = l->rq_ttwu_count == MON_NO_FIELD ? 0 :
+			rd32(k, rq + l->rq_ttwu_count, &fault);
+	c->sched_goidle = l->rq_sched_goidle == MON_NO_FIELD ? 0 :
+			  rd32(k, rq + l->rq_sched_goidle, &fault);
+}
+
 static void mon_sample_rq(const struct kern *k, const struct mon_layout *l, int cpu,
 			  struct mon_cpu *c)
 {
@@ -30,6 +54,7 @@ static void mon_sample_rq(const struct kern *k, const struct mon_layout *l, int 
 	rc = kern_read_u64(k, rq + l->rq_clock, &c->clock);
 	if (rc && !c->fault)
 		c->fault = rc;
+	mon_sample_schedstat(k, l, rq, c);
 }
 
 /* The attached scheduler's per-CPU event counters; 0 if none is attached. */

@@ -19,6 +19,8 @@ struct mon_layout {
 	uint32_t sch_pcpu, sch_exit_kind;	/* in struct scx_sched */
 	uint32_t sch_exit_info, ei_kind;	/* the exit record outlives exit_kind's reset */
 	uint32_t pcpu_events;			/* event_stats in struct scx_sched_pcpu */
+	/* the guest's own schedstat; MON_NO_FIELD where the kernel lacks one */
+	uint32_t rq_nr_switches, rq_run_delay, rq_pcount, rq_ttwu_count, rq_sched_goidle;
 	int nr_events;
 	uint32_t ev_off[MON_MAX_EVENTS];	/* within struct scx_event_stats */
 };
@@ -26,6 +28,8 @@ struct mon_layout {
 struct mon_cpu {
 	uint32_t nr_running, scx_nr_running, scx_flags, dsq_depth;
 	uint64_t clock;
+	uint64_t nr_switches, run_delay, pcount;
+	uint32_t ttwu_count, sched_goidle;
 	int64_t ev[MON_MAX_EVENTS];
 	int fault;		/* the rq could not be read: -errno */
 };

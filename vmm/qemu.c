@@ -27,11 +27,15 @@
  * Under TCG every guest store is emulated, so boot-time work that only
  * hardens a production machine costs ~1 s of a 4-5 s boot (measured):
  * crypto self-tests, zeroing pages on alloc/free, free-list shuffling.
+ * schedstats=enable: the host monitor reads the runqueues' ttwu and
+ * goidle counts, which the kernel keeps only then; bpf_stats_enabled: it
+ * reads each BPF program's run count and time.
  */
 static const char qemu_base_cmdline[] =
 	"console=ttyS0 quiet loglevel=4 panic=-1 tsc=reliable mitigations=off "
 	"rdinit=/init nokaslr cryptomgr.notests init_on_alloc=0 init_on_free=0 "
-	"page_alloc.shuffle=0 random.trust_cpu=on audit=0";
+	"page_alloc.shuffle=0 random.trust_cpu=on audit=0 schedstats=enable "
+	"sysctl.kernel.bpf_stats_enabled=1";
 
 struct vm_frame {
 	struct vm_frame *next;

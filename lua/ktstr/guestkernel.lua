@@ -6,7 +6,7 @@ local M = {}
 
 -- What the monitor and snapshots need; the guest looks them up once per kernel.
 M.SYMBOLS = { "runqueues", "__per_cpu_offset", "page_offset_base", "init_top_pgt", "_text",
-  "map_idr", "scx_root", "linux_banner" }
+  "map_idr", "prog_idr", "scx_root", "linux_banner" }
 
 local START_KERNEL_MAP = 0xffffffff80000000
 
@@ -51,7 +51,12 @@ function M.cached_symbols(kern)
   if not f then return nil end
   local ok, syms = pcall(cjson.decode, f:read("a"))
   f:close()
-  return ok and type(syms) == "table" and syms or nil
+  if not ok or type(syms) ~= "table" then return nil end
+  -- a cache from a ktstr that needed fewer symbols: ask the guest again
+  for _, name in ipairs(M.SYMBOLS) do
+    if name ~= "scx_root" and not syms[name] then return nil end
+  end
+  return syms
 end
 
 function M.save_symbols(kern, syms)
@@ -93,6 +98,12 @@ local function monitor_layout(btf, syms)
     rq_nr_running = off("rq", "nr_running"), rq_clock = off("rq", "clock"),
     rq_scx_nr_running = off("rq", "scx.nr_running"), rq_scx_flags = off("rq", "scx.flags"),
     rq_scx_dsq_nr = off("rq", "scx.local_dsq.nr"), events = {},
+    -- schedstat: ttwu and goidle count only with schedstats=enable (ktstr's cmdline)
+    rq_nr_switches = btf:member("rq", "nr_switches"),
+    rq_run_delay = btf:member("rq", "rq_sched_info.run_delay"),
+    rq_pcount = btf:member("rq", "rq_sched_info.pcount"),
+    rq_ttwu_count = btf:member("rq", "ttwu_count"),
+    rq_sched_goidle = btf:member("rq", "sched_goidle"),
   }
   if syms.scx_root then
     layout.sch_pcpu = off("scx_sched", "pcpu")
@@ -155,6 +166,12 @@ function GK:sample()
     end
   end
   return s
+end
+
+-- The loaded BPF programs with their run counts (kernel.bpf_stats_enabled, set at boot).
+function GK:progs()
+  if not self.syms.prog_idr then return nil, "no prog_idr symbol" end
+  return core.bpf_progs(self.kern, self.btf, self.syms.prog_idr)
 end
 
 -- Map types whose values a snapshot copies; others (struct_ops, storage, rings) are listed only.

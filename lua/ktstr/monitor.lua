@@ -4,7 +4,8 @@
 --   { t = seconds since monitor start, phase = "step 1",
 --     cpus = { { cpu =, nr_running =, scx_nr_running =, clock = rq clock ns,
 --                dsq_depth =, scx_flags =, events = { cumulative SCX event
---                counters } | nil, vcpu = { run_ns =, delay_ns = } | nil }, ... } }
+--                counters } | nil, vcpu = { run_ns =, delay_ns = } | nil,
+--                schedstat = { csw =, run_delay_ns =, pcount =, ttwu =, goidle = } | nil }, ... } }
 -- Thresholds are judged over sustained runs of samples, as ktstr does, so a
 -- single spike (a cpuset change, a burst of wakeups) is not a violation.
 local V = require("ktstr.validate")
@@ -130,6 +131,13 @@ local function per_interval(p, c)
       for name, v in pairs(now.events) do
         local d = delta(before.events[name], v)
         if d then iv.events[name] = (iv.events[name] or 0) + d end
+      end
+    end
+    if before and before.schedstat and now.schedstat then
+      iv.schedstat = iv.schedstat or {}
+      for name, v in pairs(now.schedstat) do
+        local d = delta(before.schedstat[name], v)
+        if d then iv.schedstat[name] = (iv.schedstat[name] or 0) + d end
       end
     end
     if before and before.vcpu and now.vcpu then
@@ -323,6 +331,10 @@ function M.summarize(samples, thresholds)
       local iv = per_interval(kept[i - 1], s)
       ivs[i], gaps[#gaps + 1] = iv, iv.dt * 1000
       for name, d in pairs(iv.events or {}) do events[name] = (events[name] or 0) + d end
+      for name, d in pairs(iv.schedstat or {}) do
+        sum.schedstat = sum.schedstat or {}
+        sum.schedstat[name] = (sum.schedstat[name] or 0) + d
+      end
       tot.run, tot.delay, vcpu = tot.run + iv.run, tot.delay + iv.delay, vcpu or iv.vcpu
       local from, to = kept[i - 1].t, s.t
       fb[#fb + 1] = { v = rate_of(iv, "select_cpu_fallback"), from = from, to = to }
@@ -443,6 +455,13 @@ function M.format(s)
     if #extra > 0 then out[#out + 1] = "events+: " .. table.concat(extra, " ") end
   else
     out[#out + 1] = "events: none (no scheduler attached)"
+  end
+  local ss = s.schedstat
+  if ss and s.span_s and s.span_s > 0 then
+    -- run_delay: runnable-but-waiting time summed over CPUs, per second of the run
+    out[#out + 1] = ("schedstat: csw=%d (%.0f/s) run_delay=%.1fms/s ttwu=%d goidle=%d"):format(
+      ss.csw or 0, (ss.csw or 0) / s.span_s, (ss.run_delay_ns or 0) / 1e6 / s.span_s,
+      ss.ttwu or 0, ss.goidle or 0)
   end
   out[#out + 1] = ("host: dilation=%s period=%s"):format(
     s.dilation and ("%.2f"):format(s.dilation) or "n/a",

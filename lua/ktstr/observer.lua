@@ -51,6 +51,8 @@ function Obs:take_sample()
     return
   end
   s.t, s.phase = self:now(), self.label
+  -- program run counts once a second: they are cumulative, the last read is the total
+  if #self.samples % 10 == 0 then self:read_progs() end
   local list = self.samples
   list[#list + 1] = s
   if #list > M.MAX_SAMPLES then table.remove(list, 1) end
@@ -59,6 +61,14 @@ function Obs:take_sample()
       not self.snapshots.failure_dump then
     self:capture("failure_dump")
   end
+end
+
+-- Keeps the newest counts of every program seen, so those of a scheduler
+-- that has since exited still count.
+function Obs:read_progs()
+  local progs = self.gk:progs()
+  self.progs = self.progs or {}
+  for _, p in ipairs(progs or {}) do self.progs[p.id] = p end
 end
 
 local function render(b, id, bytes)
@@ -202,10 +212,21 @@ function Obs:recv(timeout)
   end
 end
 
+-- The programs that ran, busiest first.
+function Obs:prog_list()
+  local out = {}
+  for _, p in pairs(self.progs or {}) do
+    if p.cnt > 0 then out[#out + 1] = p end
+  end
+  table.sort(out, function(a, b) return a.nsecs > b.nsecs end)
+  return out
+end
+
 -- What the checks and the report get: samples, phases, snapshots, pause times.
 function Obs:result()
   return { samples = self.samples, phases = self.phases, off = self.off,
     sample_error = self.sample_error, snapshots = self.snapshots, order = self.order,
+    progs = self:prog_list(),
     guest_offset = self.guest_offset, late = self.late, sample_cpu_s = self.sample_cpu_s,
     loop_cpu_s = core.cputime() - self.cpu0, wall_s = self:now(),
     pauses_ms = (function()

@@ -64,6 +64,13 @@ local function monitor_lines(out, m)
   local monitor = require("ktstr.monitor")
   local block = monitor.format(m.summary)
   table.move(block, 1, #block, #out + 1, out)
+  for i, p in ipairs(m.progs or {}) do
+    if i > 6 then
+      out[#out + 1] = ("bpf: ... and %d more programs"):format(#m.progs - 6)
+      break
+    end
+    out[#out + 1] = ("bpf: %s cnt=%d %.0fns/call"):format(p.name, p.cnt, p.nsecs / p.cnt)
+  end
   for i, e in ipairs(m.summary.stuck_episodes or {}) do
     if i > 4 then
       out[#out + 1] = ("stuck: ... and %d more"):format(#m.summary.stuck_episodes - 4)

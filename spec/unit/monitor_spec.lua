@@ -176,6 +176,17 @@ describe("monitor.format", function()
     }, monitor.format(monitor.summarize(tutorial())))
   end)
 
+  it("adds the guest's schedstat line: context switches, run delay per second, wakeups", function()
+    -- over 4 s, each of two CPUs: 50 switches, 2 ms of run delay, 20 wakeups, 1 idle per 0.1 s
+    local samples = run(41, function(i)
+      local ss = { csw = i * 50, run_delay_ns = i * 2000000, pcount = i * 50, ttwu = i * 20,
+        goidle = i }
+      return { cpu(1, ticking(i), { schedstat = ss }), cpu(1, ticking(i), { schedstat = ss }) }
+    end)
+    local lines = monitor.format(monitor.summarize(samples))
+    assert.equal("schedstat: csw=4000 (1000/s) run_delay=40.0ms/s ttwu=1600 goidle=80", lines[4])
+  end)
+
   it("leaves out events+ when no other counter moved and says what is unknown", function()
     local lines = monitor.format(monitor.summarize(frozen_cpu1(3, 0)))
     assert.same({ "samples=3 max_imbalance=1.00 max_dsq_depth=0 stuck=0",

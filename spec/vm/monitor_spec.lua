@@ -22,6 +22,9 @@ describe("the host monitor #vm", function()
     assert.matches("\nstuck: cpu%d rq clock frozen with runnable tasks [^\n]*, seen [%d.]+s " ..
       "before the scheduler exited", out)
     assert.matches("\nverdict: rq clock stuck on cpu%d", out)
+    -- the guest's own schedstat and the scheduler's programs, read from guest RAM
+    assert.matches("\nschedstat: csw=%d+ %(%d+/s%) run_delay=[%d.]+ms/s ttwu=%d+ goidle=%d+\n", out)
+    assert.matches("\nbpf: ktstr_%w+ cnt=%d+ %d+ns/call\n", out)
   end)
 
   it("reports a threshold violation without failing, and fails it when enforced", function()
