@@ -59,7 +59,7 @@ function Obs:take_sample()
   -- the scheduler's maps go away soon after it exits: dump them now
   if math.max(s.exit_kind, s.exit_info_kind) >= SCX_EXIT_ERROR and
       not self.snapshots.failure_dump then
-    self:capture("failure_dump")
+    self:capture("failure_dump", "the monitor saw the error exit")
   end
 end
 
@@ -120,7 +120,7 @@ end
 Pauses every vCPU, copies the BPF maps and a monitor sample, resumes, then
 renders. Returns the snapshot or nil, message. Reusing a name replaces it.
 ]]
-function Obs:capture(name)
+function Obs:capture(name, why)
   if not self.gk then return nil, "cannot read guest memory: " .. tostring(self.off) end
   local h, t = self.h, self:now()
   local t_stop = core.now()
@@ -134,7 +134,7 @@ function Obs:capture(name)
   self.pauses[#self.pauses + 1] = pause
   if not raw then return nil, "reading BPF maps: " .. tostring(rerr) end
   self.gk:load_btfs(raw)
-  local snap = { name = name, t = t, phase = self.label, pause_ms = pause * 1000,
+  local snap = { name = name, why = why, t = t, phase = self.label, pause_ms = pause * 1000,
     maps = render_maps(raw), cpus = sample and sample.cpus }
   if not self.snapshots[name] then self.order[#self.order + 1] = name end
   self.snapshots[name] = snap
@@ -174,7 +174,9 @@ function Obs:handle(msg)
   elseif msg.t == "workload" then
     self:workload(msg.duration_s or 0)
   elseif msg.t == "snapshot" then
-    local snap, err = self:capture(msg.name)
+    -- a failure dump the monitor already took is the earlier, better one
+    local snap, err = msg.name == "failure_dump" and self.snapshots.failure_dump
+    if not snap then snap, err = self:capture(msg.name, msg.why) end
     self.h:send({ t = "snapshot_done", call = msg.call, error = not snap and err or nil })
   else
     return false

@@ -115,6 +115,7 @@ end
 local function dump_lines(out, dump)
   out[#out + 1] = ("--- failure dump (+%.2fs, guest paused %.1fms) ---"):format(dump.t or 0,
     dump.pause_ms or 0)
+  if dump.why then out[#out + 1] = "taken because " .. dump.why end
   for _, m in ipairs(dump.maps or {}) do
     local globals = m.name:match("%.bss$") or m.name:match("%.data$") or m.name:match("%.rodata$")
     local e = m.entries and m.entries[1]

@@ -231,13 +231,30 @@ function Ctx:op(o, label)
   f(self, o, label)
 end
 
+--[[
+Asks the host to dump a failed scheduler's maps, which our held fds keep
+alive: the host's own monitor may have missed the short window between the
+error and the loader's exit. Once per scheduler run.
+]]
+function Ctx:dump_failure()
+  local s = self.sched
+  if s and s:holds_maps() and not s.dumped then
+    s.dumped = true
+    require("ktstr.agent").host_call({ t = "snapshot", name = "failure_dump",
+      why = "the guest saw the scheduler fail; its maps were held open" })
+  end
+end
+
 -- Sleeps while watching the scheduler: one that dies or is kicked out ends the scenario.
 function Ctx:sleep(seconds)
   local deadline = core.now() + math.max(0, seconds)
   repeat
     if self.sched then
       local f = self.sched:check()
-      if f then error({ kind = "sched_failed", msg = f.msg }, 0) end
+      if f then
+        self:dump_failure()
+        error({ kind = "sched_failed", msg = f.msg }, 0)
+      end
     end
     core.sleep(math.max(0, math.min(0.1, deadline - core.now())))
   until core.now() >= deadline
@@ -335,6 +352,7 @@ function Ctx:teardown()
   core.cgroup_remove_all()
   if self.sched then
     local f = self.sched:check()
+    if f then self:dump_failure() end
     self.sched:stop()
     self.sched.failure = f
     self.sched_runs[#self.sched_runs + 1] = self.sched:report()

@@ -60,9 +60,17 @@ Starts plan = { name, ops_name, argv } and waits (bounded) until
 Returns the handle, or nil and a failure { kind = "load_failed" |
 "enable_timeout", msg, log }.
 ]]
+-- The BPF maps that exist now, as a set of ids.
+local function map_ids()
+  local set = {}
+  for _, id in ipairs(core.bpf_map_ids() or {}) do set[id] = true end
+  return set
+end
+
 function M.start(plan, timeout)
   seq = seq + 1
   local log = ("/tmp/sched-%d.log"):format(seq)
+  local before = map_ids()
   local t0 = core.now()
   local p, err = core.spawn(plan.argv, { output = log })
   if not p then return nil, { kind = "load_failed", msg = err } end
@@ -71,6 +79,7 @@ function M.start(plan, timeout)
   while core.now() < deadline do
     if M.state() == "enabled" and M.ops() == plan.ops_name then
       self.enabled_after_s = core.now() - t0
+      self:hold_maps(before)
       return self
     end
     local st = p:wait(0)
@@ -85,6 +94,28 @@ function M.start(plan, timeout)
   self:stop()
   return nil, { kind = "enable_timeout", log = self:log_tail(40),
     msg = ("not enabled within %gs (state: %s)"):format(timeout or 15, M.state() or "?") }
+end
+
+--[[
+Holds the scheduler's maps (those that appeared since `before`) open: when
+it dies they would go with its last fd, before the host could dump them.
+Released when the run is over (release_maps).
+]]
+function Sched:hold_maps(before)
+  self.held = {}
+  for id in pairs(map_ids()) do
+    if not before[id] then
+      local fd = core.bpf_map_hold(id)
+      if fd then self.held[#self.held + 1] = fd end
+    end
+  end
+end
+
+function Sched:holds_maps() return self.held and #self.held > 0 end
+
+function Sched:release_maps()
+  for _, fd in ipairs(self.held or {}) do core.bpf_map_release(fd) end
+  self.held = nil
 end
 
 function Sched:log_tail(n)
@@ -127,6 +158,7 @@ function Sched:stop()
     end
   end
   self.p:close()
+  self:release_maps()
   return self.exit
 end
 
