@@ -73,32 +73,6 @@ local function sched_plan(t)
   return scheduler.plan(t.scheduler, bin, t)
 end
 
--- Failures of the guest before the test began: no scheduler ran yet.
-local BOOT_FLAKES = { panic = true, boot_timeout = true, qemu_exit = true }
-
---[[
-Boots the test's guest. A guest that dies while booting (TCG has rare
-panics of its own there, seen as an int3 Oops in patched kernel text) is
-booted once more; if it dies again the test is inconclusive, not failed:
-nothing of the test had run.
-]]
-local function boot(t, o, plan, file, script)
-  local h, f
-  for attempt = 1, 2 do
-    h, f = vm.boot({ topo = topo_of(t), kernel = o.kernel, keep = o.keep,
-      files = plan and plan.files, cmdline = plan and plan.cmdline,
-      run_files = { { src = file, dst = script } } })
-    if h or not BOOT_FLAKES[f.kind] then break end
-    if attempt == 1 then
-      io.stderr:write(("ktstr script: %s: %s while booting; booting again\n"):format(t.name, f.msg))
-    end
-  end
-  if not h and BOOT_FLAKES[f.kind] then
-    f.kind, f.msg = "boot", "the guest did not boot, twice: " .. f.msg
-  end
-  return h, f
-end
-
 -- Boots the test's guest, runs it there; returns the result the checks judge.
 -- held(result, h, obs, info), when given, runs before the guest powers off.
 local function run_in_guest(item, o, held)
@@ -106,7 +80,9 @@ local function run_in_guest(item, o, held)
   local script = "/scripts/" .. basename(item.file)
   local plan, perr = sched_plan(t)
   if perr then return nil, perr end
-  local h <close>, f = boot(t, o, plan, item.file, script)
+  local h <close>, f = vm.boot({ topo = topo_of(t), kernel = o.kernel, keep = o.keep,
+    files = plan and plan.files, cmdline = plan and plan.cmdline, label = t.name,
+    run_files = { { src = item.file, dst = script } } })
   if not h then return nil, f end
   local result
   local obs = observer.start(h, { num_snapshots = t.num_snapshots })

@@ -250,13 +250,31 @@ local function pack(opts, kern, run_dir)
   })
 end
 
+-- Failures of a guest before its agent came up: nothing of the caller's ran yet.
+local BOOT_FLAKES = { panic = true, boot_timeout = true, qemu_exit = true }
+
 --[[
 Boots a guest and waits for its agent. opts: topo (string or table), memory_mib,
 kernel (spec for kernel.resolve), echo_console, keep, files, run_files,
-ready_timeout. Returns a handle or nil, failure ({kind=, msg=, console=}).
-Bad input (topology, kernel) is kind "bad_input".
+ready_timeout, label (names the guest in the retry notice). Returns a handle
+or nil, failure ({kind=, msg=, console=}). Bad input (topology, kernel) is
+kind "bad_input". A guest that dies while booting (TCG has rare panics of
+its own there, an int3 Oops in patched kernel text) is booted once more; a
+second death is kind "boot".
 ]]
 function M.boot(opts)
+  local h, f = M.boot_once(opts)
+  if h or not BOOT_FLAKES[f.kind] then return h, f end
+  io.stderr:write(("ktstr: %s%s while booting; booting again\n"):format(
+    opts.label and opts.label .. ": " or "", f.msg))
+  h, f = M.boot_once(opts)
+  if not h and BOOT_FLAKES[f.kind] then
+    f.kind, f.msg = "boot", "the guest did not boot, twice: " .. f.msg
+  end
+  return h, f
+end
+
+function M.boot_once(opts)
   local t0 = core.now()
   local timings = {}
   local topo, err = M.topology(opts.topo or "1n1l2c1t", opts.memory_mib)
