@@ -5,6 +5,7 @@ local core = require("ktstr.core")
 local observer = require("ktstr.observer")
 local report = require("ktstr.report")
 local scheduler = require("ktstr.scheduler")
+local sidecar = require("ktstr.sidecar")
 local verdict = require("ktstr.verdict")
 local vm = require("ktstr.vm")
 
@@ -103,6 +104,7 @@ local function run_in_guest(item, o, held)
     result.error = result.error:gsub(script:gsub("%p", "%%%0"), (item.file:gsub("%%", "%%%%")))
   end
   result.accel = h.accel
+  result.kernel = h.kernel.release
   result.console = h.qvm:console_tail(16384)
   result.timings = h.timings
   if o.verbose then
@@ -152,16 +154,9 @@ local function report_one(item, o, counts, t0, result, f)
   else
     io.stdout:write(report.format(item.test, v, result, { file = item.file }))
   end
-  if o.json then
-    local rec = report.json(item.test, v, result)
-    local ok, line = pcall(require("cjson").encode, rec)
-    if not ok then
-      -- a snapshot value JSON cannot hold (a sparse array): keep the rest
-      rec.snapshots, rec.snapshots_error = nil, tostring(line)
-      line = require("cjson").encode(rec)
-    end
-    io.stderr:write(line, "\n")
-  end
+  local line, path, err = o.sidecars:write(item.test, v, result)
+  if not path then io.stderr:write("ktstr script: sidecar not written: ", tostring(err), "\n") end
+  if o.json then io.stderr:write(line, "\n") end
 end
 
 local function run_one(item, o, counts)
@@ -205,6 +200,7 @@ function M.main(args)
     return 0
   end
   local counts = { passed = 0, failed = 0, skipped = 0, inconclusive = 0 }
+  o.sidecars = sidecar.start()
   for _, it in ipairs(items) do
     local rc = run_one(it, o, counts)
     if rc then return rc end

@@ -33,6 +33,8 @@ function M.ktstr(args, env)
   local dir = luassert(core.mkdtemp("/tmp/ktstr-spec-"))
   env = env or {}
   env.KTSTR_RUN_DIR = dir .. "/run"
+  -- sidecars of spec runs stay out of the tree (a spec may name its own dir)
+  env.KTSTR_SIDECAR_DIR = env.KTSTR_SIDECAR_DIR or dir .. "/sidecar"
   luassert(core.mkdir_p(env.KTSTR_RUN_DIR))
   local q = {}
   for _, a in ipairs(args) do q[#q + 1] = M.sh_quote(a) end

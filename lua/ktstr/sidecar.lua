@@ -1,0 +1,132 @@
+-- Sidecar files: each test run's verdict, stats and monitor summary as JSON for tools to read.
+local core = require("ktstr.core")
+local cjson = require("cjson")
+local cpuset = require("ktstr.cpuset")
+local report = require("ktstr.report")
+
+local M = {}
+
+-- FNV-1a, 64 bits: a stable name for a variant, not a security hash.
+function M.fnv1a(s)
+  local h = -3750763034362895579  -- 0xcbf29ce484222325
+  for i = 1, #s do
+    h = (h ~ s:byte(i)) * 1099511628211
+  end
+  return ("%016x"):format(h)
+end
+
+local function sh(cmd)
+  local p = io.popen(cmd .. " 2>/dev/null")
+  if not p then return nil end
+  local out = p:read("a")
+  p:close()
+  return out
+end
+
+-- The git commit of the directory ktstr runs in, "-dirty" when tracked files changed.
+function M.project_commit()
+  local head = (sh("git rev-parse --short=7 HEAD") or ""):match("^(%x+)")
+  if not head then return nil end
+  local dirty = sh("git status --porcelain --untracked-files=no") or ""
+  return dirty ~= "" and head .. "-dirty" or head
+end
+
+--[[
+Where a run's sidecars go: KTSTR_SIDECAR_DIR as given, else
+ktstr-results/{kernel}-{commit} under the current directory (one directory
+per kernel and commit; the newest run there replaces the files it finds).
+Returns dir, whether it is ours to clear.
+]]
+function M.dir(kernel_release)
+  local env = os.getenv("KTSTR_SIDECAR_DIR")
+  if env and env ~= "" then return env, false end
+  return ("ktstr-results/%s-%s"):format(kernel_release or "unknown",
+    M.project_commit() or "unknown"), true
+end
+
+-- What makes two runs of one test comparable: topology, scheduler and its settings.
+function M.variant(test)
+  local s = test.scheduler or {}
+  return M.fnv1a(table.concat({ cpuset.topo_name(test), report.scheduler_name(test),
+    table.concat(s.args or {}, " "), table.concat(test.extra_sched_args or {}, " "),
+    table.concat(s.kargs or {}, " "), cjson.encode(s.sysctls or {}) }, "\0"))
+end
+
+local function host()
+  local u = core.uname()
+  local f = io.open("/proc/cpuinfo")
+  local info = f and f:read("a") or ""
+  if f then f:close() end
+  local _, ncpu = info:gsub("\nprocessor%s*:", "")
+  return { uname = ("%s %s %s"):format(u.sysname, u.release, u.machine),
+    cpu_model = info:match("model name%s*:%s*([^\n]+)"),
+    cpus = ncpu + (info:match("^processor") and 1 or 0) }
+end
+
+-- The sidecar record: the --json record plus what a later comparison needs.
+function M.record(test, v, result, run)
+  local r = report.json(test, v, result)
+  result = result or {}
+  local m = result.monitor or {}
+  local s = test.scheduler or {}
+  r.test_name = test.name
+  r.variant = M.variant(test)
+  r.kernel_version = result.kernel
+  r.project_commit = run.commit
+  r.timestamp = os.date("!%Y-%m-%dT%H:%M:%SZ", run.time)
+  r.run_id = run.id
+  r.vcpus = test.numa_nodes and test.llcs * test.cores * test.threads
+  r.host = run.host
+  r.cpu_budget = run.host.cpus
+  r.host_dilation = m.summary and m.summary.dilation
+  r.periodic_target, r.periodic_fired = m.periodic_target, m.periodic_fired
+  r.sysctls, r.kargs = s.sysctls, s.kargs
+  return r
+end
+
+local Run = {}
+Run.__index = Run
+
+-- A run of `ktstr script`: one id, one directory, cleared before its first write.
+function M.start()
+  local t = os.time()
+  return setmetatable({ time = t, host = host(), commit = M.project_commit(),
+    id = ("%s-%d"):format(os.date("!%Y%m%dT%H%M%SZ", t), core.getpid()) }, Run)
+end
+
+-- The JSON line of one test's record.
+function Run:line(test, v, result)
+  local rec = M.record(test, v, result, self)
+  local ok, line = pcall(cjson.encode, rec)
+  if not ok then
+    -- a snapshot value JSON cannot hold (a sparse array): keep the rest
+    rec.snapshots, rec.snapshots_error = nil, tostring(line)
+    line = cjson.encode(rec)
+  end
+  return line, rec.variant
+end
+
+-- Writes one test's record; returns the JSON line, then the path or nil, message.
+function Run:write(test, v, result)
+  local line, variant = self:line(test, v, result)
+  if not self.dir then
+    local dir, ours = M.dir(result and result.kernel)
+    local ok, err = core.mkdir_p(dir)
+    if not ok then return line, nil, err end
+    if ours then
+      -- the newest run for this kernel and commit is the one its files describe
+      for _, old in ipairs(core.list_files(dir, ".ktstr.json") or {}) do
+        if not old:find("/", 1, true) then os.remove(dir .. "/" .. old) end
+      end
+    end
+    self.dir = dir
+  end
+  local path = ("%s/%s-%s.ktstr.json"):format(self.dir, test.name, variant)
+  local f, err = io.open(path, "w")
+  if not f then return line, nil, err end
+  f:write(line, "\n")
+  f:close()
+  return line, path
+end
+
+return M

@@ -1,0 +1,39 @@
+-- ktstr.sidecar: the variant name and the record a run writes.
+local sidecar = require("ktstr.sidecar")
+
+describe("sidecar", function()
+  it("hashes with FNV-1a 64", function()
+    -- the published test vectors
+    assert.are.equal("cbf29ce484222325", sidecar.fnv1a(""))
+    assert.are.equal("af63dc4c8601ec8c", sidecar.fnv1a("a"))
+    assert.are.equal("85944171f73967e8", sidecar.fnv1a("foobar"))
+  end)
+
+  it("names a variant by topology and scheduler settings, not by test", function()
+    local t = { name = "a", numa_nodes = 1, llcs = 2, cores = 2, threads = 1 }
+    local u = { name = "b", numa_nodes = 1, llcs = 2, cores = 2, threads = 1 }
+    assert.are.equal(sidecar.variant(t), sidecar.variant(u))
+    u.llcs = 1
+    assert.are_not.equal(sidecar.variant(t), sidecar.variant(u))
+    local s = { name = "a", numa_nodes = 1, llcs = 2, cores = 2, threads = 1,
+      scheduler = { name = "x", args = { "--slow" } } }
+    assert.are_not.equal(sidecar.variant(t), sidecar.variant(s))
+  end)
+
+  it("records the verdict, the run and the host", function()
+    local run = sidecar.start()
+    local t = { name = "t", numa_nodes = 1, llcs = 1, cores = 2, threads = 1, duration_s = 1 }
+    local v = { status = "fail", details = { { check = "x", status = "fail", msg = "m" } } }
+    local rec = sidecar.record(t, v, { kernel = "7.3.4", monitor = { summary = { dilation = 1.5 },
+      periodic_target = 2, periodic_fired = 1 } }, run)
+    assert.are.equal("t", rec.test_name)
+    assert.is_false(rec.passed)
+    assert.are.equal("7.3.4", rec.kernel_version)
+    assert.are.equal(2, rec.vcpus)
+    assert.are.equal(1.5, rec.host_dilation)
+    assert.are.same({ 2, 1 }, { rec.periodic_target, rec.periodic_fired })
+    assert.matches("^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%dZ$", rec.timestamp)
+    assert.matches("^%d+T%d+Z%-%d+$", rec.run_id)
+    assert.is_true(rec.cpu_budget >= 1)
+  end)
+end)
