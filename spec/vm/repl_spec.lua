@@ -100,8 +100,9 @@ describe("ktstr repl #vm", function()
 
   it("attaches to a guest held by ktstr script --hold, detaches, and quits", function()
     local dir, runs = scratch()
-    local p = assert(core.spawn({ "sh", "-c", ("KTSTR_RUN_DIR=%s exec %s script %s --hold")
-      :format(run.sh_quote(runs), run.sh_quote(run.exe), "spec/vm/scripts/repl_hold.lua") }))
+    local p = assert(core.spawn({ "sh", "-c",
+      ("KTSTR_RUN_DIR=%s KTSTR_SIDECAR_DIR=%s exec %s script %s --hold"):format(run.sh_quote(runs),
+        run.sh_quote(dir .. "/sidecar"), run.sh_quote(run.exe), "spec/vm/scripts/repl_hold.lua") }))
     finally(function()
       -- a failed assertion must not leave the holder (and its guest) running
       p:close()
