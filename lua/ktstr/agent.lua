@@ -165,7 +165,8 @@ function handlers.run_test(msg, send)
       if t.name == msg.test then test = t end
     end
     if test then
-      result = require("ktstr.scenario").run(test, test, msg.sched)
+      -- a gauntlet variant runs the test on another topology than it declares
+      result = require("ktstr.scenario").run(test, msg.topo or test, msg.sched)
     else
       result = { error = ("no test '%s' in %s in the guest"):format(msg.test, msg.script) }
     end

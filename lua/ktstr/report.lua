@@ -182,8 +182,8 @@ function M.format(test, v, result, opts)
   end
   if result and result.console then console_lines(out, result.console, opts.console_lines or 40) end
   if opts.file then
-    out[#out + 1] = ("replay: ktstr script %s --filter %s"):format(shell_word(opts.file),
-      shell_word(test.name))
+    out[#out + 1] = ("replay: ktstr script %s --filter %s%s"):format(shell_word(opts.file),
+      shell_word(test.name), test.preset and " --gauntlet" or "")
   end
   return table.concat(out, "\n") .. "\n"
 end

@@ -11,8 +11,10 @@ local vm = require("ktstr.vm")
 
 local M = {}
 
+local gauntlet_items
+
 local USAGE = "usage: ktstr script FILE... [--filter PAT] [--list] [--kernel K] [--json] " ..
-  "[--keep] [--hold] [-v]\n"
+  "[--keep] [--hold] [--gauntlet [--max-cpus N]] [-v]\n"
 
 local function bad(msg)
   io.stderr:write("ktstr script: ", msg, "\n", USAGE)
@@ -20,15 +22,18 @@ local function bad(msg)
 end
 
 local OPTIONS = {
-  valued = { ["--filter"] = "filter", ["--kernel"] = "kernel" },
+  valued = { ["--filter"] = "filter", ["--kernel"] = "kernel", ["--max-cpus"] = "max_cpus" },
   flags = { ["--list"] = "list", ["--json"] = "json", ["--keep"] = "keep", ["--hold"] = "hold",
-    ["-v"] = "verbose", ["--verbose"] = "verbose" },
+    ["-v"] = "verbose", ["--verbose"] = "verbose", ["--gauntlet"] = "gauntlet" },
   positional = "collect", collect = "files",
 }
 
 function M.parse(args)
   local o, i = argparse.parse(args, OPTIONS, { kernel = os.getenv("KTSTR_KERNEL") })
   if not o then return bad(i) end
+  local okn, nerr = argparse.positive(o, "max_cpus", true)
+  if not okn then return bad(nerr) end
+  if o.max_cpus and not o.gauntlet then return bad("--max-cpus goes with --gauntlet") end
   -- after "--", everything is a script, even "-x.lua"
   table.move(args, i, #args, #o.files + 1, o.files)
   if #o.files == 0 then return bad("no test script given") end
@@ -87,7 +92,9 @@ local function run_in_guest(item, o, held)
   if not h then return nil, f end
   local result
   local obs = observer.start(h, { num_snapshots = t.num_snapshots })
-  local ok, serr = h:send({ t = "run_test", id = 1, script = script, test = t.name,
+  local ok, serr = h:send({ t = "run_test", id = 1, script = script, test = t.base_name or t.name,
+    topo = t.preset and { numa_nodes = t.numa_nodes, llcs = t.llcs, cores = t.cores,
+      threads = t.threads },
     sched = plan and { name = plan.name, ops_name = plan.ops_name, argv = plan.argv } })
   if ok then
     -- the body holds for duration_s; setup, teardown and TCG slowness get the margin
@@ -172,6 +179,25 @@ local function run_one(item, o, counts)
   return report_one(item, o, counts, t0, result, f)
 end
 
+-- --gauntlet: each test once per preset topology it fits, up to max_cpus CPUs.
+gauntlet_items = function(items, o)
+  local gauntlet = require("ktstr.gauntlet")
+  local max = o.max_cpus or gauntlet.default_max_cpus(vm.use_kvm(require("ktstr.kernel")
+    .resolve(o.kernel) or {}))
+  local out = {}
+  for _, it in ipairs(items) do
+    local variants, skipped = gauntlet.variants(it.test, max)
+    for _, v in ipairs(variants) do out[#out + 1] = { file = it.file, test = v } end
+    if o.verbose then
+      for _, sk in ipairs(skipped) do
+        io.stderr:write(("ktstr script: gauntlet/%s/%s left out: %s\n"):format(it.test.name,
+          sk.preset, sk.why))
+      end
+    end
+  end
+  return out
+end
+
 function M.main(args)
   local o, code = M.parse(args)
   if not o then return code end
@@ -180,6 +206,7 @@ function M.main(args)
     io.stderr:write("ktstr script: ", err, "\n")
     return 2
   end
+  if o.gauntlet then items = gauntlet_items(items, o) end
   if o.filter then
     local kept = {}
     for _, it in ipairs(items) do

@@ -121,7 +121,9 @@ function Run:write(test, v, result)
     end
     self.dir = dir
   end
-  local path = ("%s/%s-%s.ktstr.json"):format(self.dir, test.name, variant)
+  -- gauntlet variants are named gauntlet/test/preset: one file name all the same
+  local path = ("%s/%s-%s.ktstr.json"):format(self.dir,
+    (test.name:gsub("[^%w_.-]", "-")), variant)
   local f, err = io.open(path, "w")
   if not f then return line, nil, err end
   f:write(line, "\n")

@@ -50,6 +50,16 @@ describe("ktstr script #vm", function()
     assert.matches("^INCONCLUSIVE run_body_sees_workers [^\n]*: the guest did not boot, twice: ", out)
   end)
 
+  it("runs a test once per preset topology with --gauntlet", function()
+    local code, out = run.ktstr({ "script", "tests/step3_two_cgroups.lua", "--gauntlet",
+      "--max-cpus", "4" })
+    assert.are.equal(0, code, out)
+    assert.matches("^PASS gauntlet/step3_two_cgroups/4cpu%-1llc%-nosmt %[sched=eevdf%] %[topo=1n1l4c1t%]", out)
+    assert.matches("\nPASS gauntlet/step3_two_cgroups/4cpu%-2llc%-nosmt %[sched=eevdf%] " ..
+      "%[topo=1n2l2c1t%]", out)
+    assert.matches("\n2 passed, 0 failed\n$", out)
+  end)
+
   it("names the script's line for a bad key and exits 2 without booting", function()
     local code, out, err = run.ktstr({ "script", "spec/vm/scripts/broken.lua" })
     assert.are.equal(2, code)
