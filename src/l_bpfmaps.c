@@ -74,8 +74,10 @@ static void push_type(lua_State *L, uint32_t type)
 		lua_pushfstring(L, "type %d", (int)type);
 }
 
-static void push_info(lua_State *L, const struct bpfmap_info *m)
+static void push_info(lua_State *L, const void *item)
 {
+	const struct bpfmap_info *m = item;
+
 	lua_createtable(L, 0, 11);
 	set_int(L, "id", m->id);
 	lua_pushstring(L, m->name);
@@ -96,6 +98,25 @@ static void push_info(lua_State *L, const struct bpfmap_info *m)
 	set_int(L, "btf_value_type_id", m->btf_value_type_id);
 }
 
+/* A walk's n items as a list of tables, or nil, err, code naming the IDR (what). */
+static int push_list(lua_State *L, int n, const char *what, unsigned long long idr,
+		     const void *items, size_t size, void (*push)(lua_State *, const void *))
+{
+	int i;
+
+	if (n < 0) {
+		lk_push_addr(L, idr);
+		return fail_msg(L, n, lua_pushfstring(L, "%s %s: %s", what, lua_tostring(L, -1),
+						      bpfmaps_strerror(n)));
+	}
+	lua_createtable(L, n, 0);
+	for (i = 0; i < n; i++) {
+		push(L, (const char *)items + i * size);
+		lua_rawseti(L, -2, i + 1);
+	}
+	return 1;
+}
+
 /* core.bpf_maps(k, vmlinux_btf, map_idr_va) -> {{id=, name=, type=, ...}, ...} | nil, err, code */
 static int l_bpf_maps(lua_State *L)
 {
@@ -103,27 +124,18 @@ static int l_bpf_maps(lua_State *L)
 	unsigned long long idr = lk_check_addr(L, 3);
 	const struct bpfmaps_layout *l = check_layout(L, "bpf_maps");
 	struct bpfmap_info *maps;
-	int n, i;
 
 	if (!l)
 		return 3;
 	maps = lua_newuserdatauv(L, MAX_MAPS * sizeof(*maps), 0);
-	n = bpfmaps_list(k, l, idr, maps, MAX_MAPS);
-	if (n < 0) {
-		lk_push_addr(L, idr);
-		return fail_msg(L, n, lua_pushfstring(L, "bpf_maps: map_idr %s: %s",
-						      lua_tostring(L, -1), bpfmaps_strerror(n)));
-	}
-	lua_createtable(L, n, 0);
-	for (i = 0; i < n; i++) {
-		push_info(L, &maps[i]);
-		lua_rawseti(L, -2, i + 1);
-	}
-	return 1;
+	return push_list(L, bpfmaps_list(k, l, idr, maps, MAX_MAPS), "bpf_maps: map_idr", idr,
+			 maps, sizeof(*maps), push_info);
 }
 
-static void push_prog(lua_State *L, const struct bpfprog_info *p)
+static void push_prog(lua_State *L, const void *item)
 {
+	const struct bpfprog_info *p = item;
+
 	lua_createtable(L, 0, 7);
 	lua_pushinteger(L, p->id);
 	lua_setfield(L, -2, "id");
@@ -148,23 +160,12 @@ static int l_bpf_progs(lua_State *L)
 	unsigned long long idr = lk_check_addr(L, 3);
 	const struct bpfmaps_layout *l = check_layout(L, "bpf_progs");
 	struct bpfprog_info *progs;
-	int n, i;
 
 	if (!l)
 		return 3;
 	progs = lua_newuserdatauv(L, MAX_MAPS * sizeof(*progs), 0);
-	n = bpfprogs_list(k, l, idr, progs, MAX_MAPS);
-	if (n < 0) {
-		lk_push_addr(L, idr);
-		return fail_msg(L, n, lua_pushfstring(L, "bpf_progs: prog_idr %s: %s",
-						      lua_tostring(L, -1), bpfmaps_strerror(n)));
-	}
-	lua_createtable(L, n, 0);
-	for (i = 0; i < n; i++) {
-		push_prog(L, &progs[i]);
-		lua_rawseti(L, -2, i + 1);
-	}
-	return 1;
+	return push_list(L, bpfprogs_list(k, l, idr, progs, MAX_MAPS), "bpf_progs: prog_idr", idr,
+			 progs, sizeof(*progs), push_prog);
 }
 
 /* The layout, and the map header at argument 3's va read afresh; NULL with nil, err, code pushed. */

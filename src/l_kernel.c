@@ -75,12 +75,12 @@ static int l_kern_read(lua_State *L)
 	return 1;
 }
 
-/* k:u64(va) -> integer | nil, err, code */
-static int l_kern_u64(lua_State *L)
+/* The u64 fn finds for va, as an integer, or the fault. */
+static int push_u64_at(lua_State *L, int (*fn)(const struct kern *, uint64_t, uint64_t *))
 {
 	unsigned long long va = lk_check_addr(L, 2);
 	uint64_t v;
-	int rc = kern_read_u64(check_kern(L), va, &v);
+	int rc = fn(check_kern(L), va, &v);
 
 	if (rc)
 		return push_fault(L, rc, va);
@@ -88,17 +88,16 @@ static int l_kern_u64(lua_State *L)
 	return 1;
 }
 
+/* k:u64(va) -> integer | nil, err, code */
+static int l_kern_u64(lua_State *L)
+{
+	return push_u64_at(L, kern_read_u64);
+}
+
 /* k:xlate(va) -> guest-physical integer | nil, err, code */
 static int l_kern_xlate(lua_State *L)
 {
-	unsigned long long va = lk_check_addr(L, 2);
-	uint64_t pa;
-	int rc = kern_xlate(check_kern(L), va, &pa);
-
-	if (rc)
-		return push_fault(L, rc, va);
-	lua_pushinteger(L, (lua_Integer)pa);
-	return 1;
+	return push_u64_at(L, kern_xlate);
 }
 
 /* k:percpu(va, cpu) -> address string of cpu's copy | nil */

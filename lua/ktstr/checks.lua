@@ -72,8 +72,6 @@ function M.thresholds(test, accel)
   return th
 end
 
-local judge_monitor
-
 local function each_worker(result, fn)
   for _, cg in ipairs(result.cgroups or {}) do
     for _, w in ipairs(cg.workers or {}) do fn(cg, w) end
@@ -349,7 +347,7 @@ Summarizes the monitor's samples into result.monitor.summary and, when
 enforced, adds its violations. The summary also notes when the scheduler
 was seen to exit, so a stall can be placed before or after it.
 ]]
-judge_monitor = function(test, th, result, v)
+local function judge_monitor(test, th, result, v)
   local m = result.monitor
   if not m or m.off or not m.samples then return v end
   local mth = {}

@@ -40,6 +40,7 @@ local function sh(cmd)
   if ok then return out end
   return nil, (out:gsub("%s+$", "")), status
 end
+M.sh = sh
 
 local function say(fmt, ...)
   io.stderr:write("ktstr kernel: ", fmt:format(...), "\n")

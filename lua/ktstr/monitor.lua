@@ -121,25 +121,23 @@ end
 
 -- Event and vCPU deltas over the interval from sample p to sample c,
 -- summed over the CPUs present in both.
+-- Adds what each of the CPU's cumulative counters in group moved since before into iv[group].
+local function add_deltas(iv, group, before, now)
+  if not (before and before[group] and now[group]) then return end
+  iv[group] = iv[group] or {}
+  for name, v in pairs(now[group]) do
+    local d = delta(before[group][name], v)
+    if d then iv[group][name] = (iv[group][name] or 0) + d end
+  end
+end
+
 local function per_interval(p, c)
   local pc, cc = by_cpu(p), by_cpu(c)
   local iv = { dt = c.t - p.t, run = 0, delay = 0 }
   for cpu, now in pairs(cc) do
     local before = pc[cpu]
-    if before and before.events and now.events then
-      iv.events = iv.events or {}
-      for name, v in pairs(now.events) do
-        local d = delta(before.events[name], v)
-        if d then iv.events[name] = (iv.events[name] or 0) + d end
-      end
-    end
-    if before and before.schedstat and now.schedstat then
-      iv.schedstat = iv.schedstat or {}
-      for name, v in pairs(now.schedstat) do
-        local d = delta(before.schedstat[name], v)
-        if d then iv.schedstat[name] = (iv.schedstat[name] or 0) + d end
-      end
-    end
+    add_deltas(iv, "events", before, now)
+    add_deltas(iv, "schedstat", before, now)
     if before and before.vcpu and now.vcpu then
       iv.run = iv.run + (delta(before.vcpu.run_ns, now.vcpu.run_ns) or 0)
       iv.delay = iv.delay + (delta(before.vcpu.delay_ns, now.vcpu.delay_ns) or 0)

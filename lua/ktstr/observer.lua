@@ -20,8 +20,8 @@ a reason in obs.off, when guest memory cannot be read.
 ]]
 function M.start(h, opts)
   opts = opts or {}
-  local self = setmetatable({ h = h, samples = {}, phases = {}, snapshots = {}, order = {},
-    pauses = {}, t0 = core.now(), num_snapshots = opts.num_snapshots or 0, events = {} }, Obs)
+  local self = setmetatable({ h = h, samples = {}, phases = {}, snapshots = {},
+    pauses_ms = {}, t0 = core.now(), num_snapshots = opts.num_snapshots or 0 }, Obs)
   if opts.monitor ~= false then
     if not h.ksyms then
       self.off = "no kernel symbols from the guest"
@@ -131,12 +131,11 @@ function Obs:capture(name, why)
   local cok, cerr = h:qmp({ execute = "cont" })
   local pause = core.now() - t_stop
   if not cok then return nil, "resuming the guest: " .. tostring(cerr) end
-  self.pauses[#self.pauses + 1] = pause
+  self.pauses_ms[#self.pauses_ms + 1] = pause * 1000
   if not raw then return nil, "reading BPF maps: " .. tostring(rerr) end
   self.gk:load_btfs(raw)
   local snap = { name = name, why = why, t = t, phase = self.label, pause_ms = pause * 1000,
     maps = render_maps(raw), cpus = sample and sample.cpus }
-  if not self.snapshots[name] then self.order[#self.order + 1] = name end
   self.snapshots[name] = snap
   return snap
 end
@@ -227,15 +226,11 @@ end
 -- What the checks and the report get: samples, phases, snapshots, pause times.
 function Obs:result()
   return { samples = self.samples, phases = self.phases, off = self.off,
-    sample_error = self.sample_error, snapshots = self.snapshots, order = self.order,
+    sample_error = self.sample_error, snapshots = self.snapshots,
     progs = self:prog_list(),
     guest_offset = self.guest_offset, late = self.late, sample_cpu_s = self.sample_cpu_s,
-    loop_cpu_s = core.cputime() - self.cpu0, wall_s = self:now(),
-    pauses_ms = (function()
-      local out = {}
-      for i, p in ipairs(self.pauses) do out[i] = p * 1000 end
-      return out
-    end)(), periodic_target = self.periodic_target, periodic_fired = self.periodic_fired }
+    loop_cpu_s = core.cputime() - self.cpu0, wall_s = self:now(), pauses_ms = self.pauses_ms,
+    periodic_target = self.periodic_target, periodic_fired = self.periodic_fired }
 end
 
 return M

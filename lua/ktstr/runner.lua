@@ -11,8 +11,6 @@ local vm = require("ktstr.vm")
 
 local M = {}
 
-local gauntlet_items
-
 local USAGE = "usage: ktstr script FILE... [--filter PAT] [--list] [--kernel K] [--json] " ..
   "[--keep] [--hold] [--gauntlet [--max-cpus N]] [-v]\n"
 
@@ -180,7 +178,7 @@ local function run_one(item, o, counts)
 end
 
 -- --gauntlet: each test once per preset topology it fits, up to max_cpus CPUs.
-gauntlet_items = function(items, o)
+local function gauntlet_items(items, o)
   local gauntlet = require("ktstr.gauntlet")
   local max = o.max_cpus or gauntlet.default_max_cpus(vm.use_kvm(require("ktstr.kernel")
     .resolve(o.kernel) or {}))

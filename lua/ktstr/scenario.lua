@@ -83,10 +83,10 @@ function Ctx:affinity(def, index, n)
   return ok(cpuset.resolve(a, self.topo, index, n))
 end
 
--- Per-worker cpulists for the n workers after the cgroup's first `done`.
-local function intent_cpus(inst, n, done)
+-- Per-worker cpulists of a named intent for the n workers after the cgroup's first `done`.
+local function intent_cpus(inst, intent, n, done)
   local allowed = cpuset.parse(inst.cpus or inst.ctx.all_cpus)
-  local all, err = cpuset.intent(inst.def.affinity, inst.ctx.topo, allowed, done + n)
+  local all, err = cpuset.intent(intent, inst.ctx.topo, allowed, done + n)
   if not all then fail("cgroup '%s': affinity %s", inst.name, err) end
   return table.move(all, done + 1, done + n, 1, {})
 end
@@ -97,7 +97,7 @@ local function spawn(inst, n, w)
   f.n, f.cgroup, f.comm, f.nice = n, inst.cg, def.comm, def.nice
   f.cpus = inst.affinity
   if type(def.affinity) == "string" then
-    f.cpus_each = intent_cpus(inst, n, inst.spawned or 0)
+    f.cpus_each = intent_cpus(inst, def.affinity, n, inst.spawned or 0)
   end
   inst.spawned = (inst.spawned or 0) + n
   if def.sched_policy then
@@ -185,8 +185,7 @@ function OPS.set_affinity(self, o)
   for _, ws in ipairs(inst.sets) do total = total + #ws:pids() end
   local lists
   if type(o.affinity) == "string" then
-    local allowed = cpuset.parse(inst.cpus or self.all_cpus)
-    lists = ok(cpuset.intent(o.affinity, self.topo, allowed, total))
+    lists = intent_cpus(inst, o.affinity, total, 0)
   else
     local one = ok(cpuset.resolve(o.affinity, self.topo))
     lists = {}

@@ -3,6 +3,7 @@ local core = require("ktstr.core")
 local cjson = require("cjson")
 local cpuset = require("ktstr.cpuset")
 local report = require("ktstr.report")
+local sh = require("ktstr.kernel").sh
 
 local M = {}
 
@@ -15,19 +16,11 @@ function M.fnv1a(s)
   return ("%016x"):format(h)
 end
 
-local function sh(cmd)
-  local p = io.popen(cmd .. " 2>/dev/null")
-  if not p then return nil end
-  local out = p:read("a")
-  p:close()
-  return out
-end
-
 -- The git commit of the directory ktstr runs in, "-dirty" when tracked files changed.
 function M.project_commit()
-  local head = (sh("git rev-parse --short=7 HEAD") or ""):match("^(%x+)")
+  local head = (sh("git rev-parse --short=7 HEAD 2>/dev/null") or ""):match("^(%x+)")
   if not head then return nil end
-  local dirty = sh("git status --porcelain --untracked-files=no") or ""
+  local dirty = sh("git status --porcelain --untracked-files=no 2>/dev/null") or ""
   return dirty ~= "" and head .. "-dirty" or head
 end
 
