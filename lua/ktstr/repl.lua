@@ -650,15 +650,14 @@ function M.parse(args)
   return o
 end
 
--- --scheduler S: a binary found as ktstr script finds one, or a path; its
--- sched_ext ops name guessed from its name (scx_lavd -> lavd, ktstr-sched -> ktstr).
+-- --scheduler S: a binary found as ktstr script finds one, or a path; the
+-- guest waits for it to enable and reads its ops name from the kernel.
 function M.sched_plan(o)
   if not o.scheduler then return nil end
   local scheduler = require("ktstr.scheduler")
   local spec = o.scheduler
   local base = spec:match("([^/]+)$") or spec
-  local decl = { name = base:gsub("[^%w_.-]", "_"),
-    ops_name = o.ops_name or base:gsub("^scx_", ""):gsub("[-_]sched$", "") }
+  local decl = { name = base:gsub("[^%w_.-]", "_"), ops_name = o.ops_name }
   if spec:find("/", 1, true) then decl.path = spec else decl.binary = spec end
   local ok, s = pcall(scheduler.new, decl)
   if not ok then return nil, tostring(s) end

@@ -18,6 +18,8 @@ end
 
 function M.state() return read(SX .. "/state") end
 function M.ops() return read(SX .. "/root/ops") end
+-- Bumped by the kernel at every enable: tells our scheduler's enable from any earlier one.
+function M.enable_seq() return tonumber(read(SX .. "/enable_seq") or "") end
 
 local function tail(s, n)
   local lines = {}
@@ -54,12 +56,6 @@ Sched.__index = Sched
 
 local seq = 0
 
---[[
-Starts plan = { name, ops_name, argv } and waits (bounded) until
-/sys/kernel/sched_ext/state says enabled with root/ops naming it.
-Returns the handle, or nil and a failure { kind = "load_failed" |
-"enable_timeout", msg, log }.
-]]
 -- The BPF maps that exist now, as a set of ids.
 local function map_ids()
   local set = {}
@@ -67,18 +63,43 @@ local function map_ids()
   return set
 end
 
+-- The ops name a scheduler enabled under differs from the one it declared.
+local function ops_mismatch(plan, ops)
+  return { kind = "ops_mismatch", bad_input = true,
+    msg = ("declares ops_name '%s', but the kernel enabled it as '%s' " ..
+      "(/sys/kernel/sched_ext/root/ops); drop ops_name or set it to '%s'")
+      :format(plan.ops_name, ops, ops) }
+end
+
+--[[
+Starts plan = { name, ops_name?, argv } and waits (bounded) until the kernel
+enables it: state "enabled" with an enable_seq past the one before the
+spawn, so it is this process's enable, whatever its ops are called. The ops
+name the kernel shows is recorded (self.ops); a declared ops_name that
+differs is a failure naming both. Returns the handle, or nil and a failure
+{ kind = "load_failed" | "enable_timeout" | "ops_mismatch", msg, log }.
+]]
 function M.start(plan, timeout)
   seq = seq + 1
   local log = ("/tmp/sched-%d.log"):format(seq)
   local before = map_ids()
+  local seq0 = M.enable_seq() or 0
   local t0 = core.now()
   local p, err = core.spawn(plan.argv, { output = log })
   if not p then return nil, { kind = "load_failed", msg = err } end
   local self = setmetatable({ plan = plan, p = p, log = log, t0 = t0 }, Sched)
-  local deadline = t0 + (timeout or 15)
+  timeout = timeout or 15
+  local deadline = t0 + timeout
   while core.now() < deadline do
-    if M.state() == "enabled" and M.ops() == plan.ops_name then
+    if M.state() == "enabled" and (M.enable_seq() or 0) > seq0 then
       self.enabled_after_s = core.now() - t0
+      self.ops = M.ops()
+      if plan.ops_name and self.ops and self.ops ~= plan.ops_name then
+        local f = ops_mismatch(plan, self.ops)
+        self:stop()
+        f.log = self:log_tail(40)
+        return nil, f
+      end
       self:hold_maps(before)
       return self
     end
@@ -91,9 +112,11 @@ function M.start(plan, timeout)
     end
     core.sleep(0.02)
   end
+  -- what the kernel said while it still ran, not after we stopped it
+  local state = M.state() or "?"
   self:stop()
   return nil, { kind = "enable_timeout", log = self:log_tail(40),
-    msg = ("not enabled within %gs (state: %s)"):format(timeout or 15, M.state() or "?") }
+    msg = ("still running but not enabled after %gs (sched_ext state: %s)"):format(timeout, state) }
 end
 
 --[[
@@ -164,7 +187,7 @@ end
 
 -- What the host judges: how it ran and ended, with the evidence.
 function Sched:report()
-  return { name = self.plan.name, enabled_after_s = self.enabled_after_s,
+  return { name = self.plan.name, ops = self.ops, enabled_after_s = self.enabled_after_s,
     failure = self.failure, exit = self.exit, killed_at_stop = self.killed,
     log = self:log_tail(40), kernel = M.kernel_log() }
 end

@@ -21,7 +21,8 @@ end
 --[[
 ktstr.scheduler{ name = "ktstr_sched", binary = "ktstr-sched" | path = "/abs/x",
   args = {...}, sysctls = { ["kernel.x"] = "v" }, kargs = {...}, config_file = "f",
-  ops_name = "ktstr" (what /sys/kernel/sched_ext/root/ops says; default name),
+  ops_name = "ktstr" (optional: when given, the ops name the kernel must
+    show in /sys/kernel/sched_ext/root/ops; a different one is an error),
   watchdog_arg = "--watchdog-ms" (how to hand it the test's watchdog timeout),
   checks = { max_spread_pct = 30, ... } }
 ]]
@@ -41,7 +42,7 @@ function M.new(t)
   end
   local s = { name = name, binary = t.binary, path = t.path, source = V.where(),
     args = strings(t.args, w .. ": args"), kargs = strings(t.kargs, w .. ": kargs"),
-    config_file = t.config_file, ops_name = t.ops_name or name, watchdog_arg = t.watchdog_arg,
+    config_file = t.config_file, ops_name = t.ops_name, watchdog_arg = t.watchdog_arg,
     sysctls = {} }
   for k, v in pairs(t.sysctls or {}) do
     if type(k) ~= "string" or not k:match("^[%w_.]+$") or type(v) ~= "string" and
