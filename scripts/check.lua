@@ -53,7 +53,7 @@ local function run_suite(dir)
       counts.skipped = counts.skipped + 1
     elseif line:match("^PASS ") then
       counts.passed = counts.passed + 1
-    elseif line:match("^FAIL ") or line:match("^INCONCLUSIVE ") then
+    elseif line:match("^FAIL ") or line:match("^INCONCLUSIVE ") or line:match("^ERROR ") then
       counts.failed = counts.failed + 1
     elseif line:match("^ok %d+ %- # SKIP") then
       counts.skipped = counts.skipped + 1

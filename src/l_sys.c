@@ -9,6 +9,7 @@
 
 #include "fs.h"
 #include "lk.h"
+#include "sig.h"
 
 /* core.now() -> seconds on CLOCK_MONOTONIC */
 static int l_now(lua_State *L)
@@ -114,6 +115,17 @@ static int l_exe(lua_State *L)
 	return 1;
 }
 
+/* core.signal_pending() -> signo | nil: the SIGINT/SIGTERM/SIGHUP that came, if one did */
+static int l_signal_pending(lua_State *L)
+{
+	int signo = sig_pending();
+
+	if (!signo)
+		return 0;
+	lua_pushinteger(L, signo);
+	return 1;
+}
+
 static const luaL_Reg sys_funcs[] = {
 	{ "now", l_now },
 	{ "cputime", l_cputime },
@@ -124,6 +136,7 @@ static const luaL_Reg sys_funcs[] = {
 	{ "getpid", l_getpid },
 	{ "uname", l_uname },
 	{ "exe", l_exe },
+	{ "signal_pending", l_signal_pending },
 	{ NULL, NULL },
 };
 

@@ -1,6 +1,7 @@
 -- The guest agent: PID 1's Lua side; reports the guest's facts, then serves the host.
 local core = require("ktstr.core")
 local cjson = require("cjson")
+local fault = require("ktstr.fault")
 
 local M = {}
 
@@ -151,25 +152,32 @@ function handlers.facts(msg, send)
   send({ t = "facts", id = msg.id, facts = M.facts() })
 end
 
--- Loads the script as the host did and runs one of its tests.
-function handlers.run_test(msg, send)
+-- Loads the script as the host did (text only) and runs one of its tests.
+local function run_test(msg)
   local registry = require("ktstr.test")
   registry.reset()
-  local ok, err = pcall(dofile, msg.script)
-  local result
+  local chunk, lerr = loadfile(msg.script, "t")
+  local ok, err = chunk ~= nil, lerr
+  if chunk then ok, err = pcall(chunk) end
   if not ok then
-    result = { error = "loading " .. msg.script .. " in the guest: " .. tostring(err) }
-  else
-    local test
-    for _, t in ipairs(registry.registry()) do
-      if t.name == msg.test then test = t end
-    end
-    if test then
+    local f = fault.classify(err)
+    f.msg = "loading " .. msg.script .. " in the guest: " .. f.msg
+    return { fault = fault.plain(f) }
+  end
+  for _, t in ipairs(registry.registry()) do
+    if t.name == msg.test then
       -- a gauntlet variant runs the test on another topology than it declares
-      result = require("ktstr.scenario").run(test, msg.topo or test, msg.sched)
-    else
-      result = { error = ("no test '%s' in %s in the guest"):format(msg.test, msg.script) }
+      return require("ktstr.scenario").run(t, msg.topo or t, msg.sched)
     end
+  end
+  return { fault = { kind = "internal",
+    msg = ("no test '%s' in %s in the guest"):format(msg.test, msg.script) } }
+end
+
+function handlers.run_test(msg, send)
+  local ok, result = xpcall(run_test, debug.traceback, msg)
+  if not ok then
+    result = { fault = { kind = "internal", msg = "ktstr internal error: " .. tostring(result) } }
   end
   send({ t = "result", id = msg.id, result = result })
 end
@@ -195,6 +203,7 @@ local function open_port()
 end
 
 function M.main()
+  fault.guard_exit()
   local port = open_port()
   local send = sender(port)
   link = { port = port, send = send, next_id = 0 }

@@ -29,17 +29,21 @@ local function check_groups(def, method)
   end
 end
 
+-- What one worker set may hold (the guest's core.workers_spawn refuses more).
+M.WORKERS_MAX = 4096
+
 function methods:workers(n)
   if self[DEF].workers_pct then V.raise("%s: workers_pct is already set", what(self, "workers")) end
-  local b = with(self, "workers", V.integer(n, what(self, "workers"), 0))
+  local b = with(self, "workers", V.integer(n, what(self, "workers"), 0, M.WORKERS_MAX))
   check_groups(b[DEF], "workers")
   return b
 end
 
--- ceil(cpus * p) workers, cpus being the size of the cgroup's cpuset.
+-- ceil(cpus * p) workers, cpus being the size of the cgroup's cpuset (at most 252 CPUs).
 function methods:workers_pct(p)
   if self[DEF].workers then V.raise("%s: workers is already set", what(self, "workers_pct")) end
-  return with(self, "workers_pct", V.number(p, what(self, "workers_pct"), 0, nil, true))
+  return with(self, "workers_pct", V.number(p, what(self, "workers_pct"), 0, M.WORKERS_MAX / 256,
+    true))
 end
 
 function methods:work(w)
@@ -110,13 +114,15 @@ function methods:cpu_max(quota, period)
   local q = V.duration(quota, w .. ": quota")
   local p = V.duration(period or 0.1, w .. ": period")
   if q < 0.001 then V.raise("%s: quota must be at least 1ms, got %s", w, tostring(quota)) end
+  -- more than 1000 CPUs' worth of a 1 s period limits nothing a guest can have
+  if q > 1000 then V.raise("%s: quota must be at most 1000s, got %s", w, tostring(quota)) end
   if p < 0.001 or p > 1 then V.raise("%s: period must be 1ms..1s, got %s", w, tostring(period)) end
   return with(self, "cpu_max", { quota = q, period = p })
 end
 
 -- 100 = one CPU's worth, over the default 100ms period.
 function methods:cpu_quota_pct(pct)
-  V.number(pct, what(self, "cpu_quota_pct"), 1)
+  V.number(pct, what(self, "cpu_quota_pct"), 1, 100 * 1000)
   return methods.cpu_max(self, pct / 100 * 0.1, 0.1)
 end
 
@@ -127,15 +133,22 @@ local function bytes(v, w)
   if (type(v) == "number" and math.type(v) ~= "integer") or not n or tonumber(n) == 0 then
     V.raise("%s: expected bytes > 0 (an integer or a string like \"256M\"), got %s", w, tostring(v))
   end
-  return math.tointeger(tonumber(n) * UNITS[u])
+  -- the kernel takes up to 2^63-1; past that the number would wrap to "no limit"
+  local count, unit = math.tointeger(tonumber(n)), math.tointeger(UNITS[u])
+  if not count or count > math.maxinteger // unit then
+    V.raise("%s: %s is more bytes than the kernel can take (at most %d)", w, tostring(v),
+      math.maxinteger)
+  end
+  return count * unit
 end
 
 for _, key in ipairs({ "memory_max", "memory_high", "memory_low" }) do
   methods[key] = function(self, v) return with(self, key, bytes(v, what(self, key))) end
 end
 
+-- PID_MAX_LIMIT: pids.max refuses more.
 function methods:pids_max(n)
-  return with(self, "pids_max", V.integer(n, what(self, "pids_max"), 1))
+  return with(self, "pids_max", V.integer(n, what(self, "pids_max"), 1, 4194304))
 end
 
 function methods:io_weight(n)

@@ -3,6 +3,7 @@ local V = require("ktstr.validate")
 local cpuset = require("ktstr.cpuset")
 local verdict = require("ktstr.verdict")
 local monitor = require("ktstr.monitor")
+local fault = require("ktstr.fault")
 
 local M = {}
 
@@ -367,26 +368,78 @@ local function judge_monitor(test, th, result, v)
   return v
 end
 
+-- How long post_vm may run on the host before it counts as hung (a script bug).
+M.POST_VM_TIMEOUT_S = 60
+
+-- A bad-input outcome: the script is wrong, so nothing is judged.
+local function script_error(msg, check)
+  return { status = "error", details = { { check = check, status = "error", msg = msg } } }
+end
+
+-- Calls post_vm with a time bound; a SIGINT while it runs ends the whole run.
+local function call_post_vm(test, result)
+  local core = require("ktstr.core")
+  local deadline = core.now() + M.POST_VM_TIMEOUT_S
+  debug.sethook(function()
+    if core.now() > deadline then
+      debug.sethook()
+      local info = debug.getinfo(2, "Sl")
+      fault.raise("script", ("%spost_vm still running after %gs: it must return (a loop " ..
+        "that never ends?)"):format(info and info.currentline > 0 and
+        ("%s:%d: "):format(info.short_src, info.currentline) or "", M.POST_VM_TIMEOUT_S))
+    end
+  end, "", 10000)
+  local ok, v = pcall(test.post_vm, result)
+  debug.sethook()
+  if not ok and core.signal_pending() then
+    fault.raise("interrupted", "interrupted while post_vm ran")
+  end
+  return ok, v
+end
+
+-- post_vm's verdict; nothing returned means no objection (as the Rust
+-- Ok(())). An error is the test failing (assert in post_vm is how it
+-- says no), except os.exit and a hang, which are script errors.
 local function run_post_vm(test, result)
   require("ktstr.snapshot").result_api(result)
-  local ok, v = pcall(test.post_vm, result)
-  if not ok then return verdict.fail(tostring(v), "post_vm") end
+  local ok, v = call_post_vm(test, result)
+  if not ok then
+    if fault.is(v) then return script_error(v.msg, "post_vm") end
+    return verdict.fail(type(v) == "string" and v or
+      "error raised with a " .. type(v) .. " value: " .. fault.show(v), "post_vm")
+  end
   if v == nil then return nil end
   if not verdict.is(v) then
     return verdict.fail(("returned %s; return a verdict (ktstr.pass(), ktstr.fail(msg), ...) " ..
-      "or nothing"):format(tostring(v)), "post_vm")
+      "or nothing"):format(fault.show(v)), "post_vm")
   end
   return from(v, "post_vm")
 end
 
--- evaluate(test, result) -> verdict: the guest's failure (result.error)
--- first, then what the test body returned (result.verdict), the checks in
--- order, and post_vm (on the host; not run when the guest failed). Checks
--- only add failures and inconclusives, so a body's skip stays a skip.
+-- A run that ended early for a reason that is not the scheduler's: no
+-- check can judge what did not run.
+local function cut_short(result)
+  local f = result.fault
+  local kind = f and fault.KINDS[f.kind]
+  if not kind then return nil end
+  if kind.status == "error" then return script_error(f.msg, "script") end
+  return verdict.inconclusive(f.msg, f.kind == "internal" and "ktstr" or f.kind)
+end
+
+-- evaluate(test, result) -> verdict: a run cut short by the script
+-- (error), the environment or ktstr (inconclusive) is not judged further;
+-- otherwise what the test body returned (result.verdict), the checks in
+-- order, the monitor, and post_vm on the host. Checks only add failures
+-- and inconclusives, so a body's skip stays a skip.
 function M.evaluate(test, result)
   local th = M.thresholds(test, result.accel)
-  local v = result.verdict and from(result.verdict, "run") or verdict.pass()
-  if result.error then v = verdict.merge(verdict.fail(result.error, "guest"), v) end
+  local v = cut_short(result)
+  if v then
+    v.stats = M.stats(result)
+    judge_monitor(test, th, result, verdict.pass())  -- the summary, for the report
+    return v
+  end
+  v = result.verdict and from(result.verdict, "run") or verdict.pass()
   for _, c in ipairs(CHECKS) do
     local name, key, run = c[1], c[2], c[3]
     if key == true or th[key] then
@@ -397,10 +450,43 @@ function M.evaluate(test, result)
     end
   end
   v = judge_monitor(test, th, result, v)
-  local post = test.post_vm and not result.error and run_post_vm(test, result)
+  local post = test.post_vm and run_post_vm(test, result)
   if post then v = verdict.merge(v, post) end
   v.stats = M.stats(result)
   return v
+end
+
+--[[
+expect_err: a negative test passes when the scheduler failed as expected
+(its error text containing / matching what the test names) and fails when
+it did not fail. bug is the scheduler's root cause (scheduler.judge), text
+the scheduler's error text. Script errors and inconclusives stay as they are.
+]]
+function M.expect(test, v, bug, text)
+  if not test.expect_err or v.status == "error" or v.status == "inconclusive" then return v end
+  local function out(status, msg)
+    return { status = status, details = { { check = "expect_err", status = status, msg = msg } },
+      stats = v.stats }
+  end
+  if not bug then
+    if v.status == "fail" then
+      local c = v.details[1]
+      return out("fail", ("the scheduler did not fail, only a check did (%s: %s); " ..
+        "expect_err wants the scheduler to fail"):format(c.check, c.msg))
+    end
+    return out("fail", "expect_err: the scheduler did not fail")
+  end
+  local lit, pat = test.expect_scx_bpf_error_contains, test.expect_scx_bpf_error_matches
+  text = text or ""
+  if lit and not text:find(lit, 1, true) then
+    return out("fail", ("the scheduler failed, but its error %q does not contain %q")
+      :format(text, lit))
+  end
+  if pat and not text:find(pat) then
+    return out("fail", ("the scheduler failed, but its error %q does not match %q"):format(text,
+      pat))
+  end
+  return out("pass", "failed as expected: " .. bug)
 end
 
 return M

@@ -7,6 +7,10 @@ local MUL = { m = 60, min = 60, h = 3600 }
 
 local FORM = 'expected seconds (a number) or a string like "100ms", "1.5s", "500us"'
 
+-- The longest duration anything takes: a day. Longer is a typo, and 1e12 s
+-- would not even fit the nanosecond counters the guest uses.
+M.MAX_S = 86400
+
 -- parse(v) -> seconds | nil, message naming the value
 function M.parse(v)
   local s
@@ -27,6 +31,9 @@ function M.parse(v)
   end
   if s ~= s or s == math.huge or s < 0 then
     return nil, ("bad duration %s: must be finite and >= 0"):format(tostring(v))
+  end
+  if s > M.MAX_S then
+    return nil, ("bad duration %s: longer than a day (%d s)"):format(tostring(v), M.MAX_S)
   end
   return s
 end

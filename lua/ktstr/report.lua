@@ -3,7 +3,8 @@ local cpuset = require("ktstr.cpuset")
 
 local M = {}
 
-local WORD = { pass = "PASS", fail = "FAIL", inconclusive = "INCONCLUSIVE", skip = "SKIP" }
+local WORD = { pass = "PASS", fail = "FAIL", inconclusive = "INCONCLUSIVE", skip = "SKIP",
+  error = "ERROR" }
 local PER_CHECK = 8  -- detail lines shown per check; the rest are counted
 
 function M.scheduler_name(test)
@@ -167,7 +168,9 @@ function M.format(test, v, result, opts)
     local more = shown[check] - PER_CHECK
     if more > 0 then out[#out + 1] = ("  %s: ... and %d more"):format(check, more) end
   end
-  if v.stats and v.stats.workers > 0 then stats_lines(out, v.stats) end
+  -- bad input: the script is wrong, so what the guest saw is beside the point
+  if v.status == "error" then result = nil end
+  if v.stats and v.stats.workers > 0 and result then stats_lines(out, v.stats) end
   if result and result.monitor then monitor_lines(out, result.monitor) end
   local dump = result and result.snapshots and result.snapshots.failure_dump
   if dump then dump_lines(out, dump) end
@@ -188,11 +191,14 @@ function M.format(test, v, result, opts)
   return table.concat(out, "\n") .. "\n"
 end
 
--- "3 passed, 1 failed" (+ ", N skipped", ", N inconclusive" when there are any).
+-- "3 passed, 1 failed" (+ ", N skipped", ", N inconclusive", ", N errors" when there are any).
 function M.summary(c)
   local s = ("%d passed, %d failed"):format(c.passed or 0, c.failed or 0)
   if (c.skipped or 0) > 0 then s = s .. (", %d skipped"):format(c.skipped) end
   if (c.inconclusive or 0) > 0 then s = s .. (", %d inconclusive"):format(c.inconclusive) end
+  if (c.errors or 0) > 0 then
+    s = s .. (", %d error%s (bad input)"):format(c.errors, c.errors > 1 and "s" or "")
+  end
   return s
 end
 
@@ -201,6 +207,7 @@ function M.json(test, v, result)
   result = result or {}
   return {
     test = test.name, source = test.source, scheduler = M.scheduler_name(test),
+    scheduler_ops = result.sched and result.sched.ops,
     topology = cpuset.topo_name(test), status = v.status, passed = v.status == "pass",
     skipped = v.status == "skip", inconclusive = v.status == "inconclusive",
     details = v.details, stats = v.stats, duration_s = result.duration_s or test.duration_s,

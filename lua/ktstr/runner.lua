@@ -2,6 +2,7 @@
 local argparse = require("ktstr.argparse")
 local checks = require("ktstr.checks")
 local core = require("ktstr.core")
+local fault = require("ktstr.fault")
 local observer = require("ktstr.observer")
 local report = require("ktstr.report")
 local scheduler = require("ktstr.scheduler")
@@ -44,10 +45,16 @@ function M.load(files)
   local out, first = {}, {}
   for _, file in ipairs(files) do
     registry.reset()
-    local f, err = loadfile(file)
-    if not f then return nil, err end
+    -- text only: precompiled chunks can crash the Lua VM
+    local f, err = loadfile(file, "t")
+    if not f then
+      if err:find("binary chunk", 1, true) then
+        err = file .. ": precompiled Lua is not a test script (ktstr loads scripts as text)"
+      end
+      return nil, err
+    end
     local ok, lerr = pcall(f)
-    if not ok then return nil, tostring(lerr) end
+    if not ok then return nil, fault.classify(lerr).msg end
     for _, t in ipairs(registry.registry()) do
       -- each guest loads one script, but names must be unique across all of them
       if first[t.name] then
@@ -104,9 +111,10 @@ local function run_in_guest(item, o, held)
   result.monitor = obs:result()
   -- the guest listed the names it asked for; the host holds the captures
   result.snapshots, result.monitor.snapshots = result.monitor.snapshots, nil
-  if type(result.error) == "string" then
+  if type(result.fault) == "table" and type(result.fault.msg) == "string" then
     -- the guest ran the script as /scripts/NAME: name it as the user wrote it
-    result.error = result.error:gsub(script:gsub("%p", "%%%0"), (item.file:gsub("%%", "%%%%")))
+    result.fault.msg = result.fault.msg:gsub(script:gsub("%p", "%%%0"),
+      (item.file:gsub("%%", "%%%%")))
   end
   result.accel = h.accel
   result.kernel = h.kernel.release
@@ -136,24 +144,35 @@ local function guest_failure(f)
     { console = f.console, error = f.msg }
 end
 
+local COUNTER = { pass = "passed", fail = "failed", skip = "skipped",
+  inconclusive = "inconclusive", error = "errors" }
+
+-- The verdict of one run: the checks, the scheduler's failure as root
+-- cause (bad input when its declaration was wrong), then expect_err.
+local function judge(item, result)
+  local v = checks.evaluate(item.test, result)
+  if v.status == "error" then return v end
+  result.bug = scheduler.judge(result)
+  if result.bug then v = verdict.merge(verdict.fail(result.bug, "scheduler"), v) end
+  v = checks.expect(item.test, v, result.bug, scheduler.error_text(result))
+  if v.status == "pass" and v.details[1] then result.bug = nil end
+  return v
+end
+
 -- Judges one run and prints its verdict; returns an exit code that ends the whole run, or nil.
 local function report_one(item, o, counts, t0, result, f)
   local v
   if result then
-    v = checks.evaluate(item.test, result)
-    result.bug = scheduler.judge(result)
-    if result.bug then v = verdict.merge(verdict.fail(result.bug, "scheduler"), v) end
-  elseif f.kind == "bad_input" then
-    io.stderr:write("ktstr script: ", f.msg, "\n")
-    return 2
+    v = judge(item, result)
   elseif f.kind == "interrupted" then
     return 130
+  elseif f.kind == "bad_input" then
+    v, result = { status = "error", details = { { check = "input", status = "error",
+      msg = f.msg } } }, {}
   else
     v, result = guest_failure(f)
   end
-  local key = ({ pass = "passed", fail = "failed", skip = "skipped",
-    inconclusive = "inconclusive" })[v.status]
-  counts[key] = counts[key] + 1
+  counts[COUNTER[v.status]] = counts[COUNTER[v.status]] + 1
   if v.status == "pass" then
     print(report.pass_line(item.test, core.now() - t0))
   else
@@ -172,7 +191,15 @@ local function run_one(item, o, counts)
     rc, reported = report_one(item, o, counts, t0, result), true
     require("ktstr.repl").hold(h, obs, info)
   end
-  local result, f = run_in_guest(item, o, held)
+  local ok, result, f = pcall(run_in_guest, item, o, held)
+  if not ok then
+    -- an interrupt raised in Lua (post_vm, a check) ends the run like one during the boot
+    local e = result
+    if fault.is(e) and e.kind == "interrupted" or core.signal_pending() then
+      return 128 + (core.signal_pending() or 2)
+    end
+    error(e, 0)
+  end
   if reported then return rc end
   return report_one(item, o, counts, t0, result, f)
 end
@@ -196,7 +223,7 @@ local function gauntlet_items(items, o)
   return out
 end
 
-function M.main(args)
+local function main(args)
   local o, code = M.parse(args)
   if not o then return code end
   local items, err = M.load(o.files)
@@ -224,16 +251,24 @@ function M.main(args)
     end
     return 0
   end
-  local counts = { passed = 0, failed = 0, skipped = 0, inconclusive = 0 }
+  local counts = { passed = 0, failed = 0, skipped = 0, inconclusive = 0, errors = 0 }
   o.sidecars = sidecar.start()
   for _, it in ipairs(items) do
     local rc = run_one(it, o, counts)
     if rc then return rc end
   end
   print(report.summary(counts))
-  if counts.failed > 0 then return 1 end
-  if counts.inconclusive > 0 then return 2 end
+  if counts.failed > 0 then return fault.EXIT.fail end
+  if counts.errors + counts.inconclusive > 0 then return fault.EXIT.error end
   return 0
+end
+
+function M.main(args)
+  local restore = fault.guard_exit()
+  local ok, rc = pcall(main, args)
+  restore()
+  if not ok then error(rc, 0) end
+  return rc
 end
 
 return M

@@ -1,6 +1,7 @@
 -- The guest-side executor: runs a test's steps and ops on real cgroups and workers.
 local core = require("ktstr.core")
 local cpuset = require("ktstr.cpuset")
+local fault = require("ktstr.fault")
 local sched = require("ktstr.sched")
 local step = require("ktstr.step")
 local verdict = require("ktstr.verdict")
@@ -11,10 +12,14 @@ local M = {}
 local Ctx = {}
 Ctx.__index = Ctx
 
--- Errors the executor raises carry this prefix so the agent can tell an
--- environment failure (cgroup write refused, spawn failed) from a script bug.
+-- An environment failure (a cgroup write refused, a spawn failed): inconclusive.
 local function fail(fmt, ...)
-  error({ kind = "op_failed", msg = fmt:format(...) }, 0)
+  fault.raise("env", fmt:format(...))
+end
+
+-- A mistake of the test script found while it runs, at src (its file:line) when known.
+local function mistake(src, fmt, ...)
+  fault.raise("script", (src and src .. ": " or "") .. fmt:format(...))
 end
 
 local function ok(v, err, ...)
@@ -22,8 +27,11 @@ local function ok(v, err, ...)
   return v, err, ...
 end
 
--- Lua work values carry seconds; the C side wants integer ns.
-local function ns(s) return math.floor(s * 1e9 + 0.5) end
+-- A cpuset the script asked for that this topology cannot give.
+local function resolved(src, cpus, err)
+  if not cpus then mistake(src, "%s", err) end
+  return cpus
+end
 
 -- A custom function runs in the worker's own Lua state as fn(w, params).
 local function custom_chunk(w)
@@ -39,17 +47,7 @@ end
 -- The workers_spawn fields for a work value: work= (C loop) or lua= (custom).
 function M.work_fields(w)
   if w.type == "custom" then return { lua = custom_chunk(w) } end
-  local params = {}
-  for _, p in ipairs(work.TYPES[w.type] or {}) do
-    local v = w.params[p[1]]
-    params[p[1]] = p[2] == "duration" and ns(v) or v
-  end
-  local phases
-  if w.phases then
-    phases = {}
-    for i, ph in ipairs(w.phases) do phases[i] = { kind = ph.kind, ns = ns(ph.duration) } end
-  end
-  return { work = ok(core.work_resolve(w.type, params, phases)) }
+  return { work = ok(core.work_resolve(w.type, work.c_args(w))) }
 end
 
 -- plan: the scheduler to run (scheduler.plan on the host), or nil for EEVDF.
@@ -80,14 +78,14 @@ end
 function Ctx:affinity(def, index, n)
   local a = def.affinity
   if a == nil or type(a) == "string" then return nil end
-  return ok(cpuset.resolve(a, self.topo, index, n))
+  return resolved(def.source, cpuset.resolve(a, self.topo, index, n))
 end
 
 -- Per-worker cpulists of a named intent for the n workers after the cgroup's first `done`.
 local function intent_cpus(inst, intent, n, done)
   local allowed = cpuset.parse(inst.cpus or inst.ctx.all_cpus)
   local all, err = cpuset.intent(intent, inst.ctx.topo, allowed, done + n)
-  if not all then fail("cgroup '%s': affinity %s", inst.name, err) end
+  if not all then mistake(inst.def.source, "cgroup '%s': affinity %s", inst.name, err) end
   return table.move(all, done + 1, done + n, 1, {})
 end
 
@@ -120,8 +118,8 @@ end
 
 -- Creates def's cgroup and starts its workers; index/n place positional cpusets.
 function Ctx:add(def, index, n, label)
-  if self.live[def.name] then fail("cgroup '%s' already exists", def.name) end
-  local cpus = def.cpuset and ok(cpuset.resolve(def.cpuset, self.topo, index, n))
+  if self.live[def.name] then mistake(def.source, "cgroup '%s' already exists", def.name) end
+  local cpus = def.cpuset and resolved(def.source, cpuset.resolve(def.cpuset, self.topo, index, n))
   local inst = { ctx = self, name = def.name, def = def, step = label, sets = {},
     allowed = {}, cg = ok(core.cgroup_create(def.name)) }
   self.live[def.name] = inst
@@ -137,8 +135,8 @@ function Ctx:add(def, index, n, label)
   return inst
 end
 
-function Ctx:get(name)
-  return self.live[name] or fail("no cgroup '%s' is running", name)
+function Ctx:get(name, src)
+  return self.live[name] or mistake(src, "no cgroup '%s' is running", name)
 end
 
 -- Stops inst's workers and keeps their reports; by_op marks ends the test asked for.
@@ -155,8 +153,8 @@ local function stop(inst, by_op)
   inst.sets = {}
 end
 
-function Ctx:remove(name, by_op)
-  local inst = self:get(name)
+function Ctx:remove(name, by_op, src)
+  local inst = self:get(name, src)
   stop(inst, by_op)
   ok(inst.cg:remove())
   self.live[name] = nil
@@ -165,29 +163,29 @@ end
 
 local OPS = {}
 function OPS.add_cgroup(self, o, label) self:add(o.def, 0, 1, label) end
-function OPS.remove_cgroup(self, o) self:remove(o.cgroup, true) end
-function OPS.stop_cgroup(self, o) stop(self:get(o.cgroup), true) end
+function OPS.remove_cgroup(self, o) self:remove(o.cgroup, true, o.source) end
+function OPS.stop_cgroup(self, o) stop(self:get(o.cgroup, o.source), true) end
 function OPS.set_cpuset(self, o)
-  set_cpus(self:get(o.cgroup), ok(cpuset.resolve(o.cpuset, self.topo)))
+  set_cpus(self:get(o.cgroup, o.source), resolved(o.source, cpuset.resolve(o.cpuset, self.topo)))
 end
-function OPS.clear_cpuset(self, o) set_cpus(self:get(o.cgroup), nil) end
+function OPS.clear_cpuset(self, o) set_cpus(self:get(o.cgroup, o.source), nil) end
 function OPS.swap_cpusets(self, o)
-  local a, b = self:get(o.a), self:get(o.b)
+  local a, b = self:get(o.a, o.source), self:get(o.b, o.source)
   local ca, cb = a.cpus, b.cpus
   set_cpus(a, cb)
   set_cpus(b, ca)
 end
-function OPS.spawn(self, o) spawn(self:get(o.cgroup), o.workers, o.work) end
+function OPS.spawn(self, o) spawn(self:get(o.cgroup, o.source), o.workers, o.work) end
 -- Re-pins every running worker of the cgroup; later spawns keep the def's affinity.
 function OPS.set_affinity(self, o)
-  local inst = self:get(o.cgroup)
+  local inst = self:get(o.cgroup, o.source)
   local total = 0
   for _, ws in ipairs(inst.sets) do total = total + #ws:pids() end
   local lists
   if type(o.affinity) == "string" then
     lists = intent_cpus(inst, o.affinity, total, 0)
   else
-    local one = ok(cpuset.resolve(o.affinity, self.topo))
+    local one = resolved(o.source, cpuset.resolve(o.affinity, self.topo))
     lists = {}
     for i = 1, total do lists[i] = one end
   end
@@ -202,17 +200,17 @@ function OPS.set_affinity(self, o)
   end
 end
 function OPS.move_all_tasks(self, o)
-  local from, to = self:get(o.from), self:get(o.to)
+  local from, to = self:get(o.from, o.source), self:get(o.to, o.source)
   for _, pid in ipairs(ok(from.cg:procs())) do ok(to.cg:attach(pid)) end
 end
-function OPS.freeze_cgroup(self, o) ok(self:get(o.cgroup).cg:freeze()) end
-function OPS.attach_scheduler(self) self:attach_scheduler() end
-function OPS.detach_scheduler(self) self:detach_scheduler() end
-function OPS.restart_scheduler(self)
-  self:detach_scheduler()
-  self:attach_scheduler()
+function OPS.freeze_cgroup(self, o) ok(self:get(o.cgroup, o.source).cg:freeze()) end
+function OPS.attach_scheduler(self, o) self:attach_scheduler(o.source) end
+function OPS.detach_scheduler(self, o) self:detach_scheduler(o.source) end
+function OPS.restart_scheduler(self, o)
+  self:detach_scheduler(o.source)
+  self:attach_scheduler(o.source)
 end
-function OPS.unfreeze_cgroup(self, o) ok(self:get(o.cgroup).cg:unfreeze()) end
+function OPS.unfreeze_cgroup(self, o) ok(self:get(o.cgroup, o.source).cg:unfreeze()) end
 -- The host pauses the guest and reads the scheduler's maps; we wait for it.
 function OPS.capture_snapshot(self, o)
   local reply, err = require("ktstr.agent").host_call({ t = "snapshot", name = o.label,
@@ -224,8 +222,8 @@ end
 function Ctx:op(o, label)
   local f = OPS[o.op]
   if not f then
-    error({ kind = "unsupported", msg = ("%s: op %s is not supported by this ktstr yet")
-      :format(o.source, o.op) }, 0)
+    fault.raise("unsupported", ("%s: op %s is not supported by this ktstr yet")
+      :format(o.source, o.op))
   end
   f(self, o, label)
 end
@@ -252,27 +250,30 @@ function Ctx:sleep(seconds)
       local f = self.sched:check()
       if f then
         self:dump_failure()
-        error({ kind = "sched_failed", msg = f.msg }, 0)
+        fault.raise("sched", f.msg)
       end
     end
     core.sleep(math.max(0, math.min(0.1, deadline - core.now())))
   until core.now() >= deadline
 end
 
-function Ctx:attach_scheduler()
-  if not self.plan then fail("attach_scheduler: the test declares no scheduler") end
-  if self.sched then fail("attach_scheduler: %s is already attached", self.plan.name) end
+function Ctx:attach_scheduler(src)
+  if not self.plan then mistake(src, "attach_scheduler: the test declares no scheduler") end
+  if self.sched then
+    mistake(src, "attach_scheduler: %s is already attached", self.plan.name)
+  end
   local s, f = sched.start(self.plan, self.enable_timeout)
   if not s then
     self.sched_runs[#self.sched_runs + 1] = { name = self.plan.name, failure = f, log = f.log,
       kernel = sched.kernel_log() }
-    error({ kind = "sched_failed", msg = f.msg }, 0)
+    -- a declaration that does not match the scheduler is the script's mistake
+    fault.raise(f.bad_input and "script" or "sched", f.msg)
   end
   self.sched = s
 end
 
-function Ctx:detach_scheduler()
-  if not self.sched then fail("detach_scheduler: no scheduler is attached") end
+function Ctx:detach_scheduler(src)
+  if not self.sched then mistake(src, "detach_scheduler: no scheduler is attached") end
   self.sched:stop()
   self.sched_runs[#self.sched_runs + 1] = self.sched:report()
   self.sched = nil
@@ -379,41 +380,62 @@ function Ctx:result()
     sched = runs[#runs], sched_runs = #runs > 0 and runs or nil }
 end
 
+-- The script's own frames of a traceback: ktstr's and C frames say nothing to its author.
+local function script_frames()
+  local tb = {}
+  for line in debug.traceback("", 3):gmatch("[^\n]+") do
+    if line:match("^%s+[^%[(]") and not line:find("/lua/ktstr/", 1, true) then
+      tb[#tb + 1] = line
+    end
+  end
+  return tb
+end
+
+-- Whatever was raised, as a fault; a script's error keeps its own frames.
+local function caught(e)
+  local f = fault.classify(e)
+  if f.kind == "script" and not fault.is(e) then
+    local tb = script_frames()
+    if type(e) ~= "string" and tb[1] then
+      -- no position in a table or nil error value: the frame that raised it
+      f.msg = tb[1]:match("^%s*(.-):?%s*in ") .. ": " .. f.msg
+    end
+    if #tb > 0 then f.msg = f.msg .. "\nstack traceback:\n" .. table.concat(tb, "\n") end
+  end
+  return f
+end
+
+-- What a run(ctx) body must give back: a verdict, never assumed.
+local function body_verdict(test, v)
+  if verdict.is(v) then return v end
+  local info = debug.getinfo(test.run, "S")
+  fault.raise("script", ("%s:%d: run(ctx) returned %s; it must return a verdict " ..
+    "(ctx:execute_defs{...}, ktstr.pass(), ktstr.fail(msg), ...)"):format(info.short_src,
+    info.linedefined, v == nil and "nothing" or fault.show(v) .. " (a " .. type(v) .. ")"))
+end
+
 --[[
 Runs test (from the registry) in this guest: defs/steps through the
-executor, or the test's own run(ctx). Returns the result table; a failure of
-the environment or the script lands in result.error (a message), an op this
-executor cannot run yet makes the verdict inconclusive.
+executor, or the test's own run(ctx), which must return a verdict. Returns
+the result table; a failure that ended the run lands in result.fault
+({kind, msg}: whose fault it is, ktstr.fault), a failed scheduler in
+result.sched (the host judges it).
 ]]
 function M.run(test, topo, plan)
   local ctx = M.new(test, topo, plan)
   local okk, v = xpcall(function()
     if plan then ctx:attach_scheduler() end
-    if test.run then return test.run(ctx) end
+    if test.run then return body_verdict(test, test.run(ctx)) end
     return ctx:execute_scenario({ steps = test.steps, backdrop = test.backdrop })
-  end, function(e)
-    if type(e) == "table" then return e end
-    -- keep the script's own frames: ktstr's and C frames say nothing to its author
-    local tb = {}
-    for line in debug.traceback("", 2):gmatch("[^\n]+") do
-      if line:match("^%s+[^%[(]") and not line:find("/lua/ktstr/", 1, true) then
-        tb[#tb + 1] = line
-      end
-    end
-    local msg = tostring(e)
-    if #tb > 0 then msg = msg .. "\nstack traceback:\n" .. table.concat(tb, "\n") end
-    return { kind = "script_error", msg = msg }
-  end)
+  end, caught)
   ctx:teardown()
   local r = ctx:result()
   if okk then
-    r.verdict = verdict.is(v) and v or nil
-  elseif v.kind == "sched_failed" then
+    r.verdict = v
+  elseif v.kind == "sched" then
     r.sched_failed = v.msg  -- the host judges r.sched; the scenario stopped here
-  elseif v.kind == "unsupported" then
-    r.verdict = verdict.inconclusive(v.msg, "executor")
   else
-    r.error = v.msg
+    r.fault = fault.plain(v)
   end
   return r
 end

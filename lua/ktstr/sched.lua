@@ -66,9 +66,9 @@ end
 -- The ops name a scheduler enabled under differs from the one it declared.
 local function ops_mismatch(plan, ops)
   return { kind = "ops_mismatch", bad_input = true,
-    msg = ("declares ops_name '%s', but the kernel enabled it as '%s' " ..
+    msg = ("%s: scheduler '%s' declares ops_name '%s', but the kernel enabled it as '%s' " ..
       "(/sys/kernel/sched_ext/root/ops); drop ops_name or set it to '%s'")
-      :format(plan.ops_name, ops, ops) }
+      :format(plan.source or "?", plan.name, plan.ops_name, ops, ops) }
 end
 
 --[[

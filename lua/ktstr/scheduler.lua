@@ -116,7 +116,7 @@ function M.plan(s, binary, test)
   for _, k in ipairs(s.kargs) do cmdline[#cmdline + 1] = k end
   local keys = V.sorted(s.sysctls)
   for _, k in ipairs(keys) do cmdline[#cmdline + 1] = ("sysctl.%s=%s"):format(k, s.sysctls[k]) end
-  return { name = s.name, ops_name = s.ops_name, argv = argv, files = files,
+  return { name = s.name, ops_name = s.ops_name, source = s.source, argv = argv, files = files,
     cmdline = table.concat(cmdline, " ") }
 end
 
@@ -151,6 +151,15 @@ local function verifier_line(log)
     end
   end
   return found
+end
+
+-- What the scheduler's failure said (the scx_bpf_error text the kernel logged,
+-- else the kernel's reason), for expect_scx_bpf_error_*; nil if it did not fail.
+function M.error_text(result)
+  local s = result.sched
+  if not s or not s.failure then return nil end
+  local reason, message = kernel_reason(s.kernel)
+  return message or reason or s.failure.msg
 end
 
 -- A failed scheduler as a verdict's root cause: "BUG SUMMARY: ..." text, or nil.

@@ -11,7 +11,8 @@ local TOPOLOGY = { { "numa_nodes", 1 }, { "llcs", 1 }, { "cores", 2 }, { "thread
 
 local KEYS = { name = true, memory_mib = true, scheduler = true, extra_sched_args = true,
   duration_s = true, watchdog_timeout_s = true, defs = true, steps = true, backdrop = true,
-  run = true, post_vm = true, num_snapshots = true }
+  run = true, post_vm = true, num_snapshots = true, expect_err = true,
+  expect_scx_bpf_error_contains = true, expect_scx_bpf_error_matches = true }
 for _, t in ipairs(TOPOLOGY) do KEYS[t[1]] = true end
 for k in pairs(checks.KEYS) do KEYS[k] = true end
 
@@ -59,6 +60,49 @@ local function body(t, test, w)
   if test.steps then step.check(test.steps, test.backdrop, test, test.scheduler ~= nil) end
 end
 
+-- SCX_WATCHDOG_MAX_TIMEOUT: the kernel refuses a longer timeout_ms.
+M.WATCHDOG_MAX_S = 30
+
+-- The shape and memory the VMM would refuse (CPU count, memory per node),
+-- refused here, before any boot. Outside the ktstr binary the VMM checks.
+local function topology_fits(test, w)
+  local ok, core = pcall(require, "ktstr.core")
+  if not ok then return end
+  local fits, err = core.topo_validate({ numa_nodes = test.numa_nodes, llcs = test.llcs,
+    cores = test.cores, threads = test.threads, memory_mib = test.memory_mib })
+  if not fits then V.raise("%s: %s", w, err) end
+end
+
+-- A negative test: the scheduler must fail, and with these words if given.
+local function expectations(t, test, w)
+  if t.expect_err ~= nil then test.expect_err = V.boolean(t.expect_err, w .. ": expect_err") end
+  for _, k in ipairs({ "expect_scx_bpf_error_contains", "expect_scx_bpf_error_matches" }) do
+    local v = t[k]
+    if v ~= nil then
+      if type(v) ~= "string" or v == "" then
+        V.raise("%s: %s: expected a non-empty string, got %s", w, k, tostring(v))
+      end
+      if not test.expect_err then V.raise("%s: %s goes with expect_err = true", w, k) end
+      test[k] = v
+    end
+  end
+  local pat = test.expect_scx_bpf_error_matches
+  if pat then
+    local ok, hit = pcall(string.find, "", pat)
+    if not ok then
+      V.raise("%s: expect_scx_bpf_error_matches: bad Lua pattern %q: %s", w, pat,
+        tostring(hit):gsub("^.-:%d+: ", ""))
+    end
+    if hit then
+      V.raise("%s: expect_scx_bpf_error_matches: %q matches an empty error, so it checks nothing",
+        w, pat)
+    end
+  end
+  if test.expect_err and not test.scheduler then
+    V.raise("%s: expect_err needs a scheduler (under EEVDF nothing can fail as expected)", w)
+  end
+end
+
 -- ktstr.test{name =, ...} -> the test, registered in declaration order.
 function M.new(t)
   local w = "ktstr.test"
@@ -76,6 +120,7 @@ function M.new(t)
     V.raise("%s: llcs (%d) must be a multiple of numa_nodes (%d)", w, test.llcs, test.numa_nodes)
   end
   test.memory_mib = t.memory_mib and V.integer(t.memory_mib, w .. ": memory_mib", 1)
+  topology_fits(test, w)
   local sched = t.scheduler
   if sched ~= nil and (type(sched) ~= "table" or type(sched.name) ~= "string") then
     V.raise("%s: scheduler: expected a scheduler table with a name, got %s", w, tostring(sched))
@@ -92,6 +137,10 @@ function M.new(t)
   end
   test.duration_s = seconds(t.duration_s, w .. ": duration_s", 12)
   test.watchdog_timeout_s = seconds(t.watchdog_timeout_s, w .. ": watchdog_timeout_s", 5)
+  if test.watchdog_timeout_s > M.WATCHDOG_MAX_S then
+    V.raise("%s: watchdog_timeout_s: the kernel's sched_ext watchdog takes at most %d s, got %s",
+      w, M.WATCHDOG_MAX_S, tostring(t.watchdog_timeout_s))
+  end
   for k, check in pairs(checks.KEYS) do
     if t[k] ~= nil then test[k] = check(t[k], w .. ": " .. k) end
   end
@@ -100,6 +149,7 @@ function M.new(t)
     V.raise("%s: post_vm: expected a function(result), got %s", w, tostring(t.post_vm))
   end
   test.post_vm = t.post_vm
+  expectations(t, test, w)
   -- the Rust ktstr keeps at most 64 periodic captures
   test.num_snapshots = t.num_snapshots and V.integer(t.num_snapshots, w .. ": num_snapshots", 0, 64)
   if by_name[name] then

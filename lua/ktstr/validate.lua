@@ -138,10 +138,16 @@ function M.boolean(v, what)
   return v
 end
 
--- Names of cgroups, tests and snapshots: one path segment, safe in --filter.
+-- Names of cgroups, tests and snapshots: one path segment, safe in --filter,
+-- short enough for a cgroup directory and a record's file name (NAME_MAX 255).
+M.NAME_MAX = 128
+
 function M.name(v, what)
   if type(v) ~= "string" or not v:match("^[%w_.-]+$") or v == "." or v == ".." then
     M.raise("%s: expected a name of letters, digits, '_', '.' or '-', got %s", what, show(v))
+  end
+  if #v > M.NAME_MAX then
+    M.raise("%s: name of %d bytes, longer than %d: '%s...'", what, #v, M.NAME_MAX, v:sub(1, 24))
   end
   return v
 end

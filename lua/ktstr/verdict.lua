@@ -1,9 +1,10 @@
--- Verdicts: pass, fail, inconclusive, skip; combined, fail > inconclusive > pass > skip.
+-- Verdicts: pass, fail, inconclusive, skip; combined, fail > error > inconclusive > pass > skip.
 local V = require("ktstr.validate")
 
 local M = {}
 
-M.RANK = { skip = 0, pass = 1, inconclusive = 2, fail = 3 }
+-- "error" is bad input (the script is wrong): the runner's, never a script's own verdict.
+M.RANK = { skip = 0, pass = 1, inconclusive = 2, error = 3, fail = 4 }
 
 -- { status = "fail", details = { {check =, status =, msg =}, ... }, stats = {...} | nil }
 function M.is(v)

@@ -46,6 +46,35 @@ local CHECK = {
   end,
 }
 
+local function ns(s) return math.floor(s * 1e9 + 0.5) end
+
+-- The parameters and phases as the C side takes them: durations in ns.
+function M.c_args(w)
+  local params = {}
+  for _, p in ipairs(M.TYPES[w.type] or {}) do
+    local v = w.params[p[1]]
+    params[p[1]] = p[2] == "duration" and ns(v) or v
+  end
+  local phases
+  if w.phases then
+    phases = {}
+    for i, ph in ipairs(w.phases) do phases[i] = { kind = ph.kind, ns = ns(ph.duration) } end
+  end
+  return params, phases
+end
+
+-- The C side's own ranges (src/work*.c), checked when the script makes the
+-- value rather than in the guest after a boot. Outside the ktstr binary
+-- (a plain lua5.4 loading the vocabulary) the guest still checks them.
+local has_core, core = pcall(require, "ktstr.core")
+
+local function c_check(w, what)
+  if not has_core then return w end
+  local ok, err = core.work_resolve(w.type, M.c_args(w))
+  if not ok then V.raise("%s: %s", what, err) end
+  return w
+end
+
 local function make(name, params)
   return function(args)
     local what = "ktstr.work." .. name
@@ -65,7 +94,7 @@ local function make(name, params)
         out[p[1]] = CHECK[p[2]](v, what .. ": " .. p[1], p[4])
       end
     end
-    return { type = name, params = out }
+    return c_check({ type = name, params = out }, what)
   end
 end
 
@@ -90,7 +119,7 @@ local function sequence(...)
     end
     phases[i] = p
   end
-  return { type = "sequence", params = {}, phases = phases }
+  return c_check({ type = "sequence", params = {}, phases = phases }, "ktstr.work.sequence")
 end
 
 -- Plain values a custom work function can be handed (no functions, no tables).

@@ -9,7 +9,7 @@ local function run(t)
   local test = ktstr.test(t)
   require("ktstr.test").reset()
   local r = scenario.run(test, test, nil)
-  assert.is_nil(r.error)
+  assert.is_nil(r.fault)
   return r
 end
 
@@ -49,5 +49,34 @@ describe("named affinities", function()
       return ktstr.pass()
     end })
     assert.same({ "3", "3" }, seen)
+  end)
+end)
+
+describe("a run(ctx) body's verdict", function()
+  local function body(fn)
+    local test = ktstr.test({ name = "body", duration_s = 1, run = fn })
+    require("ktstr.test").reset()
+    return scenario.run(test, test, nil)
+  end
+
+  it("is never assumed: nothing or a value that is not a verdict is the script's error", function()
+    for _, bad in ipairs({ false, 42, "pass", { status = "fail" }, ktstr.fail }) do
+      local r = body(function() return bad end)
+      assert.is_nil(r.verdict)
+      assert.equal("script", r.fault.kind)
+      assert.matches("run%(ctx%) returned .* it must return a verdict", r.fault.msg)
+    end
+    assert.matches("returned nothing", body(function() end).fault.msg)
+  end)
+
+  it("takes an error of any type as the script's, showing the value", function()
+    local r = body(function() error({ code = 1 }) end)
+    assert.equal("script", r.fault.kind)
+    assert.matches("error raised with a table value: {code = 1}", r.fault.msg)
+    assert.matches("error raised with a nil value", body(function() error() end).fault.msg)
+  end)
+
+  it("passes a verdict through", function()
+    assert.equal("skip", body(function() return ktstr.skip("no SMT") end).verdict.status)
   end)
 end)

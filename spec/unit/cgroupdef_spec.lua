@@ -54,7 +54,7 @@ describe("ktstr.cgroup", function()
 
   it("names the cgroup, the method and the value in errors", function()
     local c = ktstr.cgroup("a")
-    assert.matches("cgroup 'a': workers: expected an integer >= 0, got %-1$", err_of(c.workers, c, -1))
+    assert.matches("cgroup 'a': workers: expected an integer in 0..4096, got %-1$", err_of(c.workers, c, -1))
     assert.matches("cgroup 'a': nice: expected an integer in %-20..19, got 20$", err_of(c.nice, c, 20))
     assert.matches("cgroup 'a': comm: expected a name of 1 to 15 bytes", err_of(c.comm, c, "a_very_long_comm_name"))
     assert.matches("cgroup 'a': cpu_weight: expected an integer in 1..10000, got 0$", err_of(c.cpu_weight, c, 0))

@@ -194,15 +194,24 @@ describe("the checks", function()
 end)
 
 describe("checks.evaluate", function()
-  it("puts the guest's failure first and skips post_vm then", function()
+  it("judges nothing of a run the environment cut short: inconclusive, no checks, no post_vm", function()
     local ran = false
     local r = one_cgroup({ worker(1, { work_units = 0 }) })
-    r.error = "scheduler exited: runnable task stall (ktstr_sched[1] failed to run for 5.2s)"
+    r.fault = { kind = "env", msg = "set_cpus: /sys/fs/cgroup/ktstr/a: Device or resource busy" }
     local status, lines = judge({ not_starved = true, post_vm = function() ran = true end }, r)
-    assert.equal("fail", status)
+    assert.equal("inconclusive", status)
     assert.is_false(ran)
-    assert.same({ "fail guest: scheduler exited: runnable task stall (ktstr_sched[1] failed to run for 5.2s)",
-      "fail not_starved: tid 1 made no progress (0 work units)" }, lines)
+    assert.same({ "inconclusive env: set_cpus: /sys/fs/cgroup/ktstr/a: Device or resource busy" }, lines)
+  end)
+
+  it("calls a run the script cut short bad input (error), whatever the checks would say", function()
+    local r = one_cgroup({ worker(1, { work_units = 0 }) })
+    r.fault = { kind = "script", msg = "t.lua:3: ktstr.cpuset.llc(3): no LLC 3 (1 LLC)" }
+    local status, lines = judge({ not_starved = true }, r)
+    assert.equal("error", status)
+    assert.same({ "error script: t.lua:3: ktstr.cpuset.llc(3): no LLC 3 (1 LLC)" }, lines)
+    r.fault = { kind = "internal", msg = "ktstr internal error: x.lua:1: boom" }
+    assert.same({ "inconclusive ktstr: ktstr internal error: x.lua:1: boom" }, select(2, judge({}, r)))
   end)
 
   it("merges what the test body returned, labelled run", function()
@@ -223,6 +232,42 @@ describe("checks.evaluate", function()
     assert.matches("^fail post_vm: spec/unit/checks_spec.lua:%d+: oops$", raised[1])
     assert.same({ "fail post_vm: returned 42; return a verdict (ktstr.pass(), ktstr.fail(msg), ...) or nothing" },
       select(2, judge({ post_vm = function() return 42 end }, r)))
+  end)
+
+  it("fails post_vm for every value that is not a verdict, and for error values of any type", function()
+    local r = one_cgroup({ worker(1) })
+    for _, bad in ipairs({ false, 42, "pass", { status = "fail" }, ktstr.fail }) do
+      local status, lines = judge({ post_vm = function() return bad end }, r)
+      assert.equal("fail", status)
+      assert.matches("^fail post_vm: returned ", lines[1])
+    end
+    local status, lines = judge({ post_vm = function() error({ code = 1 }) end }, r)
+    assert.equal("fail", status)
+    assert.same({ "fail post_vm: error raised with a table value: {code = 1}" }, lines)
+    assert.equal("fail", (judge({ post_vm = function() error() end }, r)))
+  end)
+
+  it("calls os.exit in post_vm bad input naming its line, and leaves os.exit as it was", function()
+    local fault = require("ktstr.fault")
+    local real = os.exit
+    local restore = fault.guard_exit()
+    local status, lines = judge({ post_vm = function() os.exit(0) end }, one_cgroup({ worker(1) }))
+    restore()
+    assert.equal(real, os.exit)
+    assert.equal("error", status)
+    assert.matches("^error post_vm: spec/unit/checks_spec.lua:%d+: os.exit%(0%) called: a test script " ..
+      "cannot end ktstr", lines[1])
+  end)
+
+  it("stops a post_vm that never returns after its time bound, as bad input", function()
+    local saved = checks.POST_VM_TIMEOUT_S
+    checks.POST_VM_TIMEOUT_S = 0.2
+    local t0 = require("ktstr.core").now()
+    local status, lines = judge({ post_vm = function() while true do end end }, one_cgroup({ worker(1) }))
+    checks.POST_VM_TIMEOUT_S = saved
+    assert.equal("error", status)
+    assert.matches("^error post_vm: spec/unit/checks_spec.lua:%d+: post_vm still running after 0.2s", lines[1])
+    assert.is_true(require("ktstr.core").now() - t0 < 2)
   end)
 
   it("rolls up per-cgroup stats", function()
@@ -258,5 +303,43 @@ describe("max_cgroup_spread_pct", function()
       { name = "b", cpus = "0-1", workers = { busy(480) } },
       { name = "c", cpus = "2-3", workers = { busy(100) } } } })
     assert.are.equal("pass", v.status)
+  end)
+end)
+
+describe("checks.expect (expect_err)", function()
+  local T = { name = "neg", expect_err = true }
+  local fail = ktstr.fail("tid 1 made no progress", "not_starved")
+
+  it("passes when the scheduler failed, with the failure as its detail", function()
+    local v = checks.expect(T, fail, "scheduler 'x' crashed", "boom")
+    assert.equal("pass", v.status)
+    assert.same({ check = "expect_err", status = "pass", msg = "failed as expected: scheduler 'x' crashed" },
+      v.details[1])
+  end)
+
+  it("fails when the scheduler did not fail, even if a check did", function()
+    assert.same({ "the scheduler did not fail" }, { (checks.expect(T, ktstr.pass()).details[1].msg:match(
+      "the scheduler did not fail")) })
+    assert.equal("fail", checks.expect(T, ktstr.pass()).status)
+    local v = checks.expect(T, fail)
+    assert.equal("fail", v.status)
+    assert.matches("only a check did %(not_starved: tid 1 made no progress%)", v.details[1].msg)
+  end)
+
+  it("wants the scheduler's error to contain or match the expected text", function()
+    local t = { name = "neg", expect_err = true, expect_scx_bpf_error_contains = "injected crash",
+      expect_scx_bpf_error_matches = "after %d+ s" }
+    assert.equal("pass", checks.expect(t, fail, "bug", "ktstr: injected crash after 1 s").status)
+    local v = checks.expect(t, fail, "bug", "ktstr: dispatch stall")
+    assert.equal("fail", v.status)
+    assert.matches('does not contain "injected crash"', v.details[1].msg)
+    v = checks.expect(t, fail, "bug", "injected crash after one s")
+    assert.matches('does not match "after %%d%+ s"', v.details[1].msg)
+  end)
+
+  it("leaves tests without expect_err, script errors and inconclusives alone", function()
+    assert.equal(fail, checks.expect({ name = "t" }, fail, "bug", "x"))
+    local inc = ktstr.inconclusive("host busy")
+    assert.equal(inc, checks.expect(T, inc, nil, nil))
   end)
 end)

@@ -50,11 +50,20 @@ describe("report.format", function()
     assert.equal(13, #lines)
   end)
 
-  it("puts a guest failure first and tags details of another status", function()
-    local r = { error = "scheduler exited: stall", cgroups = {} }
-    local f = report.format(TEST, ktstr.merge(checks.evaluate(TEST, r), ktstr.inconclusive("no samples", "x")), r)
-    assert.equal("FAIL mixed_workloads [sched=eevdf] [topo=1n2l2c1t]: scheduler exited: stall\n" ..
-      "  guest: scheduler exited: stall\n  x (inconclusive): no samples\n", f)
+  it("puts the environment's failure first and tags details of another status", function()
+    local r = { fault = { kind = "env", msg = "spawn: fork: Resource temporarily unavailable" }, cgroups = {} }
+    local f = report.format(TEST, ktstr.merge(checks.evaluate(TEST, r), ktstr.skip("no SMT", "x")), r)
+    assert.equal("INCONCLUSIVE mixed_workloads [sched=eevdf] [topo=1n2l2c1t]: spawn: fork: Resource " ..
+      "temporarily unavailable\n  env: spawn: fork: Resource temporarily unavailable\n  x (skip): no SMT\n", f)
+  end)
+
+  it("shows a script error alone: no stats, monitor or console", function()
+    local r = { fault = { kind = "script", msg = "tests/x.lua:9: no cgroup 'b' is running" }, cgroups = {},
+      console = "boot\n", monitor = { off = "no samples" } }
+    local f = report.format(TEST, checks.evaluate(TEST, r), r, { file = "tests/x.lua" })
+    assert.equal("ERROR mixed_workloads [sched=eevdf] [topo=1n2l2c1t]: tests/x.lua:9: no cgroup 'b' is running\n" ..
+      "  script: tests/x.lua:9: no cgroup 'b' is running\n" ..
+      "replay: ktstr script tests/x.lua --filter mixed_workloads\n", f)
   end)
 
   it("counts the details past eight per check", function()

@@ -98,6 +98,52 @@ describe("ktstr.test", function()
   end)
 end)
 
+describe("limits the guest would refuse", function()
+  after_each(test.reset)
+
+  -- Each is refused while the script loads, at its own line, before any boot.
+  local CASES = {
+    { 'ktstr.cgroup("a"):memory_max("99999999999G")', "more bytes than the kernel can take" },
+    { 'ktstr.cgroup(("n"):rep(4096))', "name of 4096 bytes, longer than 128" },
+    { 'ktstr.cgroup("a"):workers(100000)', "expected an integer in 0..4096, got 100000" },
+    { 'ktstr.work.futex_fan_out{ fan_out = 10^6 }', "fan_out: 1000000 is out of range (1..15)" },
+    { 'ktstr.work.page_fault_churn{ region_kib = 64 * 1024 * 1024 }',
+      "region_kib: 67108864 is out of range (64..1048576)" },
+    { 'ktstr.test{ name = "t", duration_s = 1e12 }', "longer than a day" },
+    { 'ktstr.test{ name = "t", watchdog_timeout_s = 31 }', "takes at most 30 s" },
+    { 'ktstr.test{ name = "t", memory_mib = 10^7 }', "memory_mib must be <=" },
+    { 'ktstr.cgroup("a"):pids_max(2^40)', "expected an integer in 1..4194304" },
+    { 'ktstr.cgroup("a"):cpu_quota_pct(1e300)', "expected a number >= 1 and <= 100000" },
+    { 'ktstr.work.sequence(ktstr.phase.spin(120))', "out of range" },
+  }
+  for _, c in ipairs(CASES) do
+    it("refuses " .. c[1], function()
+      local err = script_err("\n" .. c[1])
+      assert.matches("^tests/x.lua:3: ", err)
+      assert.is_truthy(err:find(c[2], 1, true), err)
+    end)
+  end
+end)
+
+describe("expect_err", function()
+  after_each(test.reset)
+  local S = 'local s = ktstr.scheduler{ name = "x", binary = "x" }\n'
+
+  it("takes the error text to look for, and checks the pattern when the test is declared", function()
+    local t = ktstr.test({ name = "neg", scheduler = { name = "x" }, expect_err = true,
+      expect_scx_bpf_error_contains = "injected", expect_scx_bpf_error_matches = "after %d+ s" })
+    assert.same({ true, "injected", "after %d+ s" }, { t.expect_err, t.expect_scx_bpf_error_contains,
+      t.expect_scx_bpf_error_matches })
+    assert.matches("tests/x.lua:3: .*expect_scx_bpf_error_contains goes with expect_err = true",
+      script_err(S .. 'ktstr.test{ name = "t", scheduler = s, expect_scx_bpf_error_contains = "x" }'))
+    assert.matches("bad Lua pattern", script_err(S .. 'ktstr.test{ name = "t", scheduler = s, ' ..
+      'expect_err = true, expect_scx_bpf_error_matches = "(" }'))
+    assert.matches("matches an empty error, so it checks nothing", script_err(S .. 'ktstr.test{ name = "t", ' ..
+      'scheduler = s, expect_err = true, expect_scx_bpf_error_matches = ".*" }'))
+    assert.matches("expect_err needs a scheduler", script_err('\nktstr.test{ name = "t", expect_err = true }'))
+  end)
+end)
+
 describe("tests/mixed.lua", function()
   after_each(test.reset)
 

@@ -44,7 +44,7 @@ end)
 describe("validation errors", function()
   it("name the script's file and line, however deep the check runs", function()
     local err = err_of('local k = require("ktstr")\n\nk.cgroup("a"):workers(-1)')
-    assert.equal("tests/x.lua:3: cgroup 'a': workers: expected an integer >= 0, got -1", err)
+    assert.equal("tests/x.lua:3: cgroup 'a': workers: expected an integer in 0..4096, got -1", err)
   end)
 
   it("name the line a chain of methods starts on (Lua's line for every call in it)", function()

@@ -1,0 +1,110 @@
+-- Failure kinds: whose fault a failure is, its verdict and exit code (host and guest).
+local M = {}
+
+--[[
+Every kind a failure can carry from where it happened (guest executor,
+scheduler runner, host runner) to the verdict. `status` is what the test is
+counted as; "error" is bad input: the test script or its declaration is
+wrong, and the scheduler is not judged at all.
+]]
+M.KINDS = {
+  -- raised in the script, a bad op, os.exit, a declaration the scheduler contradicts
+  script = { status = "error", who = "the test script" },
+  -- it failed to load, died or was kicked out
+  sched = { status = "fail", who = "the scheduler" },
+  -- a cgroup write refused, a spawn failed
+  env = { status = "inconclusive", who = "the environment" },
+  internal = { status = "inconclusive", who = "ktstr itself" },
+  -- an op this executor cannot run yet
+  unsupported = { status = "inconclusive", who = "this ktstr" },
+  -- SIGINT/SIGTERM while the host judged (post_vm)
+  interrupted = { status = "interrupted", who = "the user" },
+}
+
+-- Exit codes by status, worst first: a failure of the scheduler is what CI must see.
+M.EXIT = { fail = 1, error = 2, inconclusive = 2, pass = 0, skip = 0 }
+
+local Fault = {}
+Fault.__index = Fault
+Fault.__tostring = function(f) return f.msg end
+
+-- A failure raised on purpose: error(fault.new("env", "..."), 0).
+function M.new(kind, msg)
+  assert(M.KINDS[kind], "fault: unknown kind " .. tostring(kind))
+  return setmetatable({ kind = kind, msg = msg }, Fault)
+end
+
+function M.raise(kind, msg)
+  error(M.new(kind, msg), 0)
+end
+
+function M.is(v)
+  return getmetatable(v) == Fault
+end
+
+-- The plain table that crosses the channel ({kind, msg}), or nil for a non-fault.
+function M.plain(f)
+  if M.is(f) then return { kind = f.kind, msg = f.msg } end
+  if type(f) == "table" and M.KINDS[f.kind] and type(f.msg) == "string" then
+    return { kind = f.kind, msg = f.msg }
+  end
+  return nil
+end
+
+-- Any Lua value as one line, for errors raised with something other than a string.
+function M.show(v, depth)
+  depth = depth or 0
+  if type(v) == "string" then return depth > 0 and ("%q"):format(v) or v end
+  if type(v) ~= "table" or depth > 2 then return tostring(v) end
+  local keys = {}
+  for k in pairs(v) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  local parts = {}
+  for i, k in ipairs(keys) do
+    if i > 8 then
+      parts[#parts + 1] = "..."
+      break
+    end
+    local key = math.type(k) == "integer" and "" or tostring(k) .. " = "
+    parts[#parts + 1] = key .. M.show(v[k], depth + 1)
+  end
+  return "{" .. table.concat(parts, ", ") .. "}"
+end
+
+--[[
+Whose fault a raised value is. ktstr's own failures are faults already; a
+message positioned inside ktstr's Lua modules is a bug of ktstr (the
+vocabulary blames the script's line for its callers' mistakes); anything
+else was raised by the test script, whatever its type.
+]]
+function M.classify(e)
+  if M.is(e) then return e end
+  if type(e) ~= "string" then
+    return M.new("script", "error raised with a " .. type(e) .. " value: " .. M.show(e))
+  end
+  local src = e:match("^([^:\n]+):%d+:")
+  if src and src:match("lua/ktstr/[%w_/]+%.lua$") then
+    return M.new("internal", "ktstr internal error: " .. e)
+  end
+  return M.new("script", e)
+end
+
+--[[
+os.exit in a test script would end ktstr (or, in the guest, PID 1) with no
+verdict and no record: from here on it raises a script fault naming the
+caller's line instead. The runner and the agent never exit through it.
+Returns a function that puts the real os.exit back.
+]]
+function M.guard_exit()
+  local real = os.exit
+  os.exit = function(code) -- luacheck: ignore 122
+    local info = debug.getinfo(2, "Sl")
+    local where = info and info.currentline > 0 and ("%s:%d: "):format(info.short_src,
+      info.currentline) or ""
+    M.raise("script", ("%sos.exit(%s) called: a test script cannot end ktstr; return a " ..
+      "verdict or raise an error"):format(where, code == nil and "" or tostring(code)))
+  end
+  return function() os.exit = real end -- luacheck: ignore 122
+end
+
+return M
