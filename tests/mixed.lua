@@ -4,8 +4,7 @@
 -- then a snapshot of the scheduler's BPF state after the workload.
 local ktstr = require("ktstr")
 
-local KTSTR_SCHED = ktstr.scheduler{ name = "ktstr_sched", binary = "ktstr-sched",
-  ops_name = "ktstr" }
+local KTSTR_SCHED = ktstr.scheduler{ name = "ktstr_sched", binary = "ktstr-sched" }
 
 ktstr.test{
   name = "mixed_workloads",

@@ -735,7 +735,7 @@ function M.main(args)
   end
   local obs = require("ktstr.observer").start(h)
   local s = M.session(h, obs, { name = "repl", duration_s = 5, attach = true,
-    sched = plan and { name = plan.name, ops_name = plan.ops_name, argv = plan.argv } })
+    sched = require("ktstr.scheduler").wire(plan) })
   local hello, serr = s:start()
   if not hello then
     io.stderr:write(vm.format_failure(serr))

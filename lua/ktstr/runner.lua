@@ -80,7 +80,7 @@ local function sched_plan(t)
   if not t.scheduler then return nil end
   local build_dir = core.exe():match("^(.*)/[^/]+$")
   local bin, err = scheduler.find_binary(t.scheduler, build_dir)
-  if not bin then return nil, { kind = "bad_input", msg = err } end
+  if not bin then return nil, { kind = "bad_input", msg = t.scheduler.source .. ": " .. err } end
   return scheduler.plan(t.scheduler, bin, t)
 end
 
@@ -100,7 +100,7 @@ local function run_in_guest(item, o, held)
   local ok, serr = h:send({ t = "run_test", id = 1, script = script, test = t.base_name or t.name,
     topo = t.preset and { numa_nodes = t.numa_nodes, llcs = t.llcs, cores = t.cores,
       threads = t.threads },
-    sched = plan and { name = plan.name, ops_name = plan.ops_name, argv = plan.argv } })
+    sched = scheduler.wire(plan) })
   if ok then
     -- the body holds for duration_s; setup, teardown and TCG slowness get the margin
     local msg, err = obs:recv(t.duration_s * 2 + 60)
@@ -113,8 +113,9 @@ local function run_in_guest(item, o, held)
   result.snapshots, result.monitor.snapshots = result.monitor.snapshots, nil
   if type(result.fault) == "table" and type(result.fault.msg) == "string" then
     -- the guest ran the script as /scripts/NAME: name it as the user wrote it
-    result.fault.msg = result.fault.msg:gsub(script:gsub("%p", "%%%0"),
-      (item.file:gsub("%%", "%%%%")))
+    -- (only where the guest path starts a path: the host's own paths stay)
+    result.fault.msg = (" " .. result.fault.msg):gsub("([^%w_.%-/])" .. script:gsub("%p", "%%%0"),
+      "%1" .. item.file:gsub("%%", "%%%%")):sub(2)
   end
   result.accel = h.accel
   result.kernel = h.kernel.release
@@ -131,7 +132,7 @@ local function run_in_guest(item, o, held)
   end
   if held then
     held(result, h, obs, { name = t.name, duration_s = t.duration_s,
-      sched = plan and { name = plan.name, ops_name = plan.ops_name, argv = plan.argv } })
+      sched = scheduler.wire(plan) })
   end
   h:shutdown(10)
   return result

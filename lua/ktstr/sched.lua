@@ -157,7 +157,7 @@ function Sched:check()
   if state ~= "enabled" then
     self.failure = { kind = "disabled", at_s = since,
       msg = ("disabled by the kernel after %.1fs; the scheduler %s"):format(since,
-        M.describe_exit(st)) }
+        st and M.describe_exit(st) or "was still running") }
   else
     self.failure = { kind = "exited", at_s = since,
       msg = ("%s after %.1fs while still enabled"):format(M.describe_exit(st), since) }

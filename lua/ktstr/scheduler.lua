@@ -120,6 +120,12 @@ function M.plan(s, binary, test)
     cmdline = table.concat(cmdline, " ") }
 end
 
+-- What of a plan the guest needs to run the scheduler (it crosses the channel).
+function M.wire(plan)
+  return plan and { name = plan.name, ops_name = plan.ops_name, argv = plan.argv,
+    source = plan.source }
+end
+
 -- The kernel's reason and the scheduler's message: the "disabled (reason)"
 -- line of dmesg and the "sched_ext: <ops>: <message>" line after it.
 local function kernel_reason(kernel)

@@ -34,6 +34,28 @@ describe("the fixture scheduler #vm", function()
     assert.matches("--- scheduler log ---", out, 1, true)
   end)
 
+  it("passes expect_err when the scheduler fails with the expected words, and fails it " ..
+    "otherwise", function()
+    local code, out = script(KNOBS, "expect_crash_words")
+    assert.are.equal(0, code, out)
+    assert.matches("^PASS expect_crash_words %[sched=ktstr_sched%]", out)
+    code, out = script(KNOBS, "expect_other_words")
+    assert.are.equal(1, code, out)
+    assert.matches("\nFAIL expect_other_words [^\n]*: the scheduler failed, but its error " ..
+      '"ktstr: injected crash after 1 s" does not contain "dispatch stall"', out)
+    code, out = script(KNOBS, "expect_err_but_clean")
+    assert.are.equal(1, code, out)
+    assert.matches("^FAIL expect_err_but_clean [^\n]*: expect_err: the scheduler did not fail", out)
+  end)
+
+  it("waits for the scheduler it started, whatever its ops are called; a declared ops_name " ..
+    "that differs names both", function()
+    local code, out = script(KNOBS, "wrong_ops_name")
+    assert.are.equal(2, code, out)
+    assert.matches("^ERROR wrong_ops_name [^\n]*: spec/vm/scripts/sched_knobs.lua:%d+: scheduler " ..
+      "'ktstr_sched' declares ops_name 'simple', but the kernel enabled it as 'ktstr'", out)
+  end)
+
   it("fails a dispatch stall as a watchdog stall", function()
     local code, out = script(KNOBS, "fixture_stall")
     assert.are.equal(1, code, out)
@@ -91,10 +113,10 @@ describe("the fixture scheduler #vm", function()
   end)
 
   it("treats a missing scheduler binary as bad input, naming where it looked", function()
-    local code, out, err = script("spec/vm/scripts/sched_broken.lua", "missing_binary")
-    assert.are.equal(2, code)
-    assert.are.equal("", out)
-    assert.matches("scheduler 'ghost': binary 'no-such-scheduler-binary' not found; looked in: ",
-      err, 1, true)
+    local code, out = script("spec/vm/scripts/sched_broken.lua", "missing_binary")
+    assert.are.equal(2, code, out)
+    assert.matches("^ERROR missing_binary [^\n]*: spec/vm/scripts/sched_broken.lua:%d+: scheduler " ..
+      "'ghost': binary 'no%-such%-scheduler%-binary' not found; looked in: ", out)
+    assert.matches("\n0 passed, 0 failed, 1 error %(bad input%)\n$", out)
   end)
 end)

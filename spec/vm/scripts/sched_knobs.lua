@@ -73,3 +73,23 @@ ktstr.test{ name = "fixture_degrade",
   scheduler = fixture({ "--degrade", "0.8", "--degrade-period-ms", "5000" }),
   llcs = 2, cores = 2, duration_s = 8, watchdog_timeout_s = 20, not_starved = true,
   defs = spinners() }
+
+-- Negative tests: the crash knob is the failure they expect.
+local function natural(args)
+  return ktstr.scheduler{ name = "ktstr_sched", binary = "ktstr-sched", args = args }
+end
+
+ktstr.test{ name = "expect_crash_words", scheduler = natural({ "--crash-after", "1" }),
+  duration_s = 3, expect_err = true, expect_scx_bpf_error_contains = "injected crash",
+  expect_scx_bpf_error_matches = "after %d+ s", defs = { ktstr.cgroup("a"):workers(2) } }
+
+ktstr.test{ name = "expect_other_words", scheduler = natural({ "--crash-after", "1" }),
+  duration_s = 3, expect_err = true, expect_scx_bpf_error_contains = "dispatch stall",
+  defs = { ktstr.cgroup("a"):workers(2) } }
+
+ktstr.test{ name = "expect_err_but_clean", scheduler = natural(), duration_s = 2,
+  expect_err = true, defs = { ktstr.cgroup("a"):workers(2) } }
+
+-- Declared with the ops name of another scheduler: the script's mistake, naming both.
+ktstr.test{ name = "wrong_ops_name", duration_s = 2, defs = { ktstr.cgroup("a"):workers(1) },
+  scheduler = ktstr.scheduler{ name = "ktstr_sched", binary = "ktstr-sched", ops_name = "simple" } }
