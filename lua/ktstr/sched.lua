@@ -107,7 +107,9 @@ function M.start(plan, timeout)
     if st then
       self.exit = st
       p:close()
+      -- the verifier's words can be hundreds of lines above the tail
       return nil, { kind = "load_failed", log = self:log_tail(40),
+        load_log = self:log_end(M.LOAD_LOG_MAX),
         msg = ("%s before it was enabled"):format(M.describe_exit(st)) }
     end
     core.sleep(0.02)
@@ -143,6 +145,20 @@ end
 
 function Sched:log_tail(n)
   return tail(read(self.log), n or 40)
+end
+
+-- The last max bytes of the log (a verifier trace can run to megabytes;
+-- its verdict and the program's name are at the end).
+M.LOAD_LOG_MAX = 128 * 1024
+
+function Sched:log_end(max)
+  local f = io.open(self.log, "rb")
+  if not f then return nil end
+  local size = f:seek("end")
+  f:seek("set", math.max(0, size - max))
+  local s = f:read("a")
+  f:close()
+  return s
 end
 
 -- nil while healthy; else a failure: the process ended, or the kernel disabled it.

@@ -141,22 +141,65 @@ local function kernel_reason(kernel)
   return reason, message
 end
 
--- The verifier's complaint: in libbpf's program load log, the first line
--- after the last instruction it walked ("14: (79) r1 = ...").
-local function verifier_line(log)
-  local found, after_insn, inside
-  for l in (log or ""):gmatch("[^\n]+") do
+--[[
+What the verifier said about the program it rejected, from libbpf's load
+log (the scheduler's stderr), in either layout: the older one ends the
+instruction trace with the complaint ("R7 invalid mem access 'scalar'");
+7.x adds "Verification failed: <category>", "Reason:", "At: prog @
+file:line:col" with a "Source context" whose ">>>" line is the statement,
+and a "Suggestion:". Returns { prog, complaint, category, reason, at,
+source, suggestion } (fields the log did not have are nil), or nil.
+]]
+function M.verifier(log)
+  local v, inside, after_insn, block, last_src = {}, false, false, nil, nil
+  local function fill(k, val) if val and val ~= "" and not v[k] then v[k] = val end end
+  for l in (log or ""):gmatch("[^\n]*") do
+    local prog = l:match("^libbpf: prog '([^']+)': BPF program load failed") or
+      l:match("^libbpf: prog '([^']+)': failed to load")
+    if prog then v.prog = prog end
     if l:find("BEGIN PROG LOAD LOG", 1, true) then
-      inside = true
-    elseif l:find("END PROG LOAD LOG", 1, true) or (inside and l:match("^libbpf:")) then
+      inside, after_insn, block = true, false, nil
+    elseif l:find("END PROG LOAD LOG", 1, true) then
       inside = false
-    elseif inside and l:match("^%d+: ") then
-      after_insn = true
-    elseif inside and after_insn and not l:match("^;") then
-      found, after_insn = l, false
+    elseif inside then
+      local cat = l:match("^Verification failed: (.+)$")
+      if cat then
+        v.category, block, after_insn = cat, nil, false
+      elseif l:match("^Reason:%s*$") or l:match("^At:%s*$") or l:match("^Suggestion:%s*$") or
+          l:match("^Causal path:%s*$") then
+        block = l:match("^(%a[%a ]*):")
+      elseif block == "Reason" then
+        fill("reason", l:match("^%s+(.-)%s*$"))
+      elseif block == "At" then
+        fill("at", l:match("^%s+[%w_]+ @ ([^%s:]+:%d+)"))
+        fill("source", l:match("^%s+>>>%s+%d+ |%s*(.-)%s*$"))
+      elseif block == "Suggestion" and l:match("^%s+%S") then
+        v.suggestion = (v.suggestion and v.suggestion .. " " or "") .. l:match("^%s+(.-)%s*$")
+      elseif not block then
+        if l:match("^%d+: ") then
+          after_insn = true
+        elseif l:match("^; .* @ [^%s:]+:%d+$") then
+          last_src = l:match(" @ ([^%s:]+:%d+)$")
+        elseif after_insn and l ~= "" and not l:match("^;") then
+          v.complaint, v.trace_at, after_insn = l, last_src, false
+        end
+      end
     end
   end
-  return found
+  if not (v.complaint or v.category) then return nil end
+  v.at = v.at or v.trace_at
+  v.trace_at = nil
+  return v
+end
+
+-- One line of it: program, place, statement, complaint, why.
+function M.verifier_line(v)
+  local out = ("the verifier rejected %s"):format(v.prog or "a program")
+  if v.at then out = out .. " at " .. v.at end
+  if v.source then out = out .. (" (%s)"):format(v.source) end
+  out = out .. ": " .. (v.complaint or v.category)
+  if v.category and v.complaint then out = out .. (" [%s]"):format(v.category) end
+  return out
 end
 
 -- What the scheduler's failure said (the scx_bpf_error text the kernel logged,
@@ -175,8 +218,9 @@ function M.judge(result)
   local f = s.failure
   local who = ("scheduler '%s'"):format(s.name)
   if f.kind == "load_failed" or f.kind == "enable_timeout" then
-    local last = verifier_line(s.log)
-    return ("%s failed to load: %s%s"):format(who, f.msg, last and ("; verifier: " .. last) or "")
+    local v = M.verifier(f.load_log or s.log)
+    if v then return ("%s failed to load: %s; %s"):format(who, M.verifier_line(v), f.msg) end
+    return ("%s failed to load: %s"):format(who, f.msg)
   end
   local reason, message = kernel_reason(s.kernel)
   if f.kind == "disabled" then

@@ -64,8 +64,37 @@ describe("a failed scheduler as the root cause", function()
         "libbpf: prog 'enqueue': -- BEGIN PROG LOAD LOG --\n0: R1=ctx() R10=fp0\n" ..
         "invalid access to map value, value_size=8 off=64 size=8\n" ..
         "libbpf: prog 'enqueue': -- END PROG LOAD LOG --\nlibbpf: failed to load object 'x'\n" })
-    assert.are.equal("scheduler 's' failed to load: exited with status 1 before it was enabled; " ..
-      "verifier: invalid access to map value, value_size=8 off=64 size=8", bug)
+    assert.are.equal("scheduler 's' failed to load: the verifier rejected enqueue: invalid access to " ..
+      "map value, value_size=8 off=64 size=8; exited with status 1 before it was enabled", bug)
+  end)
+
+  -- A real rejection: scx_qmap from linux-source-7.3 under the 7.3 verifier, as ktstr captured it.
+  local QMAP = assert(io.open("spec/unit/fixtures/verifier_qmap_7.3.log")):read("a")
+
+  it("reads a 7.x verifier log: program, source line, statement, complaint, category", function()
+    local v = scheduler.verifier(QMAP)
+    assert.same({ prog = "qmap_dequeue", at = "scx_qmap.bpf.c:336", source = "taskc->q_prev = NULL;",
+      complaint = "R7 invalid mem access 'scalar'", category = "Register Type Safety: Invalid dereference",
+      reason = "R7 is an integer scalar here, not a pointer to memory." },
+      { prog = v.prog, at = v.at, source = v.source, complaint = v.complaint, category = v.category,
+        reason = v.reason })
+    assert.matches("^Preserve a pointer%-valued register", v.suggestion)
+    local bug = judged({ name = "scx_qmap", failure = { kind = "load_failed", load_log = QMAP,
+      msg = "exited with status 2 before it was enabled" }, log = "[SCX_BUG] scx_qmap.c:410" })
+    assert.are.equal("scheduler 'scx_qmap' failed to load: the verifier rejected qmap_dequeue at " ..
+      "scx_qmap.bpf.c:336 (taskc->q_prev = NULL;): R7 invalid mem access 'scalar' [Register Type " ..
+      "Safety: Invalid dereference]; exited with status 2 before it was enabled", bug)
+  end)
+
+  it("reads the older layout: the trace ends with the complaint, its last source comment places it",
+    function()
+    -- the same log as kernels before 7.x print it: no explanation after the complaint
+    local old = QMAP:gsub("\nVerification failed:.-\n(processed )", "\n%1")
+    assert.is_nil(old:find("Source context", 1, true))
+    local v = scheduler.verifier(old)
+    assert.same({ "qmap_dequeue", "scx_qmap.bpf.c:336", "R7 invalid mem access 'scalar'" },
+      { v.prog, v.at, v.complaint })
+    assert.is_nil(v.category)
   end)
 
   it("reports the kernel's reason and the scheduler's message when kicked out", function()

@@ -107,8 +107,9 @@ describe("the fixture scheduler #vm", function()
   it("reports a verifier rejection as a load failure with the verifier's words", function()
     local code, out = script("spec/vm/scripts/sched_broken.lua", "verifier_rejects")
     assert.are.equal(1, code, out)
-    assert.matches("^BUG SUMMARY: scheduler 'broken' failed to load: exited with status 1 " ..
-      "before it was enabled; verifier: invalid access to map value", out)
+    assert.matches("^BUG SUMMARY: scheduler 'broken' failed to load: the verifier rejected " ..
+      "[%w_]+[^\n]*: invalid access to map value[^\n]*; exited with " ..
+      "status 1 before it was enabled", out)
     assert.matches("BPF program load failed", out, 1, true)
   end)
 
