@@ -92,7 +92,7 @@ describe("ktstr repl #vm", function()
     assert.are.equal("spinning\nstill here\n", out)
     assert.matches("^stdin:1: boom\nstack traceback:\n\tstdin:1: in main chunk\n", err)
     assert.matches("\nstdin:1: unexpected symbol near '='\n", err, 1, true)
-    assert.matches("\nno cgroup 'nope' is running\n", err, 1, true)
+    assert.matches("\nstdin:1: no cgroup 'nope' is running\n", err, 1, true)
     assert.matches("\ninterrupted\nstack traceback:\n\tstdin:1: in main chunk\n", err, 1, true)
     assert.matches("ktstr: the guest died under the prompt: guest kernel panic: Kernel panic - " ..
       "not syncing: sysrq triggered crash", err, 1, true)
