@@ -29,7 +29,7 @@ function M.start(h, opts)
       self.off = "no kernel symbols from the guest"
     else
       self.gk, self.off = guestkernel.open(h, h.kernel.btf, h.ksyms,
-        { writable = opts.watchdog_s ~= nil })
+        { writable = opts.watchdog_s and true or false })
     end
   end
   if opts.watchdog_s then self:watch_timeout(opts.watchdog_s) end
