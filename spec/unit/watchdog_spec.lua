@@ -104,6 +104,14 @@ local function setup_w(m, timeout_s)
   return watchdog.new(m.kern, l, timeout_s)
 end
 
+-- A model with scheduler 1 enabled at 0x10000 with its own timeout, and ktstr's watchdog for it.
+local function enabled(own_ms, timeout_s, opts)
+  local m = model(opts or {})
+  local w = setup_w(m, timeout_s)
+  m.enable(0x10000, 1, own_ms)
+  return m, w
+end
+
 -- A worker that is late by up to just under the T/2 of slack the kernel gives a timeout T.
 local function jitter(max)
   math.randomseed(7)
@@ -142,9 +150,7 @@ describe("watchdog: lowering a timeout", function()
   end)
 
   it("takes a 30 s scheduler to 3 s through 16.5 s, with no missed check-in", function()
-    local m = model({ latency = jitter(374) })
-    local w = setup_w(m, 3)
-    m.enable(0x10000, 1, 30000)
+    local m, w = enabled(30000, 3, { latency = jitter(374) })
     run(m, w, 40)
     assert.is_nil(m.failed)
     assert.are.same({ 750, 62 }, { m.tmo(), m.mem[IV] })
@@ -159,9 +165,7 @@ describe("watchdog: lowering a timeout", function()
   end)
 
   it("takes the fixture's 5 s to 3 s through 4 s", function()
-    local m = model({ latency = jitter(374) })
-    local w = setup_w(m, 3)
-    m.enable(0x10000, 1, 5000)
+    local m, w = enabled(5000, 3, { latency = jitter(374) })
     run(m, w, 10)
     assert.is_nil(m.failed)
     local r = w:result().runs[1]
@@ -181,9 +185,7 @@ describe("watchdog: lowering a timeout", function()
 
   it("gives a work that is already overdue when first seen T/2 from then", function()
     -- the host looks 3.6 s after enable; the first run comes 1.9 s late (the 5 s covers it)
-    local m = model({})
-    local w = setup_w(m, 3)
-    m.enable(0x10000, 1, 5000)
+    local m, w = enabled(5000, 3)
     m.lat = 475
     for _ = 1, 900 do m.tick() end
     run(m, w, 5)
@@ -192,9 +194,7 @@ describe("watchdog: lowering a timeout", function()
   end)
 
   it("gets a pre-7.1 global timeout from 30 s to 3 s, each write also the next interval", function()
-    local m = model({ global = true, latency = jitter(374) })
-    local w = setup_w(m, 3)
-    m.enable(0x10000, 1, 30000)
+    local m, w = enabled(30000, 3, { global = true, latency = jitter(374) })
     run(m, w, 90)
     assert.is_nil(m.failed)
     assert.are.equal(750, m.tmo())
@@ -204,9 +204,7 @@ describe("watchdog: lowering a timeout", function()
   end)
 
   it("once 3 s is in, a stalled work fails the check-in 3 s after its last run", function()
-    local m = model({})
-    local w = setup_w(m, 3)
-    m.enable(0x10000, 1, 5000)
+    local m, w = enabled(5000, 3)
     run(m, w, 5)
     assert.are.equal(750, m.tmo())
     m.stalled = true
@@ -217,18 +215,14 @@ end)
 
 describe("watchdog: other cases", function()
   it("raises a shorter timeout at once and lowers the interval", function()
-    local m = model({})
-    local w = setup_w(m, 3)
-    m.enable(0x10000, 1, 2000)
+    local m, w = enabled(2000, 3)
     run(m, w, 1)
     assert.are.same({ 750, 62 }, { m.tmo(), m.mem[IV] })
     assert.are.equal(1, #w:result().runs[1].steps)
   end)
 
   it("keeps an equal timeout and only shortens the interval", function()
-    local m = model({})
-    local w = setup_w(m, 3)
-    m.enable(0x10000, 1, 3000)
+    local m, w = enabled(3000, 3)
     run(m, w, 5)
     local r = w:result().runs[1]
     assert.are.same({ 750, 62, 3000 }, { m.tmo(), m.mem[IV], r.from_ms })
@@ -238,9 +232,7 @@ describe("watchdog: other cases", function()
   end)
 
   it("caps a timeout above the kernel's 30 s", function()
-    local m = model({})
-    local w = setup_w(m, 60)
-    m.enable(0x10000, 1, 5000)
+    local m, w = enabled(5000, 60)
     run(m, w, 1)
     assert.are.equal(30 * HZ, m.tmo())
     assert.matches("watchdog_timeout_s = 60s, the kernel's most is 30s",
@@ -248,9 +240,7 @@ describe("watchdog: other cases", function()
   end)
 
   it("treats a restart at the same address as a new scheduler", function()
-    local m = model({})
-    local w = setup_w(m, 3)
-    m.enable(0x10000, 1, 5000)
+    local m, w = enabled(5000, 3)
     run(m, w, 4)
     m.disable()
     m.enable(0x10000, 2, 5000)
@@ -262,18 +252,14 @@ describe("watchdog: other cases", function()
   end)
 
   it("leaves a scheduler that is not enabled alone", function()
-    local m = model({})
-    local w = setup_w(m, 3)
-    m.enable(0x10000, 1, 30000)
+    local m, w = enabled(30000, 3)
     m.mem[STATE] = 0 -- SCX_ENABLING
     run(m, w, 1)
     assert.are.same({ 7500, {} }, { m.tmo(), w:result().runs })
   end)
 
   it("records a refused write and writes nothing more", function()
-    local m = model({})
-    local w = setup_w(m, 3)
-    m.enable(0x10000, 1, 30000)
+    local m, w = enabled(30000, 3)
     m.kern.cas = function(_, a) return false, m.mem[num(a)] + 1 end
     run(m, w, 1)
     local r = w:result().runs[1]
