@@ -148,9 +148,9 @@ int guestmem_cas(const struct guestmem *gm, uint64_t addr, size_t size, uint64_t
 						      __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 		*old = cur;
 	}
-	rc = mprotect(base, page, PROT_READ) ? -errno : 0;
-	if (rc)
-		return rc;
+	/* a page left writable is reported even after a swap (*old then says so) */
+	if (mprotect(base, page, PROT_READ))
+		return -errno;
 	return swapped ? 0 : -EAGAIN;
 }
 
