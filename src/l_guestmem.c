@@ -6,16 +6,26 @@
 
 #define GM_MT "ktstr.guestmem"
 
-/* core.guestmem_open({ram0, ram1, ...}) -> gm | nil, err, code */
+/*
+ * core.guestmem_open({ram0, ram1, ...} [, {writable = true}]) -> gm | nil, err, code;
+ * writable opens the files read-write for k:cas (the mapping stays read-only)
+ */
 static int l_guestmem_open(lua_State *L)
 {
-	int n, rc;
-	char **paths = lk_check_argv(L, 1, &n);
-	struct guestmem *gm = lua_newuserdatauv(L, sizeof(*gm), 0);
+	int n, rc, flags = 0;
+	char **paths;
+	struct guestmem *gm;
 
+	if (!lua_isnoneornil(L, 2)) {
+		luaL_checktype(L, 2, LUA_TTABLE);
+		flags = lk_opt_bool_field(L, 2, "writable", 0) ? GUESTMEM_WRITABLE : 0;
+	}
+	lua_settop(L, 1);	/* the argv lands above the paths */
+	paths = lk_check_argv(L, 1, &n);
+	gm = lua_newuserdatauv(L, sizeof(*gm), 0);
 	gm->n = 0;
 	luaL_setmetatable(L, GM_MT);
-	rc = guestmem_open(gm, (const char *const *)paths, n);
+	rc = guestmem_open(gm, (const char *const *)paths, n, flags);
 	return rc ? lk_fail(L, rc, "guestmem_open", paths[0]) : 1;
 }
 

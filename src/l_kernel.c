@@ -1,4 +1,6 @@
-/* ktstr.core bindings for reading the guest kernel by virtual address. */
+/* ktstr.core bindings for the guest kernel by virtual address: reads, the monitor, a word CAS. */
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +96,55 @@ static int l_kern_u64(lua_State *L)
 	return push_u64_at(L, kern_read_u64);
 }
 
+/* k:u32(va) -> integer | nil, err, code */
+static int l_kern_u32(lua_State *L)
+{
+	unsigned long long va = lk_check_addr(L, 2);
+	uint32_t v;
+	int rc = kern_read_u32(check_kern(L), va, &v);
+
+	if (rc)
+		return push_fault(L, rc, va);
+	lua_pushinteger(L, v);
+	return 1;
+}
+
+/*
+ * k:cas(va, size, expect, value) -> true | false, found | nil, err, code:
+ * the aligned 4- or 8-byte word at va becomes value if it still holds
+ * expect (an atomic swap on the shared page). A bad size, alignment or a
+ * value too wide is the caller's bug; an address outside guest RAM or a
+ * read-only guestmem is the environment's.
+ */
+static int l_kern_cas(lua_State *L)
+{
+	struct kern *k = check_kern(L);
+	unsigned long long va = lk_check_addr(L, 2);
+	lua_Integer size = luaL_checkinteger(L, 3);
+	uint64_t expect = (uint64_t)luaL_checkinteger(L, 4);
+	uint64_t val = (uint64_t)luaL_checkinteger(L, 5);
+	uint64_t old = 0;
+	char obj[24];
+	int rc;
+
+	luaL_argcheck(L, size == 4 || size == 8, 3, "size must be 4 or 8");
+	luaL_argcheck(L, !(va & (size - 1)), 2, "address not aligned to the size");
+	luaL_argcheck(L, size == 8 || expect <= UINT32_MAX, 4, "does not fit 32 bits");
+	luaL_argcheck(L, size == 8 || val <= UINT32_MAX, 5, "does not fit 32 bits");
+	rc = kern_cas(k, va, (size_t)size, expect, val, &old);
+	if (rc == -EAGAIN) {
+		lua_pushboolean(L, 0);
+		lua_pushinteger(L, (lua_Integer)old);
+		return 2;
+	}
+	if (rc) {
+		snprintf(obj, sizeof(obj), "0x%llx", va);
+		return lk_fail(L, rc, "kernel write", obj);
+	}
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
 /* k:xlate(va) -> guest-physical integer | nil, err, code */
 static int l_kern_xlate(lua_State *L)
 {
@@ -128,6 +179,8 @@ static int l_kern_close(lua_State *L)
 static const luaL_Reg kern_methods[] = {
 	{ "read", l_kern_read },
 	{ "u64", l_kern_u64 },
+	{ "u32", l_kern_u32 },
+	{ "cas", l_kern_cas },
 	{ "xlate", l_kern_xlate },
 	{ "percpu", l_kern_percpu },
 	{ "nr_cpus", l_kern_nr_cpus },

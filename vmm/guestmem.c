@@ -1,4 +1,4 @@
-/* Guest-physical reads from the RAM files QEMU shares with us. */
+/* Guest-physical reads from the RAM files QEMU shares with us, and one checked word write. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -18,17 +18,18 @@
 #define Q35_LOWMEM	0x80000000ULL
 #define FOUR_GIB	0x100000000ULL
 
-int guestmem_open(struct guestmem *gm, const char *const *paths, size_t n)
+int guestmem_open(struct guestmem *gm, const char *const *paths, size_t n, int flags)
 {
 	struct stat st;
 	size_t i;
 	int fd, rc;
 
 	memset(gm, 0, sizeof(*gm));
-	if (n == 0 || n > GUESTMEM_MAX_NODES)
+	if (n == 0 || n > GUESTMEM_MAX_NODES || (flags & ~GUESTMEM_WRITABLE))
 		return -EINVAL;
+	gm->writable = !!(flags & GUESTMEM_WRITABLE);
 	for (i = 0; i < n; i++) {
-		fd = open(paths[i], O_RDONLY | O_CLOEXEC);
+		fd = open(paths[i], (gm->writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 		if (fd < 0 || fstat(fd, &st) < 0) {
 			rc = -errno;
 			goto fail;
@@ -65,19 +66,32 @@ static int64_t guestmem_offset(const struct guestmem *gm, uint64_t addr)
 	return addr < gm->total ? (int64_t)addr : -1;
 }
 
+/* The node file holding addr and the offset in it; -EFAULT outside RAM. */
+static int guestmem_locate(const struct guestmem *gm, uint64_t addr, size_t *node, uint64_t *at)
+{
+	int64_t off = guestmem_offset(gm, addr);
+	size_t i;
+
+	if (off < 0)
+		return -EFAULT;
+	for (i = 0; i < gm->n && (uint64_t)off >= gm->size[i]; i++)
+		off -= gm->size[i];
+	if (i == gm->n)
+		return -EFAULT;
+	*node = i;
+	*at = off;
+	return 0;
+}
+
 int guestmem_read(const struct guestmem *gm, uint64_t addr, void *buf, size_t len)
 {
 	char *out = buf;
 
 	while (len) {
-		int64_t off = guestmem_offset(gm, addr);
+		uint64_t off;
 		size_t i, chunk;
 
-		if (off < 0)
-			return -EFAULT;
-		for (i = 0; i < gm->n && (uint64_t)off >= gm->size[i]; i++)
-			off -= gm->size[i];
-		if (i == gm->n)
+		if (guestmem_locate(gm, addr, &i, &off))
 			return -EFAULT;
 		chunk = gm->size[i] - off;
 		if (chunk > len)
@@ -91,6 +105,53 @@ int guestmem_read(const struct guestmem *gm, uint64_t addr, void *buf, size_t le
 		len -= chunk;
 	}
 	return 0;
+}
+
+/*
+ * The page stays read-only but for the one instruction: a stray write
+ * anywhere else in guest RAM still faults in ktstr instead of corrupting
+ * the guest.
+ */
+int guestmem_cas(const struct guestmem *gm, uint64_t addr, size_t size, uint64_t expect,
+		 uint64_t val, uint64_t *old)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t off;
+	size_t i;
+	char *word, *base;
+	int rc, swapped;
+
+	if ((size != 4 && size != 8) || (addr & (size - 1)))
+		return -EINVAL;
+	if (size == 4 && (expect > UINT32_MAX || val > UINT32_MAX))
+		return -EINVAL;
+	/* an aligned word lies in one page, one node file and outside the hole */
+	rc = guestmem_locate(gm, addr, &i, &off);
+	if (rc)
+		return rc;
+	if (!gm->writable)
+		return -EPERM;
+	word = (char *)gm->map[i] + off;
+	base = (char *)gm->map[i] + (off & ~(uint64_t)(page - 1));
+	if (mprotect(base, page, PROT_READ | PROT_WRITE))
+		return -errno;
+	if (size == 8) {
+		uint64_t cur = expect;
+
+		swapped = __atomic_compare_exchange_n((uint64_t *)word, &cur, val, 0,
+						      __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+		*old = cur;
+	} else {
+		uint32_t cur = (uint32_t)expect;
+
+		swapped = __atomic_compare_exchange_n((uint32_t *)word, &cur, (uint32_t)val, 0,
+						      __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+		*old = cur;
+	}
+	/* a page left writable is reported even after a swap (*old then says so) */
+	if (mprotect(base, page, PROT_READ))
+		return -errno;
+	return swapped ? 0 : -EAGAIN;
 }
 
 void guestmem_close(struct guestmem *gm)

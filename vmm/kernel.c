@@ -1,4 +1,4 @@
-/* Kernel virtual -> guest physical on x86_64, and reads that never trust guest pointers. */
+/* Kernel virtual -> guest physical (x86_64): reads and a word CAS never trusting guest pointers. */
 #include <errno.h>
 #include <string.h>
 
@@ -95,6 +95,19 @@ int kern_read_u64(const struct kern *k, uint64_t va, uint64_t *v)
 int kern_read_u32(const struct kern *k, uint64_t va, uint32_t *v)
 {
 	return kern_read(k, va, v, sizeof(*v));
+}
+
+int kern_cas(const struct kern *k, uint64_t va, size_t size, uint64_t expect, uint64_t val,
+	     uint64_t *old)
+{
+	uint64_t pa;
+	int rc;
+
+	/* pages are aligned alike in both spaces: an aligned va is an aligned pa */
+	if ((size != 4 && size != 8) || (va & (size - 1)))
+		return -EINVAL;
+	rc = kern_xlate(k, va, &pa);
+	return rc ? rc : guestmem_cas(k->gm, pa, size, expect, val, old);
 }
 
 uint64_t kern_percpu(const struct kern *k, uint64_t va, int cpu)

@@ -1,4 +1,4 @@
-/* The guest kernel's memory by kernel virtual address: translation and bounds-checked reads. */
+/* The guest kernel by kernel virtual address: translation, bounds-checked reads, a checked CAS. */
 #ifndef KTSTR_KERNEL_H
 #define KTSTR_KERNEL_H
 
@@ -39,6 +39,13 @@ int kern_xlate(const struct kern *k, uint64_t va, uint64_t *pa);
 int kern_read(const struct kern *k, uint64_t va, void *buf, size_t len);
 int kern_read_u64(const struct kern *k, uint64_t va, uint64_t *v);
 int kern_read_u32(const struct kern *k, uint64_t va, uint32_t *v);
+/*
+ * Compare-and-swap of the aligned size-byte (4 or 8) word at va, which must
+ * translate into guest RAM (guestmem_cas: 0, or -EAGAIN with *old the value
+ * found, -EINVAL, -EFAULT, -EPERM).
+ */
+int kern_cas(const struct kern *k, uint64_t va, size_t size, uint64_t expect, uint64_t val,
+	     uint64_t *old);
 /* va of a per-CPU variable's copy for cpu (percpu symbol or __percpu pointer); 0 if no such cpu. */
 uint64_t kern_percpu(const struct kern *k, uint64_t va, int cpu);
 

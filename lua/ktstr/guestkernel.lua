@@ -4,9 +4,14 @@ local cjson = require("cjson")
 
 local M = {}
 
--- What the monitor and snapshots need; the guest looks them up once per kernel.
+-- What the monitor, snapshots and the watchdog need; the guest looks them up once
+-- per kernel. Names a kernel may lack are optional (OPTIONAL); a cache records
+-- the names asked for, so a list that grows asks the guest again.
 M.SYMBOLS = { "runqueues", "__per_cpu_offset", "page_offset_base", "init_top_pgt", "_text",
-  "map_idr", "prog_idr", "scx_root", "linux_banner" }
+  "map_idr", "prog_idr", "scx_root", "linux_banner", "jiffies", "scx_enable_state_var",
+  "scx_watchdog_timestamp", "scx_watchdog_interval", "scx_watchdog_timeout" }
+M.OPTIONAL = { scx_root = true, scx_enable_state_var = true,
+  scx_watchdog_timestamp = true, scx_watchdog_interval = true, scx_watchdog_timeout = true }
 
 local START_KERNEL_MAP = 0xffffffff80000000
 
@@ -52,19 +57,27 @@ function M.cached_symbols(kern)
   local ok, syms = pcall(cjson.decode, f:read("a"))
   f:close()
   if not ok or type(syms) ~= "table" then return nil end
-  -- a cache from a ktstr that needed fewer symbols: ask the guest again
-  for _, name in ipairs(M.SYMBOLS) do
-    if name ~= "scx_root" and not syms[name] then return nil end
+  -- a cache from a ktstr that asked for fewer symbols: ask the guest again
+  local asked = {}
+  for _, name in ipairs(type(syms._asked) == "table" and syms._asked or {}) do
+    asked[name] = true
   end
+  for _, name in ipairs(M.SYMBOLS) do
+    if not asked[name] or not M.OPTIONAL[name] and not syms[name] then return nil end
+  end
+  syms._asked = nil
   return syms
 end
 
+-- Keeps syms, the addresses the guest found for M.SYMBOLS, for this kernel file.
 function M.save_symbols(kern, syms)
   local file = syms_cache_file(kern)
   core.mkdir_p(file:match("^(.*)/"))
   local f = io.open(file .. ".tmp", "w")
   if not f then return end
-  f:write(cjson.encode(syms))
+  local rec = { _asked = M.SYMBOLS }
+  for k, v in pairs(syms) do rec[k] = v end
+  f:write(cjson.encode(rec))
   f:close()
   os.rename(file .. ".tmp", file)
 end
@@ -121,16 +134,17 @@ end
 
 --[[
 Opens the guest's kernel for reading from the host. h: a booted Vm (its facts
-carry kernel.code_phys and the symbols); btf_path: the kernel's BTF. Returns
-a handle or nil, message (the monitor is then off for this run).
+carry kernel.code_phys and the symbols); btf_path: the kernel's BTF; opts.writable
+lets gk.kern:cas write guest RAM. Returns a handle or nil, message (the monitor
+is then off for this run).
 ]]
-function M.open(h, btf_path, syms)
+function M.open(h, btf_path, syms, opts)
   local k = h.facts and h.facts.kernel or {}
   local ok, self = pcall(function()
     if not btf_path then error("no BTF for this kernel", 0) end
     local text = addr(need(syms, "_text", "kernel symbols"))
     local phys_base = addr(need(k, "code_phys", "guest facts")) - (text - START_KERNEL_MAP)
-    local gm = assert(h:guestmem())
+    local gm = assert(h:guestmem({ writable = opts and opts.writable }))
     -- page_offset_base is a variable in the image: read it before the direct map is known
     local boot = assert(core.kernel_open(gm, { page_offset = "0x0", phys_base = hex(phys_base),
       levels = 4, nr_cpus = 1 }))

@@ -270,6 +270,13 @@ local function from_file(path)
   return nil, path .. ": neither a vmlinux ELF nor a bzImage", "EINVAL"
 end
 
+-- kernel.config_value(kern, "CONFIG_HZ") -> "250" | nil: one option of a resolved kernel's
+-- config (nil when it has no config file, or the option is not set).
+function M.config_value(kern, name)
+  local text = kern and kern.config and read_file(kern.config)
+  return text and ("\n" .. text):match("\n" .. name:gsub("%p", "%%%0") .. "=([^\n]*)") or nil
+end
+
 -- kernel.resolve(spec) -> { release, dir, vmlinux, bzimage, btf, config, system_map }
 --   | nil, msg, code
 -- spec: nil (KTSTR_KERNEL, else the newest cached kernel), a cached version or

@@ -1,4 +1,4 @@
--- The host side of a running guest: monitor samples every 100 ms, snapshots, agent messages.
+-- The host side of a running guest: monitor samples every 100 ms, snapshots, watchdog, agent calls.
 local core = require("ktstr.core")
 local guestkernel = require("ktstr.guestkernel")
 
@@ -15,8 +15,10 @@ Obs.__index = Obs
 
 --[[
 Starts watching booted guest h. opts: num_snapshots (periodic captures over
-the workload), monitor (false turns sampling off). The monitor is off, with
-a reason in obs.off, when guest memory cannot be read.
+the workload), monitor (false turns sampling off), watchdog_s (the sched_ext
+watchdog timeout to set in the kernel for each scheduler enabled, see
+ktstr.watchdog). The monitor is off, with a reason in obs.off, when guest
+memory cannot be read.
 ]]
 function M.start(h, opts)
   opts = opts or {}
@@ -26,9 +28,11 @@ function M.start(h, opts)
     if not h.ksyms then
       self.off = "no kernel symbols from the guest"
     else
-      self.gk, self.off = guestkernel.open(h, h.kernel.btf, h.ksyms)
+      self.gk, self.off = guestkernel.open(h, h.kernel.btf, h.ksyms,
+        { writable = opts.watchdog_s and true or false })
     end
   end
+  if opts.watchdog_s then self:watch_timeout(opts.watchdog_s) end
   self.next_sample = 0  -- seconds since start, like every time kept here
   self.cpu0 = core.cputime()
   self:phase("setup")  -- until the first step: scheduler start, cgroups
@@ -36,6 +40,38 @@ function M.start(h, opts)
 end
 
 function Obs:now() return core.now() - self.t0 end
+
+-- The watchdog timeout to keep setting; without a readable kernel it is recorded as off.
+function Obs:watch_timeout(timeout_s)
+  local watchdog = require("ktstr.watchdog")
+  local layout, why
+  if self.gk then
+    layout, why = watchdog.layout(self.gk.btf, self.gk.syms, self.h.kernel)
+  end
+  if layout then
+    self.watchdog = watchdog.new(self.gk.kern, layout, timeout_s)
+  else
+    self.watchdog_off = why or ("cannot read guest memory: " .. tostring(self.off))
+  end
+end
+
+--[[
+Runs fn with every vCPU stopped and the guest resumed after, even when fn
+raises. Returns the pause in seconds and fn's results, or nil, message when
+the guest could not be paused or resumed.
+]]
+function Obs:paused(fn)
+  local h, t_stop = self.h, core.now()
+  local ok, err = h:qmp({ execute = "stop" })
+  if not ok then return nil, "pausing the guest: " .. tostring(err) end
+  local r = table.pack(pcall(fn))
+  local cok, cerr = h:qmp({ execute = "cont" })
+  local pause = core.now() - t_stop
+  if not cok then return nil, "resuming the guest: " .. tostring(cerr) end
+  self.pauses_ms[#self.pauses_ms + 1] = pause * 1000
+  if not r[1] then error(r[2], 0) end
+  return pause, table.unpack(r, 2, r.n)
+end
 
 function Obs:phase(label)
   self.phases[#self.phases + 1] = { label = label, t = self:now() }
@@ -60,6 +96,9 @@ function Obs:take_sample()
   if math.max(s.exit_kind, s.exit_info_kind) >= SCX_EXIT_ERROR and
       not self.snapshots.failure_dump then
     self:capture("failure_dump", "the monitor saw the error exit")
+  end
+  if self.watchdog then
+    self.watchdog:poll(s.t, function(fn) return self:paused(fn) end)
   end
 end
 
@@ -122,16 +161,12 @@ renders. Returns the snapshot or nil, message. Reusing a name replaces it.
 ]]
 function Obs:capture(name, why)
   if not self.gk then return nil, "cannot read guest memory: " .. tostring(self.off) end
-  local h, t = self.h, self:now()
-  local t_stop = core.now()
-  local ok, err = h:qmp({ execute = "stop" })
-  if not ok then return nil, "pausing the guest: " .. tostring(err) end
-  local raw, rerr = self.gk:read_maps()
-  local sample = self.gk:sample()
-  local cok, cerr = h:qmp({ execute = "cont" })
-  local pause = core.now() - t_stop
-  if not cok then return nil, "resuming the guest: " .. tostring(cerr) end
-  self.pauses_ms[#self.pauses_ms + 1] = pause * 1000
+  local t = self:now()
+  local pause, raw, rerr, sample = self:paused(function()
+    local maps, merr = self.gk:read_maps()
+    return maps, merr, self.gk:sample()
+  end)
+  if not pause then return nil, raw end
   if not raw then return nil, "reading BPF maps: " .. tostring(rerr) end
   self.gk:load_btfs(raw)
   local snap = { name = name, why = why, t = t, phase = self.label, pause_ms = pause * 1000,
@@ -228,6 +263,8 @@ function Obs:result()
   return { samples = self.samples, phases = self.phases, off = self.off,
     sample_error = self.sample_error, snapshots = self.snapshots,
     progs = self:prog_list(),
+    watchdog = self.watchdog and self.watchdog:result() or
+      self.watchdog_off and { off = self.watchdog_off },
     guest_offset = self.guest_offset, late = self.late, sample_cpu_s = self.sample_cpu_s,
     loop_cpu_s = core.cputime() - self.cpu0, wall_s = self:now(), pauses_ms = self.pauses_ms,
     periodic_target = self.periodic_target, periodic_fired = self.periodic_fired }

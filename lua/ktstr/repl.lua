@@ -733,7 +733,8 @@ function M.main(args)
     io.stderr:write(vm.format_failure(f))
     return f.kind == "bad_input" and 2 or f.kind == "interrupted" and 130 or 1
   end
-  local obs = require("ktstr.observer").start(h)
+  -- a scheduler started here or by hand gets the default test's watchdog timeout
+  local obs = require("ktstr.observer").start(h, { watchdog_s = 5 })
   local s = M.session(h, obs, { name = "repl", duration_s = 5, attach = true,
     sched = require("ktstr.scheduler").wire(plan) })
   local hello, serr = s:start()

@@ -96,7 +96,8 @@ local function run_in_guest(item, o, held)
     run_files = { { src = item.file, dst = script } } })
   if not h then return nil, f end
   local result
-  local obs = observer.start(h, { num_snapshots = t.num_snapshots })
+  local obs = observer.start(h, { num_snapshots = t.num_snapshots,
+    watchdog_s = t.scheduler and t.watchdog_timeout_s })
   local ok, serr = h:send({ t = "run_test", id = 1, script = script, test = t.base_name or t.name,
     topo = t.preset and { numa_nodes = t.numa_nodes, llcs = t.llcs, cores = t.cores,
       threads = t.threads },

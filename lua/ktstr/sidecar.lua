@@ -72,6 +72,7 @@ function M.record(test, v, result, run)
   r.host = run.host
   r.cpu_budget = run.host.cpus
   r.host_dilation = m.summary and m.summary.dilation
+  r.watchdog = m.watchdog
   r.periodic_target, r.periodic_fired = m.periodic_target, m.periodic_fired
   r.sysctls, r.kargs = s.sysctls, s.kargs
   return r

@@ -201,13 +201,14 @@ function Vm:vcpu_threads()
   return tids
 end
 
--- Guest RAM, mapped read-only from the per-node files QEMU shares with us.
-function Vm:guestmem()
+-- Guest RAM, mapped read-only from the per-node files QEMU shares with us;
+-- opts.writable = true opens them for k:cas.
+function Vm:guestmem(opts)
   local paths = {}
   for i = 0, self.topo.numa_nodes - 1 do
     paths[#paths + 1] = ("%s/ram%d"):format(self.run_dir, i)
   end
-  return core.guestmem_open(paths)
+  return core.guestmem_open(paths, opts)
 end
 
 -- Asks the agent to power off and waits for QEMU to exit.

@@ -139,3 +139,86 @@ describe("the 5-level page-table walk", function()
     assert.are.equal("EFAULT", select(3, k:xlate(hex(VMALLOC + 0x2000))))
   end)
 end)
+
+describe("the word CAS", function()
+  local function rw(addrs)
+    local gm = assert(core.guestmem_open({ path }, { writable = true }))
+    local t = { page_offset = hex(PO), levels = 4, nr_cpus = 1 }
+    for k, v in pairs(addrs or {}) do t[k] = v end
+    return assert(core.kernel_open(gm, t)), gm
+  end
+
+  local function file_u64(pa)
+    local f = assert(io.open(path, "rb"))
+    f:seek("set", pa)
+    local v = string.unpack("<i8", f:read(8))
+    f:close()
+    return v
+  end
+
+  it("swaps an aligned u64 that holds the expected value, in the RAM file itself", function()
+    local k = rw()
+    assert.is_true(k:cas(hex(PO + 0x6100), 8, 0, 0x1122334455667788))
+    assert.are.equal(0x1122334455667788, k:u64(hex(PO + 0x6100)))
+    assert.are.equal(0x1122334455667788, file_u64(0x6100))
+    -- all 64 bits, the sign bit too
+    assert.is_true(k:cas(hex(PO + 0x6100), 8, 0x1122334455667788, -2))
+    assert.are.equal(-2, file_u64(0x6100))
+  end)
+
+  it("refuses when the word holds something else, and says what", function()
+    local k = rw()
+    assert.is_true(k:cas(hex(PO + 0x6108), 8, 0, 5))
+    assert.are.same({ false, 5 }, { k:cas(hex(PO + 0x6108), 8, 4, 9) })
+    assert.are.equal(5, file_u64(0x6108))
+  end)
+
+  it("swaps an aligned u32 and leaves its neighbour alone", function()
+    local k = rw()
+    assert.is_true(k:cas(hex(PO + 0x6110), 8, 0, 0x7777777700000000))
+    assert.is_true(k:cas(hex(PO + 0x6110), 4, 0, 0xfffffffe))
+    assert.are.equal(0xfffffffe, k:u32(hex(PO + 0x6110)))
+    assert.are.equal(0x77777777, k:u32(hex(PO + 0x6114)))
+    assert.are.same({ false, 0xfffffffe }, { k:cas(hex(PO + 0x6110), 4, 1, 2) })
+  end)
+
+  it("writes where the page-table walk leads", function()
+    local k = rw({ pgd = hex(START_MAP + 0x1000) })
+    -- VMALLOC + 0x5000 is PT slot 5: guest-physical page 0x7000
+    assert.is_true(k:cas(hex(VMALLOC + 0x5100), 8, 0, 42))
+    assert.are.equal(42, file_u64(0x7100))
+  end)
+
+  it("takes the last word of RAM and nothing past it", function()
+    local k = rw()
+    assert.is_true(k:cas(hex(PO + RAM_SIZE - 8), 8, 0, 1))
+    assert.are.same({ nil, "kernel write: " .. hex(PO + RAM_SIZE) .. ": Bad address", "EFAULT" },
+      { k:cas(hex(PO + RAM_SIZE), 8, 0, 1) })
+  end)
+
+  it("refuses unmapped, non-present and user addresses", function()
+    local k = rw({ pgd = hex(START_MAP + 0x1000) })
+    assert.are.equal("EFAULT", select(3, k:cas(hex(VMALLOC + 0x2000), 8, 0, 1)))
+    assert.are.equal("EFAULT", select(3, k:cas(hex(VMALLOC + 0x3000), 8, 0, 1)))
+    assert.are.equal("EFAULT", select(3, k:cas("0x6100", 8, 0, 1)))
+  end)
+
+  it("refuses to write through a read-only guestmem", function()
+    local k = open()
+    assert.are.same({ nil, "kernel write: " .. hex(PO + 0x6118) .. ": Operation not permitted",
+      "EPERM" }, { k:cas(hex(PO + 0x6118), 8, 0, 1) })
+    assert.are.equal(0, file_u64(0x6118))
+  end)
+
+  it("raises on a bad size, a misaligned address or a value too wide", function()
+    local k = rw()
+    assert.has_error(function() k:cas(hex(PO + 0x6120), 2, 0, 1) end)
+    assert.has_error(function() k:cas(hex(PO + 0x6124), 8, 0, 1) end)
+    assert.has_error(function() k:cas(hex(PO + 0x6122), 4, 0, 1) end)
+    assert.has_error(function() k:cas(hex(PO + 0x6120), 4, 0, 0x100000000) end)
+    assert.has_error(function() k:cas(hex(PO + 0x6120), 4, -1, 1) end)
+    -- a word across a page boundary cannot be aligned: the check above is the page check
+    assert.has_error(function() k:cas(hex(PO + 0x6ffc), 8, 0, 1) end)
+    assert.are.equal(0, file_u64(0x6120))
+  end)
+end)

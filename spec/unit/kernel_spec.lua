@@ -71,6 +71,41 @@ describe("ktstr.kernel", function()
     assert.is_nil(k.btf) -- the fake ELF has no .BTF section
   end)
 
+  it("reads one option of a kernel's config", function()
+    write(tmp .. "/k/vmlinux", fake_vmlinux("7.9.9-test"))
+    write(tmp .. "/k/config", "# CONFIG_HZ_100 is not set\nCONFIG_HZ_250=y\nCONFIG_HZ=250\n")
+    local k = assert(kernel.resolve(tmp .. "/k/vmlinux"))
+    assert.are.same({ "250", "y" }, { kernel.config_value(k, "CONFIG_HZ"),
+      kernel.config_value(k, "CONFIG_HZ_250") })
+    assert.is_nil(kernel.config_value(k, "CONFIG_HZ_100"))
+    assert.is_nil(kernel.config_value({ release = "x" }, "CONFIG_HZ"))
+  end)
+
+  it("keeps the guest's symbols per kernel and asks again when ktstr needs more", function()
+    local gk = require("ktstr.guestkernel")
+    write(tmp .. "/k/vmlinux", fake_vmlinux("7.9.9-test"))
+    local k = assert(kernel.resolve(tmp .. "/k/vmlinux"))
+    assert.is_nil(gk.cached_symbols(k))
+    local syms = {}
+    for _, name in ipairs(gk.SYMBOLS) do
+      if not gk.OPTIONAL[name] then syms[name] = "0xffffffff81000000" end
+    end
+    gk.save_symbols(k, syms)
+    -- the optional ones the guest did not have are not asked for again
+    assert.are.same(syms, gk.cached_symbols(k))
+    local saved = gk.SYMBOLS
+    gk.SYMBOLS = { table.unpack(saved) }
+    gk.SYMBOLS[#gk.SYMBOLS + 1] = "scx_something_new"
+    gk.OPTIONAL.scx_something_new = true
+    local ok, err = pcall(function() assert.is_nil(gk.cached_symbols(k)) end)
+    gk.SYMBOLS, gk.OPTIONAL.scx_something_new = saved, nil
+    assert(ok, err)
+    -- a cache from before the list of names asked for was kept: asked again
+    write(cache .. "/ksyms/7.9.9-test-" .. #fake_vmlinux("7.9.9-test") .. ".json",
+      require("cjson").encode(syms))
+    assert.is_nil(gk.cached_symbols(k))
+  end)
+
   it("resolves a build tree to its vmlinux, bzImage and .config", function()
     local tree = tmp .. "/linux"
     write(tree .. "/vmlinux", fake_vmlinux("7.9.8-tree"))
