@@ -1,4 +1,4 @@
--- Detection bench: how often each injected bug is caught, and how often clean schedulers are failed.
+-- Detection bench: how often each injected bug is caught, and how often clean schedulers fail.
 --
 -- Every knob of the fixture scheduler (stall, crash, starve, unfair,
 -- degrade) runs under two workload shapes that no spec uses, N times; the
