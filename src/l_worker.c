@@ -455,8 +455,10 @@ static void l_push_report(lua_State *L, struct worker_set *ws, unsigned i)
 	l_set_int(L, "iterations", (lua_Integer)r.iterations);
 	l_set_int(L, "wall_ns", (lua_Integer)r.wall_ns);
 	l_set_int(L, "cpu_ns", (lua_Integer)r.cpu_ns);
-	l_set_int(L, "run_delay_ns", (lua_Integer)r.run_delay_ns);
-	l_set_int(L, "slices", (lua_Integer)r.slices);
+	if (r.schedstat) {	/* absent, not 0, when the kernel gave none */
+		l_set_int(L, "run_delay_ns", (lua_Integer)r.run_delay_ns);
+		l_set_int(L, "slices", (lua_Integer)r.slices);
+	}
 	l_set_int(L, "vcsw", (lua_Integer)r.vcsw);
 	l_set_int(L, "ivcsw", (lua_Integer)r.ivcsw);
 	l_set_int(L, "max_gap_ns", (lua_Integer)r.max_gap_ns);
@@ -485,8 +487,9 @@ static void l_push_report(lua_State *L, struct worker_set *ws, unsigned i)
 
 /*
  * ws:reports() -> { {index=, pid=, work=, state=, work_units=, iterations=,
- *   wall_ns=, cpu_ns=, run_delay_ns=, max_gap_ns=, max_gap_cpu=,
- *   max_gap_at_ns=, cpus={...}, migrations=, wake={count=, mean_ns=, p50_ns=,
+ *   wall_ns=, cpu_ns=, run_delay_ns= | nil, slices= | nil (nil without
+ *   schedstat), max_gap_ns=, max_gap_cpu=, max_gap_at_ns=, cpus={...},
+ *   migrations=, wake={count=, mean_ns=, p50_ns=,
  *   p90_ns=, p99_ns=, max_ns=} | nil, exit={code=} | {killed=, signal=} | nil,
  *   error=msg | nil}, ... }   (a snapshot while running; exact after stop)
  */

@@ -157,6 +157,7 @@ void telem_end(struct telem *t)
 		t->run_delay_ns = delay - t->run_delay_start_ns;
 		t->slices = slices - t->slices_start;
 	} else {
+		t->schedstat = 0;	/* no run delay to report */
 		t->cpu_ns = telem_thread_cpu_ns() - t->cpu_start_ns;
 	}
 	if (getrusage(RUSAGE_SELF, &ru) == 0) {

@@ -787,6 +787,7 @@ void worker_report(struct worker_set *ws, unsigned i, struct worker_report *r)
 		r->wall_ns = end > s.start_ns ? end - s.start_ns : 0;
 	}
 	if (s.state == TELEM_DONE) {
+		r->schedstat = s.schedstat;
 		r->cpu_ns = s.cpu_ns;
 		r->run_delay_ns = s.run_delay_ns;
 		r->slices = s.slices;
@@ -797,6 +798,7 @@ void worker_report(struct worker_set *ws, unsigned i, struct worker_report *r)
 		if (!w->exit.reaped)
 			worker_save_schedstat(ws, i);
 		if (w->have_last) {
+			r->schedstat = 1;
 			r->cpu_ns = w->last_cpu_ns - s.cpu_start_ns;
 			r->run_delay_ns = w->last_delay_ns - s.run_delay_start_ns;
 			r->slices = w->last_slices - s.slices_start;

@@ -49,6 +49,7 @@ struct worker_report {
 	enum telem_state state;
 	uint64_t work_units, iterations;
 	uint64_t wall_ns, cpu_ns, run_delay_ns, slices;	/* live until the end */
+	int schedstat;		/* cpu_ns, run_delay_ns, slices from /proc schedstat */
 	uint64_t vcsw, ivcsw;		/* only after the worker ended */
 	uint64_t max_gap_ns, max_gap_at_ns;
 	uint64_t start_ns;		/* CLOCK_MONOTONIC when its telemetry began */

@@ -106,6 +106,18 @@ local function off_cpu_pct(w)
   return math.max(0, math.min(100, 100 * (w.wall_ns - (w.cpu_ns or 0)) / w.wall_ns))
 end
 
+--[[
+The share of a worker's runnable time it spent waiting for a CPU, in
+percent: schedstat run delay over run delay + CPU time. What a scheduler
+decides, unlike off-CPU time, which counts sleeps the work asked for. nil
+without run delay (no schedstat) or without runnable time.
+]]
+local function wait_pct(w)
+  local delay, cpu = w.run_delay_ns, w.cpu_ns or 0
+  if not delay or delay + cpu <= 0 then return nil end
+  return 100 * delay / (delay + cpu)
+end
+
 local function cpus_of(workers)
   local set, n = {}, 0
   for _, w in ipairs(workers) do
@@ -150,6 +162,91 @@ function M.stats(result)
   end
   s.cpus = cpus_of(all)
   return s
+end
+
+-- A cgroup's allowed CPUs: the canonical cpulist and a set, or "all" (and
+-- nil) for a cgroup that had no cpuset at some point.
+local function allowed_cpus(cg)
+  local list = cg.cpus and cpuset.parse(cg.cpus)
+  if not list then return "all" end
+  local set = {}
+  for _, c in ipairs(list) do set[c] = true end
+  return cpuset.format(list), set
+end
+
+local function overlap(a, b)
+  if not (a.set and b.set) then return true end
+  for c in pairs(a.set) do
+    if b.set[c] then return true end
+  end
+  return false
+end
+
+--[[
+max_cgroup_spread_pct: cgroups allowed the same CPUs should wait for them
+alike (each runnable worker deserves the same share). Each cgroup's mean
+share of runnable time spent waiting (wait_pct over its workers) is
+compared within each set of identical CPUs; a cgroup with a worker without
+run delay is left out of its comparison as inconclusive. Cgroups whose CPUs
+overlap only partly are not compared (a fair scheduler crowds the narrower
+one more); when that is all there is, the check is inconclusive, not a pass.
+]]
+local function cgroup_fairness(limit, result, add)
+  local groups, order, all = {}, {}, {}
+  for _, cg in ipairs(result.cgroups or {}) do
+    local ws = cg.workers or {}
+    if #ws > 0 then
+      local key, set = allowed_cpus(cg)
+      local c = { name = cg.name, key = key, set = set, sum = 0 }
+      for _, w in ipairs(ws) do
+        local p = wait_pct(w)
+        if not p then
+          c.missing = c.missing or w
+        else
+          c.sum = c.sum + p
+        end
+      end
+      c.wait = not c.missing and c.sum / #ws
+      if not groups[key] then groups[key], order[#order + 1] = {}, key end
+      table.insert(groups[key], c)
+      all[#all + 1] = c
+    end
+  end
+  local compared = false
+  for _, key in ipairs(order) do
+    local group, judged = groups[key], {}
+    if #group > 1 then
+      compared = true
+      for _, c in ipairs(group) do
+        if c.missing then
+          local w = c.missing
+          add("inconclusive", "tid %d of cgroup %s has no %s: fairness on cpus %s undefined",
+            w.pid, c.name, w.run_delay_ns and "runnable time" or "schedstat run delay", key)
+        else
+          judged[#judged + 1] = c
+        end
+      end
+    end
+    table.sort(judged, function(a, b) return a.wait < b.wait end)
+    local lo, hi = judged[1], judged[#judged]
+    if #judged > 1 and hi.wait - lo.wait > limit then
+      add("fail", "unfair cgroups on cpus %s: %s waited %.1f%% of runnable time vs %s %.1f%% " ..
+        "(spread=%.1f%%, threshold %.1f%%)", key, lo.name, lo.wait, hi.name, hi.wait,
+        hi.wait - lo.wait, limit)
+    end
+  end
+  if compared then return end
+  for i = 1, #all do
+    for j = i + 1, #all do
+      local a, b = all[i], all[j]
+      if overlap(a, b) then
+        add("inconclusive", "cgroups %s (cpus %s) and %s (cpus %s) share some CPUs, not the " ..
+          "same set: their waits are not comparable and no cgroups share identical CPUs",
+          a.name, a.key, b.name, b.key)
+        return
+      end
+    end
+  end
 end
 
 -- The checks in the order their details print (the likeliest root cause
@@ -225,32 +322,9 @@ local CHECKS = {
       end
     end
   end },
-  -- Fairness between cgroups: those on the same CPUs (equal weights
-  -- assumed) should see the same mean off-CPU share.
+  -- Fairness between cgroups: see cgroup_fairness.
   { "max_cgroup_spread_pct", "max_cgroup_spread_pct", function(th, result, add)
-    local by_cpus, order = {}, {}
-    for _, cg in ipairs(result.cgroups or {}) do
-      local sum, n = 0, 0
-      for _, w in ipairs(cg.workers or {}) do
-        local p = off_cpu_pct(w)
-        if p then sum, n = sum + p, n + 1 end
-      end
-      local key = cg.cpus or "all"
-      if n > 0 then
-        if not by_cpus[key] then by_cpus[key], order[#order + 1] = {}, key end
-        table.insert(by_cpus[key], { name = cg.name, off = sum / n })
-      end
-    end
-    for _, key in ipairs(order) do
-      local group = by_cpus[key]
-      table.sort(group, function(a, b) return a.off < b.off end)
-      local lo, hi = group[1], group[#group]
-      if #group > 1 and hi.off - lo.off > th.max_cgroup_spread_pct then
-        add("fail", "unfair cgroups on cpus %s: %s off-cpu %.1f%% vs %s %.1f%% " ..
-          "(spread=%.1f%%, threshold %.1f%%)", key, lo.name, lo.off, hi.name, hi.off,
-          hi.off - lo.off, th.max_cgroup_spread_pct)
-      end
-    end
+    cgroup_fairness(th.max_cgroup_spread_pct, result, add)
   end },
   { "max_throughput_cv", "max_throughput_cv", function(th, result, add)
     for _, cg in ipairs(result.cgroups or {}) do

@@ -84,6 +84,14 @@ describe("worker sets on the host", function()
       assert.are.equal(r.work_units, r.iterations)
       assert.is_true(r.wall_ns >= 0.25e9 and r.wall_ns < 5e9, "wall " .. r.wall_ns)
       assert.is_true(r.cpu_ns > 0 and r.cpu_ns <= r.wall_ns * 1.05)
+      local schedstat = io.open("/proc/self/schedstat")
+      if schedstat then  -- run delay fits in wall time; nil without schedstat
+        schedstat:close()
+        assert.is_true(r.run_delay_ns >= 0 and r.run_delay_ns + r.cpu_ns <= r.wall_ns * 1.05)
+        assert.is_true(r.slices >= 1)
+      else
+        assert.is_nil(r.run_delay_ns)
+      end
       assert.is_true(#r.cpus >= 1)
       assert.is_true(r.max_gap_ns > 0)
       assert.is_nil(r.wake)

@@ -285,24 +285,72 @@ describe("checks.evaluate", function()
 end)
 
 describe("max_cgroup_spread_pct", function()
-  local function busy(cpu_ms) return { pid = 1, wall_ns = 1e9, cpu_ns = cpu_ms * 1e6, work_units = 1 } end
+  -- Workers as a 4 s run reports them (ms): a futex ping-pong member sleeps
+  -- half its wall time by design, a spinner never sleeps.
+  local pid = 100
+  local function w(wall, cpu, delay)
+    pid = pid + 1
+    return { pid = pid, wall_ns = wall * 1e6, cpu_ns = cpu * 1e6, run_delay_ns = delay and delay * 1e6,
+      work_units = 1, iterations = 1, exit = { code = 0 } }
+  end
+  local function sleeper(cpu, delay) return w(3930, cpu, delay) end
+  local function spinner(cpu) return w(3950, cpu, 3950 - cpu) end
+  local function judged(cgroups)
+    return judge({ max_cgroup_spread_pct = 25 }, result(cgroups))
+  end
 
-  it("fails cgroups on the same CPUs whose off-CPU shares differ too much", function()
-    local v = checks.evaluate({ max_cgroup_spread_pct = 25 }, { cgroups = {
-      { name = "favored", cpus = "0-1", workers = { busy(800), busy(780) } },
-      { name = "plain", cpus = "0-1", workers = { busy(200), busy(210) } },
-      { name = "alone", cpus = "2-3", workers = { busy(100) } } } })
-    assert.are.equal("fail", v.status)
-    assert.are.equal("unfair cgroups on cpus 0-1: favored off-cpu 21.0% vs plain 79.5% " ..
-      "(spread=58.5%, threshold 25.0%)", v.details[1].msg)
+  it("passes a sleeper beside spinners that wait alike, however long the sleeper sleeps", function()
+    local status, lines = judged({
+      { name = "pingpong", cpus = "0-1", workers = { sleeper(1000, 520), sleeper(980, 470) } },
+      { name = "spin", cpus = "0-1", workers = { spinner(2640), spinner(2600) } } })
+    assert.same({}, lines)
+    assert.equal("pass", status)
   end)
 
-  it("passes equal shares and cgroups on different CPUs", function()
-    local v = checks.evaluate({ max_cgroup_spread_pct = 25 }, { cgroups = {
-      { name = "a", cpus = "0-1", workers = { busy(500) } },
-      { name = "b", cpus = "0-1", workers = { busy(480) } },
-      { name = "c", cpus = "2-3", workers = { busy(100) } } } })
-    assert.are.equal("pass", v.status)
+  it("fails the cgroup kept waiting, naming the CPUs and both waits", function()
+    local status, lines = judged({
+      { name = "favored", cpus = "0-1", workers = { spinner(3177), spinner(3128) } },
+      { name = "plain", cpus = "0-1", workers = { sleeper(762, 2105), sleeper(806, 2096) } },
+      { name = "alone", cpus = "2-3", workers = { sleeper(100, 3000) } } })
+    assert.equal("fail", status)
+    assert.same({ "fail max_cgroup_spread_pct: unfair cgroups on cpus 0-1: favored waited 20.2% of " ..
+      "runnable time vs plain 72.8% (spread=52.6%, threshold 25.0%)" }, lines)
+  end)
+
+  it("is inconclusive for a cgroup with a worker without run delay, still judging the others", function()
+    local status, lines = judged({
+      { name = "a", cpus = "0-1", workers = { spinner(2000), sleeper(1000, nil) } },
+      { name = "b", cpus = "0-1", workers = { spinner(2000) } } })
+    assert.equal("inconclusive", status)
+    assert.same({ "inconclusive max_cgroup_spread_pct: tid " .. pid - 1 .. " of cgroup a has no " ..
+      "schedstat run delay: fairness on cpus 0-1 undefined" }, lines)
+    status, lines = judged({
+      { name = "a", cpus = "0-1", workers = { w(3900, 0, 0) } },
+      { name = "b", cpus = "0-1", workers = { spinner(3000) } },
+      { name = "c", cpus = "0-1", workers = { spinner(900) } } })
+    assert.equal("fail", status)
+    assert.matches("tid %d+ of cgroup a has no runnable time", lines[1])
+    assert.matches("unfair cgroups on cpus 0%-1: b waited 24%.1%% of runnable time vs c 77%.2%%", lines[2])
+  end)
+
+  it("compares only cgroups allowed identical CPUs; a partial overlap alone is inconclusive", function()
+    local fair = { spinner(2000) }
+    assert.equal("pass", (judged({
+      { name = "a", cpus = "0-1", workers = { spinner(3900) } },
+      { name = "b", cpus = "2-3", workers = { spinner(100) } },
+      { name = "c", workers = fair }, { name = "d", workers = fair } })))
+    assert.equal("fail", (judged({
+      { name = "a", cpus = "0,1", workers = { spinner(3900) } },
+      { name = "b", cpus = "0-1", workers = { spinner(100) } },
+      { name = "c", cpus = "1-2", workers = { spinner(100) } } })))
+    local status, lines = judged({
+      { name = "narrow", cpus = "0-1", workers = { spinner(1000) } },
+      { name = "wide", workers = { spinner(3900) } },
+      { name = "apart", cpus = "2-3", workers = { spinner(3900) } } })
+    assert.equal("inconclusive", status)
+    assert.same({ "inconclusive max_cgroup_spread_pct: cgroups narrow (cpus 0-1) and wide (cpus all) " ..
+      "share some CPUs, not the same set: their waits are not comparable and no cgroups share " ..
+      "identical CPUs" }, lines)
   end)
 end)
 

@@ -63,16 +63,19 @@ describe("the fixture scheduler #vm", function()
       "%(watchdog stall: runnable task stall", out)
   end)
 
-  it("shares a cgroup's CPUs fairly between two cgroups by default", function()
-    local code, out = script(KNOBS, "fixture_shared_fair")
-    assert.are.equal(0, code, out)
+  it("keeps bursty sleepers and spinners on the same CPUs waiting alike, fixture and EEVDF", function()
+    for _, name in ipairs({ "fixture_mixed_fair", "eevdf_mixed_fair" }) do
+      local code, out = script(KNOBS, name)
+      assert.are.equal(0, code, out)
+      assert.matches("^PASS " .. name .. " ", out)
+    end
   end)
 
-  it("fails an injected unfair share on the cgroup fairness gate", function()
-    local code, out = script(KNOBS, "fixture_unfair")
+  it("fails an injected unfair share on the cgroup fairness gate: the others wait", function()
+    local code, out = script(KNOBS, "fixture_mixed_unfair")
     assert.are.equal(1, code, out)
-    assert.matches("^FAIL fixture_unfair [^\n]*: unfair cgroups on cpus 0%-1: favored off%-cpu " ..
-      "[%d.]+%% vs plain [%d.]+%%", out)
+    assert.matches("^FAIL fixture_mixed_unfair [^\n]*: unfair cgroups on cpus 0%-1: spin waited " ..
+      "[%d.]+%% of runnable time vs bursty [%d.]+%% %(spread=[%d.]+%%, threshold 40%.0%%%)\n", out)
   end)
 
   it("fails an injected starvation of one cgroup on not_starved's gap gate", function()
