@@ -299,41 +299,56 @@ describe("max_cgroup_spread_pct", function()
     return judge({ max_cgroup_spread_pct = 25 }, result(cgroups))
   end
 
-  it("passes a sleeper beside spinners that wait alike, however long the sleeper sleeps", function()
+  it("judges CPU-bound cgroups only: sleepers beside them are not compared, however long they wait",
+    function()
     local status, lines = judged({
-      { name = "pingpong", cpus = "0-1", workers = { sleeper(1000, 520), sleeper(980, 470) } },
-      { name = "spin", cpus = "0-1", workers = { spinner(2640), spinner(2600) } } })
+      { name = "pingpong", cpus = "0-1", workers = { sleeper(1000, 2520), sleeper(980, 2470) } },
+      { name = "a", cpus = "0-1", workers = { spinner(1340), spinner(1300) } },
+      { name = "b", cpus = "0-1", workers = { spinner(1290), spinner(1310) } } })
     assert.same({}, lines)
     assert.equal("pass", status)
   end)
 
-  it("fails the cgroup kept waiting, naming the CPUs and both waits", function()
+  it("fails the CPU-bound cgroup kept waiting, naming the CPUs and both waits", function()
     local status, lines = judged({
       { name = "favored", cpus = "0-1", workers = { spinner(3177), spinner(3128) } },
-      { name = "plain", cpus = "0-1", workers = { sleeper(762, 2105), sleeper(806, 2096) } },
-      { name = "alone", cpus = "2-3", workers = { sleeper(100, 3000) } } })
+      { name = "plain", cpus = "0-1", workers = { spinner(790), spinner(806) } },
+      { name = "alone", cpus = "2-3", workers = { spinner(100) } } })
     assert.equal("fail", status)
     assert.same({ "fail max_cgroup_spread_pct: unfair cgroups on cpus 0-1: favored waited 20.2% of " ..
-      "runnable time vs plain 72.8% (spread=52.6%, threshold 25.0%)" }, lines)
+      "runnable time vs plain 79.8% (spread=59.6%, threshold 25.0%)" }, lines)
+  end)
+
+  it("accepts per-cgroup fairness when worker counts differ, and fails what is fair neither way", function()
+    -- one worker with a CPU to itself beside three sharing the other: equal per cgroup
+    assert.equal("pass", (judged({
+      { name = "one", cpus = "0-1", workers = { spinner(3900) } },
+      { name = "three", cpus = "0-1", workers = { spinner(1300), spinner(1300), spinner(1300) } } })))
+    local status, lines = judged({
+      { name = "one", cpus = "0-1", workers = { spinner(3900) } },
+      { name = "three", cpus = "0-1", workers = { spinner(400), spinner(400), spinner(400) } } })
+    assert.equal("fail", status)
+    assert.matches("unfair cgroups on cpus 0%-1: one waited 1%.3%% of runnable time vs three 89%.9%%", lines[1])
   end)
 
   it("is inconclusive for a cgroup with a worker without run delay, still judging the others", function()
     local status, lines = judged({
       { name = "a", cpus = "0-1", workers = { spinner(2000), sleeper(1000, nil) } },
-      { name = "b", cpus = "0-1", workers = { spinner(2000) } } })
+      { name = "b", cpus = "0-1", workers = { spinner(2000) } },
+      { name = "c", cpus = "0-1", workers = { spinner(1900) } } })
     assert.equal("inconclusive", status)
-    assert.same({ "inconclusive max_cgroup_spread_pct: tid " .. pid - 1 .. " of cgroup a has no " ..
+    assert.same({ "inconclusive max_cgroup_spread_pct: tid " .. pid - 2 .. " of cgroup a has no " ..
       "schedstat run delay: fairness on cpus 0-1 undefined" }, lines)
     status, lines = judged({
       { name = "a", cpus = "0-1", workers = { w(3900, 0, 0) } },
       { name = "b", cpus = "0-1", workers = { spinner(3000) } },
       { name = "c", cpus = "0-1", workers = { spinner(900) } } })
     assert.equal("fail", status)
-    assert.matches("tid %d+ of cgroup a has no runnable time", lines[1])
+    assert.matches("tid %d+ of cgroup a has no wall or runnable time", lines[1])
     assert.matches("unfair cgroups on cpus 0%-1: b waited 24%.1%% of runnable time vs c 77%.2%%", lines[2])
   end)
 
-  it("compares only cgroups allowed identical CPUs; a partial overlap alone is inconclusive", function()
+  it("compares only cgroups allowed identical CPUs; with nothing to compare it is inconclusive", function()
     local fair = { spinner(2000) }
     assert.equal("pass", (judged({
       { name = "a", cpus = "0-1", workers = { spinner(3900) } },
@@ -343,14 +358,17 @@ describe("max_cgroup_spread_pct", function()
       { name = "a", cpus = "0,1", workers = { spinner(3900) } },
       { name = "b", cpus = "0-1", workers = { spinner(100) } },
       { name = "c", cpus = "1-2", workers = { spinner(100) } } })))
-    local status, lines = judged({
-      { name = "narrow", cpus = "0-1", workers = { spinner(1000) } },
-      { name = "wide", workers = { spinner(3900) } },
-      { name = "apart", cpus = "2-3", workers = { spinner(3900) } } })
-    assert.equal("inconclusive", status)
-    assert.same({ "inconclusive max_cgroup_spread_pct: cgroups narrow (cpus 0-1) and wide (cpus all) " ..
-      "share some CPUs, not the same set: their waits are not comparable and no cgroups share " ..
-      "identical CPUs" }, lines)
+    for _, cgroups in ipairs({
+      { { name = "narrow", cpus = "0-1", workers = { spinner(1000) } },
+        { name = "wide", workers = { spinner(3900) } } },
+      { { name = "spin", cpus = "0-1", workers = { spinner(1000) } },
+        { name = "sleepy", cpus = "0-1", workers = { sleeper(100, 3000) } } } }) do
+      local status, lines = judged(cgroups)
+      assert.equal("inconclusive", status)
+      assert.same({ "inconclusive max_cgroup_spread_pct: no two CPU-bound cgroups (runnable >= 90% " ..
+        "of the time) share the same CPUs: nothing to compare (cgroups that sleep by design are not " ..
+        "judged here)" }, lines)
+    end
   end)
 end)
 

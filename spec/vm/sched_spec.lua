@@ -75,7 +75,7 @@ describe("the fixture scheduler #vm", function()
     local code, out = script(KNOBS, "fixture_mixed_unfair")
     assert.are.equal(1, code, out)
     assert.matches("^FAIL fixture_mixed_unfair [^\n]*: unfair cgroups on cpus 0%-1: spin waited " ..
-      "[%d.]+%% of runnable time vs bursty [%d.]+%% %(spread=[%d.]+%%, threshold 40%.0%%%)\n", out)
+      "[%d.]+%% of runnable time vs plain [%d.]+%% %(spread=[%d.]+%%, threshold 25%.0%%%)\n", out)
   end)
 
   it("fails an injected starvation of one cgroup on not_starved's gap gate", function()
