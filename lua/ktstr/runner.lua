@@ -1,6 +1,7 @@
 -- `ktstr script`: loads test scripts on the host, runs each test in its own guest, judges it.
 local argparse = require("ktstr.argparse")
 local checks = require("ktstr.checks")
+local constraints = require("ktstr.constraints")
 local core = require("ktstr.core")
 local observer = require("ktstr.observer")
 local report = require("ktstr.report")
@@ -93,7 +94,8 @@ local function run_in_guest(item, o, held)
   local ok, serr = h:send({ t = "run_test", id = 1, script = script, test = t.base_name or t.name,
     topo = t.preset and { numa_nodes = t.numa_nodes, llcs = t.llcs, cores = t.cores,
       threads = t.threads },
-    sched = plan and { name = plan.name, ops_name = plan.ops_name, argv = plan.argv } })
+    sched = plan and { name = plan.name, ops_name = plan.ops_name, argv = plan.argv,
+      enable_timeout_s = plan.enable_timeout_s } })
   if ok then
     -- the body holds for duration_s; setup, teardown and TCG slowness get the margin
     local msg, err = obs:recv(t.duration_s * 2 + 60)
@@ -123,7 +125,8 @@ local function run_in_guest(item, o, held)
   end
   if held then
     held(result, h, obs, { name = t.name, duration_s = t.duration_s,
-      sched = plan and { name = plan.name, ops_name = plan.ops_name, argv = plan.argv } })
+      sched = plan and { name = plan.name, ops_name = plan.ops_name, argv = plan.argv,
+      enable_timeout_s = plan.enable_timeout_s } })
   end
   h:shutdown(10)
   return result
@@ -148,6 +151,8 @@ local function report_one(item, o, counts, t0, result, f)
     return 2
   elseif f.kind == "interrupted" then
     return 130
+  elseif f.kind == "skip" then
+    v = verdict.skip(f.msg, "constraints")
   else
     v, result = guest_failure(f)
   end
@@ -166,6 +171,9 @@ end
 
 local function run_one(item, o, counts)
   local t0 = core.now()
+  -- a topology its scheduler cannot run on is not a test of the scheduler
+  local why = constraints.test_unmet(item.test)
+  if why then return report_one(item, o, counts, t0, nil, { kind = "skip", msg = why }) end
   local rc, reported
   -- --hold: the verdict is on screen while the guest stays up
   local held = o.hold and function(result, h, obs, info)

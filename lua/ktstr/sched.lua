@@ -88,7 +88,7 @@ function M.start(plan, timeout)
   local p, err = core.spawn(plan.argv, { output = log })
   if not p then return nil, { kind = "load_failed", msg = err } end
   local self = setmetatable({ plan = plan, p = p, log = log, t0 = t0 }, Sched)
-  timeout = timeout or 15
+  timeout = timeout or plan.enable_timeout_s or 15
   local deadline = t0 + timeout
   while core.now() < deadline do
     if M.state() == "enabled" and (M.enable_seq() or 0) > seq0 then
