@@ -159,6 +159,9 @@ describe("ktstr.kernel", function()
       { "kernel fetch --force", "fetch: unknown option '--force'" },
       { "kernel fetch latest", "fetch: bad VERSION 'latest'" },
       { "kernel list extra", "list: unexpected argument 'extra'" },
+      { "kernel source --all", "source: unknown option '--all'" },
+      { "kernel source 7.3 7.4", "source: unexpected argument '7.4'" },
+      { "kernel scx newest", "scx: bad VERSION 'newest'" },
     }
     for _, c in ipairs(cases) do
       local out, _, status = sh(("KTSTR_CACHE_DIR=%s %s %s 2>&1"):format(q(cache), KTSTR, c[1]))
