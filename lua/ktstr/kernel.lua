@@ -487,7 +487,7 @@ local function source_entry(name)
   local ok, meta = pcall(cjson.decode, raw or "")
   if not ok or type(meta) ~= "table" or type(meta.tarball) ~= "string" then return nil end
   local e = { dir = dir, package = meta.package, version = meta.version, series = meta.series,
-    top = meta.top, tarball = dir .. "/" .. meta.tarball }
+    top = meta.top, tarball = dir .. "/" .. meta.tarball, instead_of = meta.instead_of }
   if path_kind(e.tarball) ~= "file" then return nil end
   e.tree = dir .. "/" .. e.top
   return e
@@ -509,10 +509,12 @@ local function source_download(tmp, series, want)
   say("downloading %s%s", pkg, want and " " .. want or "")
   local cmd = "cd " .. sh_quote(tmp) .. " && apt-get download -q "
   local out, err = sh(cmd .. sh_quote(want and pkg .. "=" .. want or pkg))
+  local instead_of
   if not out and want then
     -- backports keep the newest version only: take it rather than nothing
     say("%s %s is not in the apt lists; taking the newest", pkg, want)
     out, err = sh(cmd .. sh_quote(pkg))
+    instead_of = want
   end
   if not out then return nil, "apt-get download " .. pkg .. ": " .. err, "EIO" end
   local deb
@@ -523,7 +525,8 @@ local function source_download(tmp, series, want)
   out, err = sh("dpkg-deb -f " .. sh_quote(deb) .. " Version")  -- one field: the bare value
   if not out then return nil, "dpkg-deb -f " .. deb .. ": " .. err, "EIO" end
   local meta = { package = pkg, version = out:match("%S+"), series = series,
-    top = pkg, tarball = pkg .. ".tar.xz", fetched = os.date("!%Y-%m-%dT%H:%M:%SZ") }
+    top = pkg, tarball = pkg .. ".tar.xz", fetched = os.date("!%Y-%m-%dT%H:%M:%SZ"),
+    instead_of = instead_of }
   local member = "./usr/src/" .. meta.tarball
   out, err = sh(("mkdir %s && dpkg-deb --fsys-tarfile %s | tar -xf - -O %s > %s")
     :format(sh_quote(tmp .. "/entry"), sh_quote(deb), sh_quote(member),
@@ -555,12 +558,16 @@ function M.source_fetch(version)
       .. tostring(version), 2)
   end
   local want = kernel_package_version(version)
+  -- the kernel's own version (or what was taken when apt no longer had it),
+  -- else the newest that version names
+  local function fits(e)
+    if want then return e.version == want or e.instead_of == want end
+    return matches(e.version:match("^[^-]+"), version:match("^[^+-]+"))
+  end
   local best
   for _, name in ipairs(list_dir(sources_dir())) do
     local e = name:sub(1, 1) ~= "." and source_entry(name)
-    if e and e.series == series and (want == nil or e.version == want) and
-        matches(e.version:match("^[^-]+"), version:match("^[^+-]+"))
-        and (not best or newer(e.version, best.version)) then
+    if e and e.series == series and fits(e) and (not best or newer(e.version, best.version)) then
       best = e
     end
   end
@@ -570,7 +577,7 @@ function M.source_fetch(version)
   local meta
   meta, err, code = source_download(tmp.path, series, want)
   if not meta then return nil, err, code end
-  if not matches(meta.version:match("^[^-]+"), version:match("^[^+-]+")) then
+  if not want and not fits(meta) then
     return nil, ("%s %s does not match '%s'"):format(meta.package, meta.version, version), "ENOENT"
   end
   local name = dir_name(meta.version)
