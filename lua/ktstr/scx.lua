@@ -22,7 +22,7 @@ local CLANG = "clang-19"
 M.PATHS = { "tools/sched_ext", "tools/lib/bpf", "tools/include", "tools/build",
   "tools/scripts", "tools/arch/x86/include", "arch/x86/include/uapi", "scripts/bpf_doc.py" }
 local TOOLS = { CLANG, "bpftool", "make", "gcc", "python3", "xz" }
-local LOG_TAIL = 25
+local LOG_ERRORS, LOG_TAIL = 12, 12
 
 local sh, q = kernel.sh, kernel.sh_quote
 
@@ -70,16 +70,23 @@ local function tools()
   return found
 end
 
-local function tail(path, n)
-  local lines = {}
+-- What a failed build's log shows: its first error lines (under -j the
+-- failing job's lines are not the last ones), then its tail.
+local function excerpt(path)
+  local errors, last = {}, {}
   local f = io.open(path, "rb")
   if not f then return "" end
   for l in f:lines() do
-    lines[#lines + 1] = l
-    if #lines > n then table.remove(lines, 1) end
+    if #errors < LOG_ERRORS and (l:find("rror") or l:find("***", 1, true)
+        or l:find("fatal", 1, true) or l:find("undefined reference", 1, true)) then
+      errors[#errors + 1] = l
+    end
+    last[#last + 1] = l
+    if #last > LOG_TAIL then table.remove(last, 1) end
   end
   f:close()
-  return table.concat(lines, "\n")
+  return ("its errors:\n%s\nits tail:\n%s"):format(table.concat(errors, "\n"),
+    table.concat(last, "\n"))
 end
 
 -- Builds into tmp/entry; on failure the log is kept at fail_log.
@@ -96,8 +103,8 @@ local function build_entry(tmp, src, k, paths, fail_log)
       q(k.btf), q(log)))
   if not ok then
     os.execute(("cp %s %s"):format(q(log), q(fail_log)))
-    return nil, ("make -C tools/sched_ext failed; log %s, its tail:\n%s"):format(fail_log,
-      tail(log, LOG_TAIL)), "EIO"
+    return nil, ("make -C tools/sched_ext failed; log %s, %s"):format(fail_log, excerpt(log)),
+      "EIO"
   end
   local names = {}
   local p = assert(io.popen("ls -1 " .. q(out .. "/build/bin")))
