@@ -126,7 +126,7 @@ local function run_in_guest(item, o, held)
   if held then
     held(result, h, obs, { name = t.name, duration_s = t.duration_s,
       sched = plan and { name = plan.name, ops_name = plan.ops_name, argv = plan.argv,
-      enable_timeout_s = plan.enable_timeout_s } })
+        enable_timeout_s = plan.enable_timeout_s } })
   end
   h:shutdown(10)
   return result
