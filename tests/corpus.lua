@@ -87,3 +87,20 @@ ktstr.test{
     ktstr.cgroup("wakers"):workers(2):work(wake):cpuset(ktstr.cpuset.llc(1)),
   },
 }
+
+-- scx_central makes every scheduling decision on one CPU (CPU 0) and runs the
+-- others' tasks with infinite slices that its timer ends: the CPUs pinned
+-- off the central one depend on it alone.
+ktstr.test{
+  name = "corpus_scx_central",
+  scheduler = ktstr.scheduler{ name = "scx_central", binary = "scx_central" },
+  llcs = 2, cores = 2,
+  duration_s = 4,
+  not_starved = true,
+  isolation = true,
+  defs = {
+    ktstr.cgroup("spin_llc1"):workers(2):work(spin):cpuset(ktstr.cpuset.llc(1)),
+    ktstr.cgroup("spin_all"):workers(2):work(spin),
+    ktstr.cgroup("wakers"):workers(2):work(wake),
+  },
+}
