@@ -663,13 +663,16 @@ local function one_version(name, args)
   return v or DEFAULT_VERSION
 end
 
-local function cmd_fetch(args)
-  local v, rc = one_version("fetch", args)
-  if not v then return rc end
-  local e, err = M.fetch(v)
-  if not e then return fail("fetch: " .. err) end
-  io.stdout:write(e.release, "\n")
-  return 0
+-- A subcommand taking [VERSION]: run(version) -> entry | nil, err; prints entry[field].
+local function versioned(name, run, field)
+  return function(args)
+    local v, rc = one_version(name, args)
+    if not v then return rc end
+    local e, err = run(v)
+    if not e then return fail(name .. ": " .. err) end
+    io.stdout:write(e[field], "\n")
+    return 0
+  end
 end
 
 local function cmd_list(args)
@@ -709,27 +712,11 @@ local function cmd_path(args)
   return 0
 end
 
-local function cmd_source(args)
-  local v, rc = one_version("source", args)
-  if not v then return rc end
-  local e, err = M.source_tree(v)
-  if not e then return fail("source: " .. err) end
-  io.stdout:write(e.tree, "\n")
-  return 0
-end
-
-local function cmd_scx(args)
-  local v, rc = one_version("scx", args)
-  if not v then return rc end
-  local e, err = require("ktstr.scx").build(v)
-  if not e then return fail("scx: " .. err) end
-  if e.cached then say("scx: cached %s", e.bin) end
-  io.stdout:write(e.bin, "\n")
-  return 0
-end
-
-local commands = { fetch = cmd_fetch, list = cmd_list, path = cmd_path, source = cmd_source,
-  scx = cmd_scx }
+local commands = {
+  fetch = versioned("fetch", M.fetch, "release"), list = cmd_list, path = cmd_path,
+  source = versioned("source", M.source_tree, "tree"),
+  scx = versioned("scx", function(v) return require("ktstr.scx").build(v) end, "bin"),
+}
 
 -- kernel.main(args) -> exit code; args are the words after "ktstr kernel".
 function M.main(args)

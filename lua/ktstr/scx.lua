@@ -118,8 +118,8 @@ local function build_entry(tmp, src, k, paths, fail_log)
     built = os.date("!%Y-%m-%dT%H:%M:%SZ"), build_s = core.now() - t0 }
 end
 
--- scx.build([version]) -> entry { dir, bin, log, schedulers, source, kernel,
---   cached } | nil, msg, code
+-- scx.build([version]) -> entry { dir, bin, log, schedulers, source, kernel }
+--   | nil, msg, code
 -- The corpus for the cached kernel version names (default 7.3; fetched if
 -- need be). A built entry is reused without unpacking or asking apt.
 function M.build(version)
@@ -144,7 +144,7 @@ function M.build(version)
   local dir = scx_dir() .. "/" .. name
   local e = entry(dir)
   if e then
-    e.cached = true
+    say("cached %s", e.bin)
     return e
   end
   say("building tools/sched_ext of %s %s against %s's BTF", src.package, src.version, k.release)
