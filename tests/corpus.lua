@@ -5,8 +5,17 @@ local ktstr = require("ktstr")
 
 local spin, wake = ktstr.work.spin_wait(), ktstr.work.bursty{}
 
+-- Spinners pinned to one LLC, spinners free to run anywhere, sleep/wake workers.
+local function pinned_and_free(llc)
+  return {
+    ktstr.cgroup("spin_llc" .. llc):workers(2):work(spin):cpuset(ktstr.cpuset.llc(llc)),
+    ktstr.cgroup("spin_any"):workers(2):work(spin),
+    ktstr.cgroup("wakers"):workers(2):work(wake),
+  }
+end
+
 -- scx_cpu0 runs every task it can on CPU 0, one FIFO; a task that cannot run
--- there is queued on the CPU it is on. Pinned off CPU 0, the second cgroup
+-- there is queued on the CPU it is on. Pinned to LLC 1, off CPU 0, spin_llc1
 -- lives on that path alone.
 ktstr.test{
   name = "corpus_scx_cpu0",
@@ -15,16 +24,12 @@ ktstr.test{
   duration_s = 4,
   not_starved = true,
   isolation = true,
-  defs = {
-    ktstr.cgroup("on_cpu0"):workers(2):work(spin),
-    ktstr.cgroup("off_cpu0"):workers(2):work(spin):cpuset(ktstr.cpuset.llc(1)),
-    ktstr.cgroup("wakers"):workers(2):work(wake),
-  },
+  defs = pinned_and_free(1),
 }
 
 -- scx_pair runs CPU pairs (i, i + nr_cpus / 2) on one cgroup at a time, so it
 -- needs an even CPU count; it makes its 4096 per-cgroup queues before it
--- attaches, about 15 s under TCG.
+-- attaches, 10 to 30 s under TCG.
 ktstr.test{
   name = "corpus_scx_pair",
   scheduler = ktstr.scheduler{ name = "scx_pair", binary = "scx_pair",
@@ -48,15 +53,12 @@ ktstr.test{
   duration_s = 4,
   not_starved = true,
   isolation = true,
-  defs = {
-    ktstr.cgroup("spin_llc0"):workers(2):work(spin):cpuset(ktstr.cpuset.llc(0)),
-    ktstr.cgroup("spin_llc1"):workers(2):work(spin):cpuset(ktstr.cpuset.llc(1)),
-    ktstr.cgroup("wakers"):workers(2):work(wake),
-  },
+  defs = pinned_and_free(0),
 }
 
--- scx_userland: the scheduling decisions are made by a user-space process,
--- which the BPF side hands every runnable task to.
+-- scx_userland: a user-space process orders the tasks that may run on every
+-- CPU (spin_any, wakers) by vruntime; the BPF side keeps the others (spin_llc0)
+-- in a global FIFO in the kernel.
 ktstr.test{
   name = "corpus_scx_userland",
   scheduler = ktstr.scheduler{ name = "scx_userland", binary = "scx_userland" },
@@ -64,11 +66,7 @@ ktstr.test{
   duration_s = 4,
   not_starved = true,
   isolation = true,
-  defs = {
-    ktstr.cgroup("spin_llc0"):workers(2):work(spin):cpuset(ktstr.cpuset.llc(0)),
-    ktstr.cgroup("spin_all"):workers(2):work(spin),
-    ktstr.cgroup("wakers"):workers(2):work(wake),
-  },
+  defs = pinned_and_free(0),
 }
 
 -- scx_flatcg flattens the cgroup hierarchy into one level of weighted shares:
@@ -98,9 +96,5 @@ ktstr.test{
   duration_s = 4,
   not_starved = true,
   isolation = true,
-  defs = {
-    ktstr.cgroup("spin_llc1"):workers(2):work(spin):cpuset(ktstr.cpuset.llc(1)),
-    ktstr.cgroup("spin_all"):workers(2):work(spin),
-    ktstr.cgroup("wakers"):workers(2):work(wake),
-  },
+  defs = pinned_and_free(1),
 }
