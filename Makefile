@@ -1,4 +1,4 @@
-# ktstr: build, check, demo, deps, kernel, bench.
+# ktstr: build, check, demo, deps, kernel, scx, bench.
 CC      ?= gcc
 PKGS    := lua5.4 libuv libbpf libelf jansson zlib libedit
 CFLAGS  ?= -O2 -g
@@ -55,6 +55,14 @@ $(SCHED)/ktstr-sched-broken: $(SCHED)/loader.o $(SCHED)/broken.embed.o
 $(SCHED)/ktstr-sched $(SCHED)/ktstr-sched-broken:
 	$(CC) $(CFLAGS) -o $@ $^ $(shell pkg-config --variable=libdir libbpf)/libbpf.a -lelf -lz -lm
 
+# scx: the kernel's own tools/sched_ext schedulers (scx_cpu0, scx_pair, scx_qmap,
+# ...) from Debian's linux-source, built once per guest kernel into the cache
+# (a second run is a cache hit) and linked as build/scx/, where scheduler
+# discovery looks. tests/corpus.lua runs them.
+.PHONY: scx
+scx: $(KTSTR)
+	@d=$$($(KTSTR) kernel scx $(SCHED_KVER)) && ln -sfn "$$d" $(B)/scx
+
 # Installs what is missing; a no-op on a machine that has everything.
 deps:
 	@scripts/install-deps
@@ -63,7 +71,7 @@ kernel: deps $(KTSTR)
 	$(KTSTR) kernel fetch
 
 check: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all scx
 	@$(KTSTR) kernel fetch >/dev/null
 	@$(KTSTR) lua scripts/check.lua
 

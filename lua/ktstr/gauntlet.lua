@@ -1,4 +1,5 @@
 -- The gauntlet: one test run again on each topology preset that can hold it.
+local constraints = require("ktstr.constraints")
 local cpuset = require("ktstr.cpuset")
 local step = require("ktstr.step")
 
@@ -28,17 +29,20 @@ end
 
 --[[
 variants(test, max_cpus) -> list of tests, one per preset with at most
-max_cpus CPUs whose topology the test's cgroups, cpusets and ops fit; and a
-list of { preset =, why = } for those left out. A run(ctx) body is judged
-only when it runs.
+max_cpus CPUs whose topology the test's cgroups, cpusets and ops fit and its
+scheduler's constraints allow; and a list of { preset =, why = } for those
+left out. A run(ctx) body is judged only when it runs.
 ]]
 function M.variants(test, max_cpus)
   local out, skipped = {}, {}
   for _, p in ipairs(M.PRESETS) do
     local v = with_topology(test, p)
     local cpus = p[3] * p[4] * p[5]  -- llcs counts every node's
+    local unmet = constraints.test_unmet(v)
     if cpus > max_cpus then
       skipped[#skipped + 1] = { preset = p[1], why = ("%d CPUs > %d"):format(cpus, max_cpus) }
+    elseif unmet then
+      skipped[#skipped + 1] = { preset = p[1], why = unmet }
     else
       local ok, err = pcall(function()
         if test.steps then step.check(test.steps, test.backdrop, v, test.scheduler ~= nil) end

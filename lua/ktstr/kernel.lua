@@ -330,16 +330,18 @@ local function apt_releases(version)
   return hits, all
 end
 
--- A scratch dir under the cache, removed when it goes out of scope.
-local function scratch()
-  local kdir = kernels_dir()
+-- A scratch dir under parent (the kernels dir), removed when it goes out of
+-- scope: entries are built there and renamed into place.
+local function scratch(parent)
+  parent = parent or kernels_dir()
   local out, err = sh(("mkdir -p %s && mktemp -d %s")
-    :format(sh_quote(kdir), sh_quote(kdir .. "/.fetch-XXXXXX")))
-  if not out then return nil, "mkdir " .. kdir .. ": " .. err, "EIO" end
+    :format(sh_quote(parent), sh_quote(parent .. "/.fetch-XXXXXX")))
+  if not out then return nil, "mkdir " .. parent .. ": " .. err, "EIO" end
   return setmetatable({ path = out:match("[^\n]+") }, {
     __close = function(s) os.execute("rm -rf -- " .. sh_quote(s.path)) end,
   })
 end
+M.scratch = scratch
 
 local function package_names(release)
   local names = {}
@@ -474,13 +476,172 @@ function M.fetch(version)
   return e, err, code
 end
 
--- The command line: ktstr kernel fetch|list|path.
+-- The kernel source: Debian's linux-source-X.Y package. Its tarball is kept
+-- as <cache>/sources/<Debian version>/linux-source-X.Y.tar.xz with
+-- metadata.json, and unpacked on demand: a few subtrees into a caller's dir
+-- (the tools/sched_ext build), or the whole tree beside the tarball
+-- (`ktstr kernel source`). The version follows the cached kernel of the same
+-- series, so the source is the one the guest kernel was built from.
+
+local function sources_dir()
+  return M.cache_dir() .. "/sources"
+end
+
+-- A source entry by its directory name; nil unless complete.
+local function source_entry(name)
+  local dir = sources_dir() .. "/" .. name
+  local raw = read_file(dir .. "/metadata.json")
+  local ok, meta = pcall(cjson.decode, raw or "")
+  if not ok or type(meta) ~= "table" or type(meta.tarball) ~= "string" then return nil end
+  local e = { dir = dir, package = meta.package, version = meta.version, series = meta.series,
+    top = meta.top, tarball = dir .. "/" .. meta.tarball, instead_of = meta.instead_of }
+  if path_kind(e.tarball) ~= "file" then return nil end
+  e.tree = dir .. "/" .. e.top
+  return e
+end
+
+-- The Debian version of the cached kernel that version names, if any.
+local function kernel_package_version(version)
+  local e = find_cached(version)
+  if not e then return nil end
+  local ok, meta = pcall(cjson.decode, read_file(e.metadata) or "")
+  return ok and type(meta) == "table" and type(meta.packages) == "table"
+    and meta.packages["linux-binary-" .. e.release] or nil
+end
+
+-- Downloads linux-source-series (version want, else the apt candidate) into
+-- tmp and builds the entry in tmp/entry; returns its metadata.
+local function source_download(tmp, series, want)
+  local pkg = "linux-source-" .. series
+  say("downloading %s%s", pkg, want and " " .. want or "")
+  local cmd = "cd " .. sh_quote(tmp) .. " && apt-get download -q "
+  local out, err = sh(cmd .. sh_quote(want and pkg .. "=" .. want or pkg))
+  local instead_of
+  if not out and want then
+    -- backports keep the newest version only: take it rather than nothing
+    say("%s %s is not in the apt lists; taking the newest", pkg, want)
+    out, err = sh(cmd .. sh_quote(pkg))
+    instead_of = want
+  end
+  if not out then return nil, "apt-get download " .. pkg .. ": " .. err, "EIO" end
+  local deb
+  for _, name in ipairs(list_dir(tmp)) do
+    if name:match("%.deb$") then deb = tmp .. "/" .. name end
+  end
+  if not deb then return nil, "apt-get download " .. pkg .. ": no .deb", "EIO" end
+  out, err = sh("dpkg-deb -f " .. sh_quote(deb) .. " Version")  -- one field: the bare value
+  if not out then return nil, "dpkg-deb -f " .. deb .. ": " .. err, "EIO" end
+  local meta = { package = pkg, version = out:match("%S+"), series = series,
+    top = pkg, tarball = pkg .. ".tar.xz", fetched = os.date("!%Y-%m-%dT%H:%M:%SZ"),
+    instead_of = instead_of }
+  local member = "./usr/src/" .. meta.tarball
+  out, err = sh(("mkdir %s && dpkg-deb --fsys-tarfile %s | tar -xf - -O %s > %s")
+    :format(sh_quote(tmp .. "/entry"), sh_quote(deb), sh_quote(member),
+      sh_quote(tmp .. "/entry/" .. meta.tarball)))
+  if not out or file_size(tmp .. "/entry/" .. meta.tarball) == 0 then
+    return nil, ("%s: no %s in it%s"):format(deb, member, err and ": " .. err or ""), "ENOENT"
+  end
+  os.remove(deb)
+  local ok, werr, wcode = write_file(tmp .. "/entry/metadata.json", cjson.encode(meta) .. "\n")
+  if not ok then return nil, werr, wcode end
+  return meta
+end
+
+local function dir_name(version)
+  return (version:gsub("[^%w.+~-]", "_"))
+end
+
+-- kernel.source_fetch([version]) -> { package, version, series, top, dir,
+--   tarball, tree } | nil, msg, code
+-- The source package of the kernel version names (default 7.3): the Debian
+-- version of the cached kernel it names, else the newest in the apt lists.
+-- A cached tarball is reused without asking apt. tree is where the whole
+-- tree is, once source_tree has unpacked it.
+function M.source_fetch(version)
+  version = version or DEFAULT_VERSION
+  local series = type(version) == "string" and is_version(version) and version:match("^%d+%.%d+")
+  if not series then
+    error("source_fetch: version must look like 7.3, 7.3.4 or 7.3.4+deb13-amd64, got "
+      .. tostring(version), 2)
+  end
+  local want = kernel_package_version(version)
+  -- the kernel's own version (or what was taken when apt no longer had it),
+  -- else the newest that version names
+  local function fits(e)
+    if want then return e.version == want or e.instead_of == want end
+    return matches(e.version:match("^[^-]+"), version:match("^[^+-]+"))
+  end
+  local best
+  for _, name in ipairs(list_dir(sources_dir())) do
+    local e = name:sub(1, 1) ~= "." and source_entry(name)
+    if e and e.series == series and fits(e) and (not best or newer(e.version, best.version)) then
+      best = e
+    end
+  end
+  if best then return best end
+  local tmp <close>, err, code = scratch(sources_dir())
+  if not tmp then return nil, err, code end
+  local meta
+  meta, err, code = source_download(tmp.path, series, want)
+  if not meta then return nil, err, code end
+  if not want and not fits(meta) then
+    return nil, ("%s %s does not match '%s'"):format(meta.package, meta.version, version), "ENOENT"
+  end
+  local name = dir_name(meta.version)
+  if not os.rename(tmp.path .. "/entry", sources_dir() .. "/" .. name) and
+      not source_entry(name) then
+    os.execute("rm -rf -- " .. sh_quote(sources_dir() .. "/" .. name))
+    local ok, rerr, rcode = os.rename(tmp.path .. "/entry", sources_dir() .. "/" .. name)
+    if not ok then return nil, rerr, rcode end
+  end
+  local e = source_entry(name)
+  say("stored %s", e.tarball)
+  return e
+end
+
+-- kernel.source_unpack(src, dst, paths) -> true | nil, msg, code
+-- Unpacks the tree's paths ("tools/sched_ext", "scripts/bpf_doc.py"; nil:
+-- all of it) from src (source_fetch) into the existing dir dst, as
+-- dst/tools/sched_ext...; xz decompresses on every core.
+function M.source_unpack(src, dst, paths)
+  local names = {}
+  for i, p in ipairs(paths or {}) do names[i] = sh_quote(src.top .. "/" .. p) end
+  local out, err = sh(("tar -x -I 'xz -T0' -f %s -C %s --strip-components=1 %s")
+    :format(sh_quote(src.tarball), sh_quote(dst), table.concat(names, " ")))
+  if not out then return nil, ("unpacking %s: %s"):format(src.tarball, err), "EIO" end
+  return true
+end
+
+-- kernel.source_tree([version]) -> the entry (source_fetch), its whole tree
+-- unpacked at entry.tree | nil, msg, code
+function M.source_tree(version)
+  local e, err, code = M.source_fetch(version)
+  if not e then return nil, err, code end
+  if path_kind(e.tree) == "dir" then return e end
+  local tmp <close>, serr, scode = scratch(e.dir)
+  if not tmp then return nil, serr, scode end
+  say("unpacking %s", e.tarball)
+  local ok
+  ok, err, code = M.source_unpack(e, tmp.path)
+  if not ok then return nil, err, code end
+  -- a concurrent unpack that got there first is as good
+  if not os.rename(tmp.path, e.tree) and path_kind(e.tree) ~= "dir" then
+    return nil, "rename to " .. e.tree .. " failed", "EIO"
+  end
+  return e
+end
+
+-- The command line: ktstr kernel fetch|list|path|source|scx.
 
 local USAGE = [[
 usage: ktstr kernel fetch [VERSION]   download Debian's kernel VERSION (default 7.3) into the cache
        ktstr kernel list              list cached kernels
        ktstr kernel path VERSION [--vmlinux|--bzimage|--btf|--config]
                                       print a cached kernel's directory or file
+       ktstr kernel source [VERSION]  fetch and unpack the kernel's source (Debian's
+                                      linux-source-X.Y); print the tree's path
+       ktstr kernel scx [VERSION]     build the kernel source's tools/sched_ext schedulers
+                                      against the kernel's BTF; print their directory
 ]]
 
 local PATH_FLAGS = {
@@ -498,17 +659,27 @@ local function fail(msg)
   return 1
 end
 
-local function cmd_fetch(args)
+-- fetch, source and scx: [VERSION], a kernel version (default 7.3); the result's path on stdout.
+local function one_version(name, args)
   local v = args[1]
-  if v and v:sub(1, 1) == "-" then return bad("fetch: unknown option '" .. v .. "'") end
-  if args[2] then return bad("fetch: unexpected argument '" .. args[2] .. "'") end
+  if v and v:sub(1, 1) == "-" then return nil, bad(name .. ": unknown option '" .. v .. "'") end
+  if args[2] then return nil, bad(name .. ": unexpected argument '" .. args[2] .. "'") end
   if v and not is_version(v) then
-    return bad("fetch: bad VERSION '" .. v .. "' (want e.g. 7.3 or 7.3.4)")
+    return nil, bad(name .. ": bad VERSION '" .. v .. "' (want e.g. 7.3 or 7.3.4)")
   end
-  local e, err = M.fetch(v)
-  if not e then return fail("fetch: " .. err) end
-  io.stdout:write(e.release, "\n")
-  return 0
+  return v or DEFAULT_VERSION
+end
+
+-- A subcommand taking [VERSION]: run(version) -> entry | nil, err; prints entry[field].
+local function versioned(name, run, field)
+  return function(args)
+    local v, rc = one_version(name, args)
+    if not v then return rc end
+    local e, err = run(v)
+    if not e then return fail(name .. ": " .. err) end
+    io.stdout:write(e[field], "\n")
+    return 0
+  end
 end
 
 local function cmd_list(args)
@@ -548,7 +719,11 @@ local function cmd_path(args)
   return 0
 end
 
-local commands = { fetch = cmd_fetch, list = cmd_list, path = cmd_path }
+local commands = {
+  fetch = versioned("fetch", M.fetch, "release"), list = cmd_list, path = cmd_path,
+  source = versioned("source", M.source_tree, "tree"),
+  scx = versioned("scx", function(v) return require("ktstr.scx").build(v) end, "bin"),
+}
 
 -- kernel.main(args) -> exit code; args are the words after "ktstr kernel".
 function M.main(args)
@@ -559,7 +734,9 @@ function M.main(args)
   end
   if not name then return bad("missing subcommand") end
   local cmd = commands[name]
-  if not cmd then return bad("unknown subcommand '" .. name .. "' (want fetch, list or path)") end
+  if not cmd then
+    return bad("unknown subcommand '" .. name .. "' (want fetch, list, path, source or scx)")
+  end
   return cmd(table.move(args, 2, #args, 1, {}))
 end
 

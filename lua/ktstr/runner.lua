@@ -1,6 +1,7 @@
 -- `ktstr script`: loads test scripts on the host, runs each test in its own guest, judges it.
 local argparse = require("ktstr.argparse")
 local checks = require("ktstr.checks")
+local constraints = require("ktstr.constraints")
 local core = require("ktstr.core")
 local fault = require("ktstr.fault")
 local observer = require("ktstr.observer")
@@ -171,6 +172,8 @@ local function report_one(item, o, counts, t0, result, f)
   elseif f.kind == "bad_input" then
     v, result = { status = "error", details = { { check = "input", status = "error",
       msg = f.msg } } }, {}
+  elseif f.kind == "skip" then
+    v = verdict.skip(f.msg, "constraints")
   else
     v, result = guest_failure(f)
   end
@@ -187,6 +190,9 @@ end
 
 local function run_one(item, o, counts)
   local t0 = core.now()
+  -- a topology its scheduler cannot run on is not a test of the scheduler
+  local why = constraints.test_unmet(item.test)
+  if why then return report_one(item, o, counts, t0, nil, { kind = "skip", msg = why }) end
   local rc, reported
   -- --hold: the verdict is on screen while the guest stays up
   local held = o.hold and function(result, h, obs, info)

@@ -88,7 +88,7 @@ function M.start(plan, timeout)
   local p, err = core.spawn(plan.argv, { output = log })
   if not p then return nil, { kind = "load_failed", msg = err } end
   local self = setmetatable({ plan = plan, p = p, log = log, t0 = t0 }, Sched)
-  timeout = timeout or 15
+  timeout = timeout or plan.enable_timeout_s or 15
   local deadline = t0 + timeout
   while core.now() < deadline do
     if M.state() == "enabled" and (M.enable_seq() or 0) > seq0 then
@@ -121,6 +121,9 @@ function M.start(plan, timeout)
     msg = ("still running but not enabled after %gs (sched_ext state: %s)"):format(timeout, state) }
 end
 
+-- The most maps held open (the guest's RLIMIT_NOFILE is 1024).
+local MAX_HELD = 256
+
 --[[
 Holds the scheduler's maps (those that appeared since `before`) open: when
 it dies they would go with its last fd, before the host could dump them.
@@ -128,11 +131,16 @@ Released when the run is over (release_maps).
 ]]
 function Sched:hold_maps(before)
   self.held = {}
+  local ids = {}
   for id in pairs(map_ids()) do
-    if not before[id] then
-      local fd = core.bpf_map_hold(id)
-      if fd then self.held[#self.held + 1] = fd end
-    end
+    if not before[id] then ids[#ids + 1] = id end
+  end
+  -- the loader's own maps have the lowest ids; the ones it makes at run time
+  -- (scx_pair's 4096 inner queues) would take every fd the guest has
+  table.sort(ids)
+  for i = 1, math.min(#ids, MAX_HELD) do
+    local fd = core.bpf_map_hold(ids[i])
+    if fd then self.held[#self.held + 1] = fd end
   end
 end
 

@@ -1,11 +1,13 @@
 -- ktstr.scheduler{...}: declares a sched_ext scheduler under test and finds its binary.
 local V = require("ktstr.validate")
 local checks = require("ktstr.checks")
+local constraints = require("ktstr.constraints")
 
 local M = {}
 
 local KEYS = { name = true, binary = true, path = true, args = true, sysctls = true,
-  kargs = true, config_file = true, ops_name = true, watchdog_arg = true, checks = true }
+  kargs = true, config_file = true, ops_name = true, watchdog_arg = true, checks = true,
+  constraints = true, enable_timeout_s = true }
 
 local RENAMED = { sched_args = "args", binary_path = "path" }
 
@@ -24,7 +26,9 @@ ktstr.scheduler{ name = "ktstr_sched", binary = "ktstr-sched" | path = "/abs/x",
   ops_name = "ktstr" (optional: when given, the ops name the kernel must
     show in /sys/kernel/sched_ext/root/ops; a different one is an error),
   watchdog_arg = "--watchdog-ms" (how to hand it the test's watchdog timeout),
-  checks = { max_spread_pct = 30, ... } }
+  checks = { max_spread_pct = 30, ... },
+  constraints = { min_cpus = 2, cpus_multiple_of = 2, ... } (the topologies it runs on),
+  enable_timeout_s = 15 (how long it may take to load and enable) }
 ]]
 function M.new(t)
   local w = "ktstr.scheduler"
@@ -44,6 +48,13 @@ function M.new(t)
     args = strings(t.args, w .. ": args"), kargs = strings(t.kargs, w .. ": kargs"),
     config_file = t.config_file, ops_name = t.ops_name, watchdog_arg = t.watchdog_arg,
     sysctls = {} }
+  if t.constraints ~= nil then
+    s.constraints = constraints.check(t.constraints, w .. ": constraints")
+  end
+  if t.enable_timeout_s ~= nil then
+    local what = w .. ": enable_timeout_s"
+    s.enable_timeout_s = V.number(V.duration(t.enable_timeout_s, what), what, 0, nil, true)
+  end
   for k, v in pairs(t.sysctls or {}) do
     if type(k) ~= "string" or not k:match("^[%w_.]+$") or type(v) ~= "string" and
         type(v) ~= "number" then
@@ -67,7 +78,8 @@ local function exists(path)
   return f ~= nil
 end
 
--- The binary for s: its path, KTSTR_SCHEDULER, the build output, then PATH.
+-- The binary for s: its path, KTSTR_SCHEDULER, the build output (the fixture in
+-- build/sched/, the kernel's tools/sched_ext schedulers in build/scx/: `make scx`), then PATH.
 -- A miss names every place looked.
 function M.find_binary(s, build_dir)
   if s.path then
@@ -81,7 +93,10 @@ function M.find_binary(s, build_dir)
     looked[#looked + 1] = "KTSTR_SCHEDULER=" .. env
   end
   local cand = {}
-  if build_dir then cand[#cand + 1] = build_dir .. "/sched/" .. s.binary end
+  if build_dir then
+    cand[#cand + 1] = build_dir .. "/sched/" .. s.binary
+    cand[#cand + 1] = build_dir .. "/scx/" .. s.binary
+  end
   for dir in (os.getenv("PATH") or ""):gmatch("[^:]+") do
     cand[#cand + 1] = dir .. "/" .. s.binary
   end
@@ -90,8 +105,11 @@ function M.find_binary(s, build_dir)
     if exists(c) then return c end
     if not seen[c] then looked[#looked + 1], seen[c] = c, true end
   end
-  return nil, ("scheduler '%s': binary '%s' not found; looked in: %s"):format(s.name, s.binary,
-    table.concat(looked, ", "))
+  local hint = build_dir and not exists(build_dir .. "/scx") and
+    ("; %s/scx/ holds the kernel's tools/sched_ext schedulers once `make scx` ran"):format(
+      build_dir) or ""
+  return nil, ("scheduler '%s': binary '%s' not found; looked in: %s%s"):format(s.name, s.binary,
+    table.concat(looked, ", "), hint)
 end
 
 -- What the guest runs: argv (binary at /bin/<name>, config, args, the test's
@@ -117,13 +135,13 @@ function M.plan(s, binary, test)
   local keys = V.sorted(s.sysctls)
   for _, k in ipairs(keys) do cmdline[#cmdline + 1] = ("sysctl.%s=%s"):format(k, s.sysctls[k]) end
   return { name = s.name, ops_name = s.ops_name, source = s.source, argv = argv, files = files,
-    cmdline = table.concat(cmdline, " ") }
+    cmdline = table.concat(cmdline, " "), enable_timeout_s = s.enable_timeout_s }
 end
 
 -- What of a plan the guest needs to run the scheduler (it crosses the channel).
 function M.wire(plan)
   return plan and { name = plan.name, ops_name = plan.ops_name, argv = plan.argv,
-    source = plan.source }
+    source = plan.source, enable_timeout_s = plan.enable_timeout_s }
 end
 
 -- The kernel's reason and the scheduler's message: the "disabled (reason)"

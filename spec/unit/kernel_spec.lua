@@ -194,12 +194,42 @@ describe("ktstr.kernel", function()
       { "kernel fetch --force", "fetch: unknown option '--force'" },
       { "kernel fetch latest", "fetch: bad VERSION 'latest'" },
       { "kernel list extra", "list: unexpected argument 'extra'" },
+      { "kernel source --all", "source: unknown option '--all'" },
+      { "kernel source 7.3 7.4", "source: unexpected argument '7.4'" },
+      { "kernel scx newest", "scx: bad VERSION 'newest'" },
     }
     for _, c in ipairs(cases) do
       local out, _, status = sh(("KTSTR_CACHE_DIR=%s %s %s 2>&1"):format(q(cache), KTSTR, c[1]))
       assert.are.equal(2, status, c[1])
       assert.matches(c[2], out, 1, true)
     end
+  end)
+
+  it("reuses the cached source of the cached kernel's Debian version, without apt", function()
+    local kdir = fake_entry(cache, "7.9.4+deb13-amd64")
+    write(kdir .. "/metadata.json", '{"packages":{"linux-binary-7.9.4+deb13-amd64":"7.9.4-1"}}')
+    local function source(version, extra)
+      local dir = cache .. "/sources/" .. version
+      write(dir .. "/linux-source-7.9.tar.xz", "xz")
+      write(dir .. "/metadata.json", ('{"package":"linux-source-7.9","version":"%s",' ..
+        '"series":"7.9","top":"linux-source-7.9","tarball":"linux-source-7.9.tar.xz"%s}')
+        :format(version, extra or ""))
+      return dir
+    end
+    local own = source("7.9.4-1")
+    source("7.9.6-1")
+    local e = assert(kernel.source_fetch("7.9"))
+    assert.are.same({ own, own .. "/linux-source-7.9.tar.xz", own .. "/linux-source-7.9" },
+      { e.dir, e.tarball, e.tree })
+    assert.are.equal(own, assert(kernel.source_fetch("7.9.4+deb13-amd64")).dir)
+    -- no kernel of that version: the newest source it names
+    assert.are.equal(cache .. "/sources/7.9.6-1", assert(kernel.source_fetch("7.9.6")).dir)
+    -- taken when apt no longer had the kernel's own version
+    os.execute("rm -rf -- " .. q(own))
+    local newer = source("7.9.5-1", ',"instead_of":"7.9.4-1"')
+    assert.are.equal(newer, assert(kernel.source_fetch("7.9")).dir)
+    assert.has_error(function() kernel.source_fetch("latest") end,
+      "source_fetch: version must look like 7.3, 7.3.4 or 7.3.4+deb13-amd64, got latest")
   end)
 
   it("raises on a spec that is not a string", function()
