@@ -11,10 +11,13 @@ function M.scheduler_name(test)
   return test.scheduler and test.scheduler.name or "eevdf"
 end
 
--- "mixed_workloads [sched=eevdf] [topo=1n2l2c1t]"
-local function title(test)
-  return ("%s [sched=%s] [topo=%s]"):format(test.name, M.scheduler_name(test),
-    cpuset.topo_name(test))
+-- "mixed_workloads [sched=eevdf] [topo=1n2l2c1t]"; a failure's header adds
+-- the ops name the kernel showed, when it is not the declared name.
+local function title(test, result)
+  local ops = result and result.sched and result.sched.ops
+  local name = M.scheduler_name(test)
+  if type(ops) == "string" and ops ~= name then name = ("%s ops=%s"):format(name, ops) end
+  return ("%s [sched=%s] [topo=%s]"):format(test.name, name, cpuset.topo_name(test))
 end
 
 function M.pass_line(test, seconds)
@@ -156,7 +159,7 @@ function M.format(test, v, result, opts)
   local out = {}
   -- a broken scheduler is the root cause, whatever the checks then saw
   if result and result.bug then out[1] = "BUG SUMMARY: " .. result.bug end
-  out[#out + 1] = ("%s %s%s"):format(WORD[v.status], title(test),
+  out[#out + 1] = ("%s %s%s"):format(WORD[v.status], title(test, result),
     c and ": " .. c.msg:match("^[^\n]*") or "")
   local shown, checks = {}, {}
   for _, d in ipairs(v.details) do

@@ -108,3 +108,15 @@ describe("report.json", function()
     assert.equal(3, j.stats.workers)
   end)
 end)
+
+describe("report.format's header", function()
+  it("adds the ops name the kernel showed when it is not the declared name", function()
+    local t = { name = "t", source = "x.lua:1", numa_nodes = 1, llcs = 1, cores = 2, threads = 1,
+      scheduler = { name = "scx_simple" } }
+    local r = { sched = { name = "scx_simple", ops = "simple" }, cgroups = {} }
+    assert.matches("^FAIL t %[sched=scx_simple ops=simple%] %[topo=1n1l2c1t%]: x\n",
+      report.format(t, ktstr.fail("x"), r))
+    r.sched.ops = "scx_simple"
+    assert.matches("^FAIL t %[sched=scx_simple%] ", report.format(t, ktstr.fail("x"), r))
+  end)
+end)
