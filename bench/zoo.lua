@@ -13,16 +13,19 @@ local cjson = require("cjson")
 local N = tonumber(os.getenv("N") or "3")
 local ONLY = os.getenv("ZOO_ONLY")
 
--- Both shapes have a cgroup the knobs name (favored, victim), sharing all
--- four CPUs, with more runnable work than CPUs so a scheduler's choices show.
+-- Both shapes have two CPU-bound cgroups the knobs name (favored, victim)
+-- beside work that sleeps or yields by design, all sharing the four CPUs,
+-- with more runnable work than CPUs so a scheduler's choices show.
 local SHAPES = {
   wakeful = [[
-    ktstr.cgroup("favored"):workers(4):work(ktstr.work.spin_wait()),
-    ktstr.cgroup("victim"):workers(4):work(ktstr.work.sequence(ktstr.phase.spin("30ms"),
+    ktstr.cgroup("favored"):workers(3):work(ktstr.work.spin_wait()),
+    ktstr.cgroup("victim"):workers(3):work(ktstr.work.spin_wait()),
+    ktstr.cgroup("sleepers"):workers(3):work(ktstr.work.sequence(ktstr.phase.spin("30ms"),
       ktstr.phase.sleep("5ms"))),]],
   churny = [[
-    ktstr.cgroup("favored"):workers(3):work(ktstr.work.cache_pressure{ size_kib = 256 }),
-    ktstr.cgroup("victim"):workers(3):work(ktstr.work.yield_heavy()),
+    ktstr.cgroup("favored"):workers(2):work(ktstr.work.cache_pressure{ size_kib = 256 }),
+    ktstr.cgroup("victim"):workers(2):work(ktstr.work.alu_hot()),
+    ktstr.cgroup("yielders"):workers(2):work(ktstr.work.yield_heavy()),
     ktstr.cgroup("pairs"):workers(2):work(ktstr.work.futex_ping_pong()),]],
 }
 

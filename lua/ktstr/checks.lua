@@ -4,6 +4,7 @@ local cpuset = require("ktstr.cpuset")
 local verdict = require("ktstr.verdict")
 local monitor = require("ktstr.monitor")
 local fault = require("ktstr.fault")
+local work = require("ktstr.work")
 
 local M = {}
 
@@ -183,6 +184,20 @@ end
 -- Workers runnable at least this share of their time want all the CPU they can get.
 M.CPU_BOUND = 0.9
 
+--[[
+A cgroup whose workers want a CPU all the time: its work types (the
+guest lists them) are all CPU-bound ones, and its workers were runnable
+at least CPU_BOUND of their time. A yielder is always runnable too, but
+what it waits it gave away; a sleeper's wait is its wake-up latency.
+]]
+local function cpu_bound(cg, c)
+  if type(cg.work) ~= "table" then return c.busy >= M.CPU_BOUND end
+  for _, t in ipairs(cg.work) do
+    if not work.CPU_BOUND[t] then return false end
+  end
+  return #cg.work > 0 and c.busy >= M.CPU_BOUND
+end
+
 -- One cgroup's numbers for the comparison, or nil and the worker that lacks them.
 local function fairness_of(cg)
   local ws = cg.workers or {}
@@ -215,8 +230,8 @@ end
 
 --[[
 max_cgroup_spread_pct: cgroups allowed the same CPUs whose workers want
-all the CPU they can get (runnable >= 90% of the time) should get it
-alike. For each, the mean share of its workers' runnable time spent
+all the CPU they can get (CPU-bound work types, runnable >= 90% of the
+time) should get it alike. For each, the mean share of its workers' runnable time spent
 waiting (schedstat run delay over run delay + CPU time) is compared within
 each set of identical CPUs. Cgroups that sleep by design are not compared:
 what they wait is wake-up latency, which every slice-based scheduler
@@ -233,7 +248,7 @@ local function cgroup_fairness(limit, result, add)
       if not c then
         add("inconclusive", "tid %d of cgroup %s has no %s: fairness on cpus %s undefined", w.pid,
           cg.name, w.run_delay_ns and "wall or runnable time" or "schedstat run delay", key)
-      elseif c.busy >= M.CPU_BOUND then
+      elseif cpu_bound(cg, c) then
         if not groups[c.key] then groups[c.key], order[#order + 1] = {}, c.key end
         table.insert(groups[c.key], c)
       end
@@ -253,9 +268,9 @@ local function cgroup_fairness(limit, result, add)
     end
   end
   if not compared then
-    add("inconclusive", "no two CPU-bound cgroups (runnable >= %.0f%% of the time) share the " ..
-      "same CPUs: nothing to compare (cgroups that sleep by design are not judged here)",
-      100 * M.CPU_BOUND)
+    add("inconclusive", "no two CPU-bound cgroups (spin_wait, alu_hot, cache_pressure, ... " ..
+      "runnable >= %.0f%% of the time) share the same CPUs: nothing to compare (work that " ..
+      "sleeps or yields by design is not judged here)", 100 * M.CPU_BOUND)
   end
 end
 

@@ -90,8 +90,10 @@ local function intent_cpus(inst, intent, n, done)
 end
 
 local function spawn(inst, n, w)
-  local f = M.work_fields(w or inst.def.work)
+  w = w or inst.def.work
+  local f = M.work_fields(w)
   local def = inst.def
+  inst.work_types[w.type] = true
   f.n, f.cgroup, f.comm, f.nice = n, inst.cg, def.comm, def.nice
   f.cpus = inst.affinity
   if type(def.affinity) == "string" then
@@ -121,7 +123,7 @@ function Ctx:add(def, index, n, label)
   if self.live[def.name] then mistake(def.source, "cgroup '%s' already exists", def.name) end
   local cpus = def.cpuset and resolved(def.source, cpuset.resolve(def.cpuset, self.topo, index, n))
   local inst = { ctx = self, name = def.name, def = def, step = label, sets = {},
-    allowed = {}, cg = ok(core.cgroup_create(def.name)) }
+    allowed = {}, work_types = {}, cg = ok(core.cgroup_create(def.name)) }
   self.live[def.name] = inst
   set_cpus(inst, cpus)
   controllers(inst, def)
@@ -371,8 +373,11 @@ function Ctx:result()
       table.sort(list)
       cpus = cpuset.format(list)
     end
+    local types = {}
+    for t in pairs(inst.work_types) do types[#types + 1] = t end
+    table.sort(types)
     cgroups[#cgroups + 1] = { name = inst.name, step = inst.step, cpus = cpus,
-      workers = inst.reports or {} }
+      work = types, workers = inst.reports or {} }
   end
   local runs = self.sched_runs
   return { duration_s = core.now() - self.t0, cgroups = cgroups, timeline = self.timeline,

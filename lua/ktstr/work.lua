@@ -25,6 +25,12 @@ M.TYPES = {
     { "work_iters", "int", 1024 } },
 }
 
+-- Work that wants a CPU all the time: it never sleeps, yields, waits on
+-- another worker or changes its own weight or class. What it waits is
+-- what the scheduler decided (the cgroup fairness check compares these).
+M.CPU_BOUND = { spin_wait = true, alu_hot = true, cache_pressure = true,
+  page_fault_churn = true, affinity_churn = true }
+
 -- Workers per group for the types whose workers pair up; the others are 1.
 local GROUP = {
   pipe_io = function() return 2 end,

@@ -365,10 +365,21 @@ describe("max_cgroup_spread_pct", function()
         { name = "sleepy", cpus = "0-1", workers = { sleeper(100, 3000) } } } }) do
       local status, lines = judged(cgroups)
       assert.equal("inconclusive", status)
-      assert.same({ "inconclusive max_cgroup_spread_pct: no two CPU-bound cgroups (runnable >= 90% " ..
-        "of the time) share the same CPUs: nothing to compare (cgroups that sleep by design are not " ..
-        "judged here)" }, lines)
+      assert.same({ "inconclusive max_cgroup_spread_pct: no two CPU-bound cgroups (spin_wait, alu_hot, " ..
+        "cache_pressure, ... runnable >= 90% of the time) share the same CPUs: nothing to compare (work " ..
+        "that sleeps or yields by design is not judged here)" }, lines)
     end
+  end)
+
+  it("does not compare yielders, always runnable as they are: what they wait they gave away", function()
+    local status = judged({
+      { name = "cache", cpus = "0-1", work = { "cache_pressure" }, workers = { spinner(3300) } },
+      { name = "yield", cpus = "0-1", work = { "yield_heavy" }, workers = { spinner(600) } },
+      { name = "spin", cpus = "0-1", work = { "spin_wait" }, workers = { spinner(3200) } } })
+    assert.equal("pass", status)
+    assert.equal("fail", (judged({
+      { name = "cache", cpus = "0-1", work = { "cache_pressure" }, workers = { spinner(3300) } },
+      { name = "spin", cpus = "0-1", work = { "spin_wait", "alu_hot" }, workers = { spinner(600) } } })))
   end)
 end)
 
