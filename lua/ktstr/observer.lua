@@ -65,7 +65,12 @@ function Obs:paused(fn)
   local ok, err = h:qmp({ execute = "stop" })
   if not ok then return nil, "pausing the guest: " .. tostring(err) end
   local r = table.pack(pcall(fn))
+  -- a guest left stopped would hang the test until its timeout: insist
   local cok, cerr = h:qmp({ execute = "cont" })
+  for _ = 1, 3 do
+    if cok then break end
+    cok, cerr = h:qmp({ execute = "cont" }, 10)
+  end
   local pause = core.now() - t_stop
   if not cok then return nil, "resuming the guest: " .. tostring(cerr) end
   self.pauses_ms[#self.pauses_ms + 1] = pause * 1000
