@@ -165,14 +165,11 @@ function M.stats(result)
   return s
 end
 
--- A cgroup's allowed CPUs: the canonical cpulist and a set, or "all" (and
--- nil) for a cgroup that had no cpuset at some point.
+-- A cgroup's allowed CPUs as a canonical cpulist, or "all" for a cgroup
+-- that had no cpuset at some point.
 local function allowed_cpus(cg)
   local list = cg.cpus and cpuset.parse(cg.cpus)
-  if not list then return "all" end
-  local set = {}
-  for _, c in ipairs(list) do set[c] = true end
-  return cpuset.format(list), set
+  return list and cpuset.format(list) or "all"
 end
 
 -- The share of its wall time a worker was runnable (running or waiting), 0..1.
@@ -201,8 +198,8 @@ end
 -- One cgroup's numbers for the comparison, or nil and the worker that lacks them.
 local function fairness_of(cg)
   local ws = cg.workers or {}
-  local key, set = allowed_cpus(cg)
-  local c = { name = cg.name, key = key, set = set, workers = #ws, wait = 0, busy = 0, cpu = 0 }
+  local key = allowed_cpus(cg)
+  local c = { name = cg.name, key = key, workers = #ws, wait = 0, busy = 0, cpu = 0 }
   for _, w in ipairs(ws) do
     local p, b = wait_pct(w), busy(w)
     if not p or not b then return nil, w, key end
@@ -482,10 +479,8 @@ local function call_post_vm(test, result)
   debug.sethook(function()
     if core.now() > deadline then
       debug.sethook()
-      local info = debug.getinfo(2, "Sl")
-      fault.raise("script", ("%spost_vm still running after %gs: it must return (a loop " ..
-        "that never ends?)"):format(info and info.currentline > 0 and
-        ("%s:%d: "):format(info.short_src, info.currentline) or "", M.POST_VM_TIMEOUT_S))
+      fault.raise("script", ("%s: post_vm still running after %gs: it must return (a loop " ..
+        "that never ends?)"):format(V.where(), M.POST_VM_TIMEOUT_S))
     end
   end, "", 10000)
   local ok, v = pcall(test.post_vm, result)

@@ -1,24 +1,27 @@
 -- Failure kinds: whose fault a failure is, its verdict and exit code (host and guest).
+local V = require("ktstr.validate")
+
 local M = {}
 
 --[[
 Every kind a failure can carry from where it happened (guest executor,
-scheduler runner, host runner) to the verdict. `status` is what the test is
+scheduler runner, host runner) to the verdict, and what the test is then
 counted as; "error" is bad input: the test script or its declaration is
 wrong, and the scheduler is not judged at all.
 ]]
 M.KINDS = {
-  -- raised in the script, a bad op, os.exit, a declaration the scheduler contradicts
-  script = { status = "error", who = "the test script" },
-  -- it failed to load, died or was kicked out
-  sched = { status = "fail", who = "the scheduler" },
-  -- a cgroup write refused, a spawn failed
-  env = { status = "inconclusive", who = "the environment" },
-  internal = { status = "inconclusive", who = "ktstr itself" },
+  -- the test script's: raised in it, a bad op, os.exit, a declaration the scheduler contradicts
+  script = { status = "error" },
+  -- the scheduler's: it failed to load, died or was kicked out
+  sched = { status = "fail" },
+  -- the environment's: a cgroup write refused, a spawn failed
+  env = { status = "inconclusive" },
+  -- ktstr's own bug
+  internal = { status = "inconclusive" },
   -- an op this executor cannot run yet
-  unsupported = { status = "inconclusive", who = "this ktstr" },
-  -- SIGINT/SIGTERM while the host judged (post_vm)
-  interrupted = { status = "interrupted", who = "the user" },
+  unsupported = { status = "inconclusive" },
+  -- the user's: SIGINT/SIGTERM while the host judged (post_vm)
+  interrupted = { status = "interrupted" },
 }
 
 -- Exit codes by status, worst first: a failure of the scheduler is what CI must see.
@@ -42,13 +45,9 @@ function M.is(v)
   return getmetatable(v) == Fault
 end
 
--- The plain table that crosses the channel ({kind, msg}), or nil for a non-fault.
+-- The plain table of a fault that crosses the channel: {kind, msg}.
 function M.plain(f)
-  if M.is(f) then return { kind = f.kind, msg = f.msg } end
-  if type(f) == "table" and M.KINDS[f.kind] and type(f.msg) == "string" then
-    return { kind = f.kind, msg = f.msg }
-  end
-  return nil
+  return { kind = f.kind, msg = f.msg }
 end
 
 -- Any Lua value as one line, for errors raised with something other than a string.
@@ -98,11 +97,8 @@ Returns a function that puts the real os.exit back.
 function M.guard_exit()
   local real = os.exit
   os.exit = function(code) -- luacheck: ignore 122
-    local info = debug.getinfo(2, "Sl")
-    local where = info and info.currentline > 0 and ("%s:%d: "):format(info.short_src,
-      info.currentline) or ""
-    M.raise("script", ("%sos.exit(%s) called: a test script cannot end ktstr; return a " ..
-      "verdict or raise an error"):format(where, code == nil and "" or tostring(code)))
+    M.raise("script", ("%s: os.exit(%s) called: a test script cannot end ktstr; return a " ..
+      "verdict or raise an error"):format(V.where(), code == nil and "" or tostring(code)))
   end
   return function() os.exit = real end -- luacheck: ignore 122
 end

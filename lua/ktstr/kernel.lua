@@ -487,12 +487,17 @@ local function sources_dir()
   return M.cache_dir() .. "/sources"
 end
 
+-- A JSON file's table (a cache entry's metadata), or nil when absent or not JSON.
+function M.read_json(path)
+  local ok, v = pcall(cjson.decode, read_file(path) or "")
+  return ok and type(v) == "table" and v or nil
+end
+
 -- A source entry by its directory name; nil unless complete.
 local function source_entry(name)
   local dir = sources_dir() .. "/" .. name
-  local raw = read_file(dir .. "/metadata.json")
-  local ok, meta = pcall(cjson.decode, raw or "")
-  if not ok or type(meta) ~= "table" or type(meta.tarball) ~= "string" then return nil end
+  local meta = M.read_json(dir .. "/metadata.json")
+  if not meta or type(meta.tarball) ~= "string" then return nil end
   local e = { dir = dir, package = meta.package, version = meta.version, series = meta.series,
     top = meta.top, tarball = dir .. "/" .. meta.tarball, instead_of = meta.instead_of }
   if path_kind(e.tarball) ~= "file" then return nil end
@@ -504,9 +509,9 @@ end
 local function kernel_package_version(version)
   local e = find_cached(version)
   if not e then return nil end
-  local ok, meta = pcall(cjson.decode, read_file(e.metadata) or "")
-  return ok and type(meta) == "table" and type(meta.packages) == "table"
-    and meta.packages["linux-binary-" .. e.release] or nil
+  local meta = M.read_json(e.metadata)
+  return meta and type(meta.packages) == "table" and meta.packages["linux-binary-" .. e.release]
+    or nil
 end
 
 -- Downloads linux-source-series (version want, else the apt candidate) into

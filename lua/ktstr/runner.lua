@@ -144,7 +144,7 @@ end
 local function guest_failure(f)
   local status = f.kind == "panic" and "fail" or "inconclusive"
   return { status = status, details = { { check = "guest", status = status, msg = f.msg } } },
-    { console = f.console, error = f.msg }
+    { console = f.console }
 end
 
 local COUNTER = { pass = "passed", fail = "failed", skip = "skipped",

@@ -34,17 +34,9 @@ local function scx_dir()
   return kernel.cache_dir() .. "/scx"
 end
 
-local function read_json(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local ok, v = pcall(cjson.decode, f:read("a") or "")
-  f:close()
-  return ok and type(v) == "table" and v or nil
-end
-
 -- The entry in dir: its metadata, with bin and log paths; nil unless complete.
 local function entry(dir)
-  local meta = read_json(dir .. "/metadata.json")
+  local meta = kernel.read_json(dir .. "/metadata.json")
   if not meta or type(meta.schedulers) ~= "table" then return nil end
   meta.dir, meta.bin, meta.log = dir, dir .. "/bin", dir .. "/build.log"
   for _, name in ipairs(meta.schedulers) do

@@ -65,9 +65,10 @@ M.WATCHDOG_MAX_S = 30
 
 -- The shape and memory the VMM would refuse (CPU count, memory per node),
 -- refused here, before any boot. Outside the ktstr binary the VMM checks.
+local has_core, core = pcall(require, "ktstr.core")
+
 local function topology_fits(test, w)
-  local ok, core = pcall(require, "ktstr.core")
-  if not ok then return end
+  if not has_core then return end
   local fits, err = core.topo_validate({ numa_nodes = test.numa_nodes, llcs = test.llcs,
     cores = test.cores, threads = test.threads, memory_mib = test.memory_mib })
   if not fits then V.raise("%s: %s", w, err) end
