@@ -1,6 +1,6 @@
 -- Boot time: host spawn -> agent ready, and the whole ktstr vm round trip, median of N.
 local core = require("ktstr.core")
-local vm = require("ktstr.vm")
+local vm = require("ktstr.host.vm")
 
 local N = tonumber(os.getenv("N") or "5")
 local TOPOS = { "1n1l2c1t", "1n2l2c1t" }

@@ -1,6 +1,6 @@
 -- Packing time of the guest image: a cache miss (empty cache dir) and a hit, median of 5.
 local core = require("ktstr.core")
-local initramfs = require("ktstr.initramfs")
+local initramfs = require("ktstr.host.initramfs")
 
 local RUNS = 5
 local dir = assert(core.mkdtemp("/tmp/ktstr-bench-initramfs-"))

@@ -141,11 +141,11 @@ int main(int argc, char **argv)
 	if (getpid() == 1) {
 		rc = guest_init();
 		if (rc == 0)
-			rc = main_run_lua("ktstr.agent", argc - 1, argv + 1);
+			rc = main_run_lua("ktstr.guest.agent", argc - 1, argv + 1);
 		guest_poweroff(rc);
 		return rc;
 	}
 	sig_setup();
 	sig_set_hook(main_on_signal);
-	return main_run_lua("ktstr.cli", argc - 1, argv + 1);
+	return main_run_lua("ktstr.host.cli", argc - 1, argv + 1);
 }

@@ -1,6 +1,6 @@
 -- ktstr.scheduler{...}: declares a sched_ext scheduler under test and finds its binary.
 local V = require("ktstr.validate")
-local checks = require("ktstr.checks")
+local checks = require("ktstr.host.checks")
 local constraints = require("ktstr.constraints")
 
 local M = {}

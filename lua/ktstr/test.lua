@@ -1,6 +1,6 @@
 -- ktstr.test{...}: validates a test's declaration and registers it for the runner.
 local V = require("ktstr.validate")
-local checks = require("ktstr.checks")
+local checks = require("ktstr.host.checks")
 local cgroupdef = require("ktstr.cgroupdef")
 local step = require("ktstr.step")
 

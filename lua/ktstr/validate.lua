@@ -4,14 +4,14 @@ local duration = require("ktstr.duration")
 local M = {}
 
 -- Errors name the caller's line as error(msg, 2) would, generalised: the
--- first Lua frame outside this directory, however deep in the vocabulary
+-- first Lua frame outside this directory (and its host/ and guest/), however deep in the vocabulary
 -- the check runs (a def validated by ktstr.test, an op by its step, ...).
 local DIR = debug.getinfo(1, "S").source:match("^(@.*[/\\])") or "@"
 
 local function in_library(info)
   if info.what == "C" then return true end
   local src = info.source
-  return src:sub(1, #DIR) == DIR and not src:find("[/\\]", #DIR + 1)
+  return src:sub(1, #DIR) == DIR
 end
 
 local function user_level()

@@ -1,7 +1,7 @@
 -- BPF maps read from a fake guest RAM file laid out with the real 7.3 offsets: decoding,
 -- and corrupt structures that must end in an error, never a crash or a hang.
 local core = require("ktstr.core")
-local kernel = require("ktstr.kernel")
+local kernel = require("ktstr.host.kernel")
 
 local PO = 0xffff888000000000 -- page_offset_base: the direct map
 local RAM_SIZE = 0x100000

@@ -1,6 +1,6 @@
 -- BTF through ktstr.core: struct layouts of the cached 7.3 kernel, type descriptions, raw blobs.
 local core = require("ktstr.core")
-local kernel = require("ktstr.kernel")
+local kernel = require("ktstr.host.kernel")
 
 -- A raw BTF blob: header, the packed types, then the string table.
 local function btf_blob(types, strs)

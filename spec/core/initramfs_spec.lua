@@ -1,6 +1,6 @@
 -- The initramfs builder: cpio writer, library closure, content hash, cached images.
 local core = require("ktstr.core")
-local initramfs = require("ktstr.initramfs")
+local initramfs = require("ktstr.host.initramfs")
 
 local KTSTR = assert(core.exe())
 local LUA_DIR = package.ktstr_lua_dir
@@ -71,21 +71,21 @@ describe("cpio writer", function()
       { path = "etc/motd", data = "hello\n", mode = "0600" },
       { path = "tmp", dir = true, mode = tonumber("1777", 8) },
       { path = "empty", data = "" },
-      { path = "lua/ktstr/cli.lua", src = LUA_DIR .. "/ktstr/cli.lua", mode = "0444" },
+      { path = "lua/ktstr/host.cli.lua", src = LUA_DIR .. "/ktstr/host.cli.lua", mode = "0444" },
     }))
     assert.are.same({ "bin", "bin/busybox", "bin/sh", "etc", "etc/motd", "tmp", "empty",
-      "lua", "lua/ktstr", "lua/ktstr/cli.lua" }, lines(sh("cpio -t --quiet < " .. q(archive))))
+      "lua", "lua/ktstr", "lua/ktstr/host.cli.lua" }, lines(sh("cpio -t --quiet < " .. q(archive))))
 
     local x = tmp .. "/x"
     sh(("mkdir %s && cd %s && cpio -idm --quiet < %s"):format(q(x), q(x), q(archive)))
     assert.are.equal(slurp("/bin/busybox"), slurp(x .. "/bin/busybox"))
     assert.are.equal("hello\n", slurp(x .. "/etc/motd"))
     assert.are.equal("", slurp(x .. "/empty"))
-    assert.are.equal(slurp(LUA_DIR .. "/ktstr/cli.lua"), slurp(x .. "/lua/ktstr/cli.lua"))
+    assert.are.equal(slurp(LUA_DIR .. "/ktstr/host.cli.lua"), slurp(x .. "/lua/ktstr/host.cli.lua"))
     local function stat(p) return sh("stat -c '%a %F %Y' " .. q(x .. "/" .. p)) end
     assert.are.equal("755 regular file 0\n", stat("bin/busybox"))
     assert.are.equal("600 regular file 0\n", stat("etc/motd"))
-    assert.are.equal("444 regular file 0\n", stat("lua/ktstr/cli.lua"))
+    assert.are.equal("444 regular file 0\n", stat("lua/ktstr/host.cli.lua"))
     assert.are.equal("1777 directory 0\n", stat("tmp"))
     assert.are.equal("busybox\n", sh("readlink " .. q(x .. "/bin/sh")))
   end)
@@ -159,9 +159,9 @@ describe("library closure", function()
   end)
 
   it("refuses a file that is not ELF", function()
-    local ok, err, code = core.elf_closure({ LUA_DIR .. "/ktstr/cli.lua" })
+    local ok, err, code = core.elf_closure({ LUA_DIR .. "/ktstr/host.cli.lua" })
     assert.is_nil(ok)
-    assert.are.equal("elf_closure: " .. LUA_DIR .. "/ktstr/cli.lua: Exec format error", err)
+    assert.are.equal("elf_closure: " .. LUA_DIR .. "/ktstr/host.cli.lua: Exec format error", err)
     assert.are.equal("ENOEXEC", code)
   end)
 end)
@@ -220,7 +220,7 @@ describe("initramfs.build", function()
     local base_size = #slurp(img.base)
     local base = set(lines(sh("cpio -t --quiet < " .. q(img.path))))
     for _, p in ipairs({ "init", "bin/ktstr", "bin/busybox", "bin/sh", "sbin/ip",
-      "lua/ktstr/cli.lua", "lua/ktstr/initramfs.lua", "boot/config-7.3.4+test",
+      "lua/ktstr/host.cli.lua", "lua/ktstr/host.initramfs.lua", "boot/config-7.3.4+test",
       "usr/lib/x86_64-linux-gnu/lua/5.4/cjson.so", "lib64/ld-linux-x86-64.so.2",
       "lib/x86_64-linux-gnu/libc.so.6", "proc", "sys", "dev", "tmp", "run", "root" }) do
       assert.is_true(base[p], p)

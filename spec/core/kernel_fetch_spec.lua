@@ -1,7 +1,7 @@
 -- ktstr kernel fetch for real: Debian's 7.3 kernel lands in the cache, bootable
 -- by PVH and carrying BTF. The first run downloads about 17 MB; later runs
 -- reuse the cache.
-local kernel = require("ktstr.kernel")
+local kernel = require("ktstr.host.kernel")
 
 local q = kernel.sh_quote
 local KTSTR = "./build/ktstr"

@@ -3,7 +3,7 @@
 -- unpacked on demand, and tools/sched_ext built once (make check ran `make scx`
 -- first, so this spec sees cache hits; a cold cache builds here, about 30 s).
 local core = require("ktstr.core")
-local kernel = require("ktstr.kernel")
+local kernel = require("ktstr.host.kernel")
 
 local q = kernel.sh_quote
 local KTSTR = "./build/ktstr"

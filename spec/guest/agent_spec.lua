@@ -1,5 +1,5 @@
 -- Runs inside the guest: what PID 1 set up before the agent started.
-local agent = require("ktstr.agent")
+local agent = require("ktstr.guest.agent")
 
 describe("the guest as PID 1 left it", function()
   it("has cgroup2 with cpuset, cpu, memory and pids enabled for children", function()

@@ -1,6 +1,6 @@
 -- Runs inside the 1n2l2c1t guest (CPUs 0-1 = LLC0, 2-3 = LLC1): the executor's affinities.
 local ktstr = require("ktstr")
-local scenario = require("ktstr.scenario")
+local scenario = require("ktstr.guest.scenario")
 
 local G = require("support.guest")
 

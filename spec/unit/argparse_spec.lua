@@ -1,5 +1,5 @@
--- ktstr.argparse: the option loop every subcommand uses.
-local argparse = require("ktstr.argparse")
+-- ktstr.host.argparse: the option loop every subcommand uses.
+local argparse = require("ktstr.host.argparse")
 
 local SPEC = {
   valued = { ["--topo"] = "topo", ["--memory-mib"] = "memory_mib" },

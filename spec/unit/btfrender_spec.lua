@@ -1,5 +1,5 @@
 -- btfrender: ints, bitfields, char arrays, nested structs, anonymous unions, enums and datasecs over a fake BTF.
-local btfrender = require("ktstr.btfrender")
+local btfrender = require("ktstr.host.btfrender")
 
 -- A fake BTF with exactly the interface of src/l_btf.c: b:type(id), b:find(name, kind).
 local function fake_btf(types)

@@ -1,6 +1,6 @@
 -- Checks: threshold merge, the not_starved defaults, each check on fake worker reports, evaluate.
 local ktstr = require("ktstr")
-local checks = require("ktstr.checks")
+local checks = require("ktstr.host.checks")
 
 -- A healthy worker: 10 s on CPU 0 of 10 s wall, 9000 units, small gap.
 local function worker(pid, t)

@@ -1,6 +1,6 @@
 -- Scheduler constraints (the topologies a scheduler runs on), enable_timeout_s, and build/scx/.
 local constraints = require("ktstr.constraints")
-local gauntlet = require("ktstr.gauntlet")
+local gauntlet = require("ktstr.host.gauntlet")
 local scheduler = require("ktstr.scheduler")
 
 -- Runs src as the script tests/x.lua; returns pcall's results.

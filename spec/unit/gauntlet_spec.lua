@@ -1,7 +1,7 @@
--- ktstr.gauntlet: which presets a test runs on, and the runner's options for it.
+-- ktstr.host.gauntlet: which presets a test runs on, and the runner's options for it.
 local ktstr = require("ktstr")
-local gauntlet = require("ktstr.gauntlet")
-local runner = require("ktstr.runner")
+local gauntlet = require("ktstr.host.gauntlet")
+local runner = require("ktstr.host.runner")
 
 local function names(list)
   local out = {}

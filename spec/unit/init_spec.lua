@@ -22,8 +22,8 @@ describe("the ktstr table", function()
       if m == "ktstr" or m:match("^ktstr%.") and m ~= "ktstr.core" then package.loaded[m] = nil end
     end
     require("ktstr")
-    require("ktstr.checks")
-    require("ktstr.report")
+    require("ktstr.host.checks")
+    require("ktstr.host.report")
     for k in pairs(_G) do assert.is_true(before[k], "new global " .. tostring(k)) end
   end)
 end)

@@ -1,5 +1,5 @@
--- ktstr.kernel without the network: resolving paths, build trees and a fake cache.
-local kernel = require("ktstr.kernel")
+-- ktstr.host.kernel without the network: resolving paths, build trees and a fake cache.
+local kernel = require("ktstr.host.kernel")
 
 local q = kernel.sh_quote
 local KTSTR = "./build/ktstr"
@@ -41,7 +41,7 @@ local function fake_entry(cache, release, skip)
   return dir
 end
 
-describe("ktstr.kernel", function()
+describe("ktstr.host.kernel", function()
   local tmp, cache
 
   before_each(function()
@@ -82,7 +82,7 @@ describe("ktstr.kernel", function()
   end)
 
   it("keeps the guest's symbols per kernel and asks again when ktstr needs more", function()
-    local gk = require("ktstr.guestkernel")
+    local gk = require("ktstr.host.kmem")
     write(tmp .. "/k/vmlinux", fake_vmlinux("7.9.9-test"))
     local k = assert(kernel.resolve(tmp .. "/k/vmlinux"))
     assert.is_nil(gk.cached_symbols(k))

@@ -1,5 +1,5 @@
 -- monitor: summary math, stuck CPUs and their exemptions, event rates, dilation, timeline, the text block, enforce vs report-only.
-local monitor = require("ktstr.monitor")
+local monitor = require("ktstr.host.monitor")
 
 local function err_of(f, ...)
   local ok, err = pcall(f, ...)

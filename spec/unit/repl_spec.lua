@@ -1,5 +1,5 @@
 -- The REPL's pure parts: printing values, compiling chunks as lua.c does, the command line.
-local repl = require("ktstr.repl")
+local repl = require("ktstr.host.repl")
 
 describe("repl.pretty", function()
   it("separates values with tabs and prints top-level strings as themselves", function()

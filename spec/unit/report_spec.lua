@@ -1,7 +1,7 @@
 -- report: the failure text (header with the root cause, details, stats, console, replay), pass and summary lines, JSON.
 local ktstr = require("ktstr")
-local report = require("ktstr.report")
-local checks = require("ktstr.checks")
+local report = require("ktstr.host.report")
+local checks = require("ktstr.host.checks")
 
 local TEST = { name = "mixed_workloads", source = "tests/mixed.lua:6", numa_nodes = 1, llcs = 2, cores = 2,
   threads = 1, duration_s = 20, min_iteration_rate = 50000000 }

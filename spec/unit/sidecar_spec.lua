@@ -1,5 +1,5 @@
--- ktstr.sidecar: the variant name and the record a run writes.
-local sidecar = require("ktstr.sidecar")
+-- ktstr.host.sidecar: the variant name and the record a run writes.
+local sidecar = require("ktstr.host.sidecar")
 
 describe("sidecar", function()
   it("hashes with FNV-1a 64", function()

@@ -1,5 +1,5 @@
 -- snapshot: map and var lookup (truncated names, ambiguity, not-found messages), entries and per-CPU narrowing, series patterns, post_vm helpers.
-local snapshot = require("ktstr.snapshot")
+local snapshot = require("ktstr.host.snapshot")
 
 local function err_of(f, ...)
   local ok, err = pcall(f, ...)

@@ -1,6 +1,6 @@
 -- `ktstr vm` option parsing: what is accepted and how bad input is named.
-local vmcmd = require("ktstr.vmcmd")
-local vm = require("ktstr.vm")
+local vmcmd = require("ktstr.host.vmcmd")
+local vm = require("ktstr.host.vm")
 
 describe("ktstr vm options", function()
   local saved

@@ -1,5 +1,5 @@
 -- watchdog: the order of writes against a model of sched_ext's watchdog (work, interval, scx_tick), both layouts.
-local watchdog = require("ktstr.watchdog")
+local watchdog = require("ktstr.host.watchdog")
 
 local HZ = 250
 local ROOT, STATE, IV, TS, JIFFIES, GTMO = 0x100, 0x108, 0x110, 0x118, 0x120, 0x128

@@ -1,5 +1,5 @@
 -- The host's side channels into a running guest: QMP and guest RAM.
-local vm = require("ktstr.vm")
+local vm = require("ktstr.host.vm")
 
 describe("a running 2n2l2c1t guest #vm", function()
   local h

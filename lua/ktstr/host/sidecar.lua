@@ -2,8 +2,8 @@
 local core = require("ktstr.core")
 local cjson = require("cjson")
 local cpuset = require("ktstr.cpuset")
-local report = require("ktstr.report")
-local sh = require("ktstr.kernel").sh
+local report = require("ktstr.host.report")
+local sh = require("ktstr.host.kernel").sh
 
 local M = {}
 

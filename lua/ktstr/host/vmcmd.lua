@@ -1,7 +1,7 @@
 -- `ktstr vm`: boot a guest with a topology, run one command there, pass its status on.
-local argparse = require("ktstr.argparse")
+local argparse = require("ktstr.host.argparse")
 local core = require("ktstr.core")
-local vm = require("ktstr.vm")
+local vm = require("ktstr.host.vm")
 
 local M = {}
 

@@ -167,7 +167,7 @@ local function run_test(msg)
   for _, t in ipairs(registry.registry()) do
     if t.name == msg.test then
       -- a gauntlet variant runs the test on another topology than it declares
-      return require("ktstr.scenario").run(t, msg.topo or t, msg.sched)
+      return require("ktstr.guest.scenario").run(t, msg.topo or t, msg.sched)
     end
   end
   return { fault = { kind = "internal",
@@ -184,7 +184,7 @@ end
 
 -- `ktstr repl`: relays between the host and the guest's evaluator until the host leaves.
 function handlers.repl(msg, send)
-  return require("ktstr.replserver").relay(msg, send, link.port)
+  return require("ktstr.guest.repl").relay(msg, send, link.port)
 end
 
 function handlers.poweroff()

@@ -1,6 +1,6 @@
 -- The host side of a running guest: monitor samples every 100 ms, snapshots, watchdog, agent calls.
 local core = require("ktstr.core")
-local guestkernel = require("ktstr.guestkernel")
+local guestkernel = require("ktstr.host.kmem")
 
 local M = {}
 
@@ -17,7 +17,7 @@ Obs.__index = Obs
 Starts watching booted guest h. opts: num_snapshots (periodic captures over
 the workload), monitor (false turns sampling off), watchdog_s (the sched_ext
 watchdog timeout to set in the kernel for each scheduler enabled, see
-ktstr.watchdog). The monitor is off, with a reason in obs.off, when guest
+ktstr.host.watchdog). The monitor is off, with a reason in obs.off, when guest
 memory cannot be read.
 ]]
 function M.start(h, opts)
@@ -43,7 +43,7 @@ function Obs:now() return core.now() - self.t0 end
 
 -- The watchdog timeout to keep setting; without a readable kernel it is recorded as off.
 function Obs:watch_timeout(timeout_s)
-  local watchdog = require("ktstr.watchdog")
+  local watchdog = require("ktstr.host.watchdog")
   local layout, why
   if self.gk then
     layout, why = watchdog.layout(self.gk.btf, self.gk.syms, self.h.kernel)
@@ -117,7 +117,7 @@ end
 
 local function render(b, id, bytes)
   if not b or not id or id == 0 then return bytes end
-  local ok, v = pcall(require("ktstr.btfrender").render, b, id, bytes, 0)
+  local ok, v = pcall(require("ktstr.host.btfrender").render, b, id, bytes, 0)
   return ok and v or { error = tostring(v) }
 end
 

@@ -9,7 +9,7 @@
 -- where scheduler discovery looks.
 local cjson = require("cjson")
 local core = require("ktstr.core")
-local kernel = require("ktstr.kernel")
+local kernel = require("ktstr.host.kernel")
 
 local M = {}
 

@@ -38,7 +38,8 @@ local function syms_cache_file(kern)
   local st = path and io.open(path)
   local size = st and st:seek("end") or 0
   if st then st:close() end
-  return ("%s/ksyms/%s-%d.json"):format(require("ktstr.kernel").cache_dir(), kern.release, size)
+  local dir = require("ktstr.host.kernel").cache_dir()
+  return ("%s/ksyms/%s-%d.json"):format(dir, kern.release, size)
 end
 
 -- A build tree's System.map has what the guest would look up (same format as

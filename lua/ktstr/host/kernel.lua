@@ -727,7 +727,7 @@ end
 local commands = {
   fetch = versioned("fetch", M.fetch, "release"), list = cmd_list, path = cmd_path,
   source = versioned("source", M.source_tree, "tree"),
-  scx = versioned("scx", function(v) return require("ktstr.scx").build(v) end, "bin"),
+  scx = versioned("scx", function(v) return require("ktstr.host.scx").build(v) end, "bin"),
 }
 
 -- kernel.main(args) -> exit code; args are the words after "ktstr kernel".

@@ -1,7 +1,7 @@
 -- `ktstr repl`: the host's prompt, its sessions (own or held guest), compiling and printing chunks.
 local core = require("ktstr.core")
 local cjson = require("cjson")
-local argparse = require("ktstr.argparse")
+local argparse = require("ktstr.host.argparse")
 
 local M = {}
 
@@ -483,7 +483,7 @@ function Ui:loop()
 end
 
 local function history_path()
-  return require("ktstr.kernel").cache_dir() .. "/repl_history"
+  return require("ktstr.host.kernel").cache_dir() .. "/repl_history"
 end
 
 --[[
@@ -507,7 +507,7 @@ function M.interact(b, opts)
       io.stderr:write("ktstr repl: ", f.msg, "\n")
     else
       f.msg = "the guest died under the prompt: " .. f.msg
-      io.stderr:write(require("ktstr.vm").format_failure(f))
+      io.stderr:write(require("ktstr.host.vm").format_failure(f))
     end
     return 1
   end
@@ -726,7 +726,7 @@ function M.main(args)
     io.stderr:write("ktstr repl: ", perr, "\n")
     return 2
   end
-  local vm = require("ktstr.vm")
+  local vm = require("ktstr.host.vm")
   local h <close>, f = vm.boot({ topo = o.topo, memory_mib = o.memory_mib, kernel = o.kernel,
     echo_console = o.console, files = plan and plan.files, cmdline = plan and plan.cmdline })
   if not h then
@@ -734,7 +734,7 @@ function M.main(args)
     return f.kind == "bad_input" and 2 or f.kind == "interrupted" and 130 or 1
   end
   -- a scheduler started here or by hand gets the default test's watchdog timeout
-  local obs = require("ktstr.observer").start(h, { watchdog_s = 5 })
+  local obs = require("ktstr.host.observer").start(h, { watchdog_s = 5 })
   local s = M.session(h, obs, { name = "repl", duration_s = 5, attach = true,
     sched = require("ktstr.scheduler").wire(plan) })
   local hello, serr = s:start()

@@ -2,7 +2,7 @@
 local V = require("ktstr.validate")
 local cpuset = require("ktstr.cpuset")
 local verdict = require("ktstr.verdict")
-local monitor = require("ktstr.monitor")
+local monitor = require("ktstr.host.monitor")
 local fault = require("ktstr.fault")
 local work = require("ktstr.work")
 
@@ -495,7 +495,7 @@ end
 -- Ok(())). An error is the test failing (assert in post_vm is how it
 -- says no), except os.exit and a hang, which are script errors.
 local function run_post_vm(test, result)
-  require("ktstr.snapshot").result_api(result)
+  require("ktstr.host.snapshot").result_api(result)
   local ok, v = call_post_vm(test, result)
   if not ok then
     if fault.is(v) then return script_error(v.msg, "post_vm") end

@@ -8,7 +8,7 @@
 -- the host's interrupt into SIGINT, and SIGKILLs it when asked twice.
 local core = require("ktstr.core")
 local cjson = require("cjson")
-local repl = require("ktstr.repl")
+local repl = require("ktstr.host.repl")
 
 local M = {}
 
@@ -58,7 +58,7 @@ local function start_evaluator(msg)
   local e = { lst = lst }
   ev = e
   -- its own process group is not wanted: SIGINT must reach it alone, not its workers
-  e.p, err = core.spawn({ core.exe(), "lua", "-e", "require('ktstr.replserver').evaluator()" },
+  e.p, err = core.spawn({ core.exe(), "lua", "-e", "require('ktstr.guest.repl').evaluator()" },
     { new_pgrp = false })
   if not e.p then
     kill_evaluator()
@@ -218,7 +218,7 @@ local function next_msg(conn, timeout)
   end
 end
 
--- Runs as `ktstr lua -e "require('ktstr.replserver').evaluator()"` in the guest.
+-- Runs as `ktstr lua -e "require('ktstr.guest.repl').evaluator()"` in the guest.
 function M.evaluator()
   local conn = connect()
   local send = function(m) return conn:send(cjson.encode(m)) end
@@ -232,7 +232,7 @@ function M.evaluator()
   io.stdout:setvbuf("line")
 
   -- ctx:op(capture_snapshot) and the executor's phases reach the host through us
-  local agent = require("ktstr.agent")
+  local agent = require("ktstr.guest.agent")
   local next_call = 0
   agent.notify = function(m) send(m) end
   agent.host_call = function(m, timeout)
@@ -249,7 +249,7 @@ function M.evaluator()
     end
   end
 
-  local scenario = require("ktstr.scenario")
+  local scenario = require("ktstr.guest.scenario")
   local topo = integers(init.topo)
   local plan = init.sched
   local test = { name = "repl", duration_s = init.duration_s or 5, watchdog_timeout_s = 5,
@@ -259,7 +259,7 @@ function M.evaluator()
   -- an instance field, not a Ctx method: the REPL's view, not the executor's
   ctx.stats = stats
   local env = repl.environment({ ktstr = require("ktstr"), core = core, ctx = ctx,
-    sched = require("ktstr.sched") },
+    sched = require("ktstr.guest.sched") },
     function(s) send({ t = "repl_out", id = current, data = s }) end)
 
   local note

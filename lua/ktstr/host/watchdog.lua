@@ -1,4 +1,4 @@
--- ktstr.watchdog: the test's sched_ext watchdog timeout, set in the guest kernel from the host.
+-- ktstr.host.watchdog: the test's sched_ext watchdog timeout, set in the guest kernel by the host.
 --[[
 Why and how. A test's watchdog_timeout_s reached the kernel only through a
 scheduler's own option (watchdog_arg); one declared without it kept its own
@@ -47,7 +47,7 @@ with the guest paused and every value read again, and each write is a
 compare-and-swap against what was just read, so a scheduler that went away
 meanwhile (scx_root changed, state not enabled) is not written to.
 ]]
-local kernel = require("ktstr.kernel")
+local kernel = require("ktstr.host.kernel")
 
 local M = {}
 

@@ -2,7 +2,7 @@
 local core = require("ktstr.core")
 local cpuset = require("ktstr.cpuset")
 local fault = require("ktstr.fault")
-local sched = require("ktstr.sched")
+local sched = require("ktstr.guest.sched")
 local step = require("ktstr.step")
 local verdict = require("ktstr.verdict")
 local work = require("ktstr.work")
@@ -215,7 +215,7 @@ end
 function OPS.unfreeze_cgroup(self, o) ok(self:get(o.cgroup, o.source).cg:unfreeze()) end
 -- The host pauses the guest and reads the scheduler's maps; we wait for it.
 function OPS.capture_snapshot(self, o)
-  local reply, err = require("ktstr.agent").host_call({ t = "snapshot", name = o.label,
+  local reply, err = require("ktstr.guest.agent").host_call({ t = "snapshot", name = o.label,
     at_s = core.now() - self.t0 })
   if not reply then fail("capture_snapshot('%s'): %s", o.label, err) end
   self.snapshots[#self.snapshots + 1] = o.label
@@ -239,7 +239,7 @@ function Ctx:dump_failure()
   local s = self.sched
   if s and s:holds_maps() and not s.dumped then
     s.dumped = true
-    require("ktstr.agent").host_call({ t = "snapshot", name = "failure_dump",
+    require("ktstr.guest.agent").host_call({ t = "snapshot", name = "failure_dump",
       why = "the guest saw the scheduler fail; its maps were held open" })
   end
 end
@@ -289,7 +289,7 @@ end
 -- One step: ops, then setup, then the hold (a loop hold repeats the ops).
 function Ctx:run_step(s, plan)
   local t0 = core.now()
-  require("ktstr.agent").notify({ t = "phase", label = plan.label, at_s = t0 - self.t0,
+  require("ktstr.guest.agent").notify({ t = "phase", label = plan.label, at_s = t0 - self.t0,
     guest_now = core.now() })
   local mine = {}
   local function ops()
@@ -321,7 +321,7 @@ function Ctx:execute_scenario(t)
   if not self.workload_at then
     -- periodic snapshots are spaced over the workload, which starts here
     self.workload_at = core.now()
-    require("ktstr.agent").notify({ t = "workload", duration_s = self.duration_s,
+    require("ktstr.guest.agent").notify({ t = "workload", duration_s = self.duration_s,
       at_s = self.workload_at - self.t0, guest_now = self.workload_at })
   end
   local backdrop_names = {}

@@ -62,10 +62,10 @@ end
 
 local commands = {
   lua = cmd_lua,
-  vm = function(args) return require("ktstr.vmcmd").main(args) end,
-  kernel = function(args) return require("ktstr.kernel").main(args) end,
-  script = function(args) return require("ktstr.runner").main(args) end,
-  repl = function(args) return require("ktstr.repl").main(args) end,
+  vm = function(args) return require("ktstr.host.vmcmd").main(args) end,
+  kernel = function(args) return require("ktstr.host.kernel").main(args) end,
+  script = function(args) return require("ktstr.host.runner").main(args) end,
+  repl = function(args) return require("ktstr.host.repl").main(args) end,
   help = function() io.stdout:write(USAGE) return 0 end,
 }
 

@@ -1,15 +1,15 @@
 -- `ktstr script`: loads test scripts on the host, runs each test in its own guest, judges it.
-local argparse = require("ktstr.argparse")
-local checks = require("ktstr.checks")
+local argparse = require("ktstr.host.argparse")
+local checks = require("ktstr.host.checks")
 local constraints = require("ktstr.constraints")
 local core = require("ktstr.core")
 local fault = require("ktstr.fault")
-local observer = require("ktstr.observer")
-local report = require("ktstr.report")
+local observer = require("ktstr.host.observer")
+local report = require("ktstr.host.report")
 local scheduler = require("ktstr.scheduler")
-local sidecar = require("ktstr.sidecar")
+local sidecar = require("ktstr.host.sidecar")
 local verdict = require("ktstr.verdict")
-local vm = require("ktstr.vm")
+local vm = require("ktstr.host.vm")
 
 local M = {}
 
@@ -197,7 +197,7 @@ local function run_one(item, o, counts)
   -- --hold: the verdict is on screen while the guest stays up
   local held = o.hold and function(result, h, obs, info)
     rc, reported = report_one(item, o, counts, t0, result), true
-    require("ktstr.repl").hold(h, obs, info)
+    require("ktstr.host.repl").hold(h, obs, info)
   end
   local ok, result, f = pcall(run_in_guest, item, o, held)
   if not ok then
@@ -214,8 +214,8 @@ end
 
 -- --gauntlet: each test once per preset topology it fits, up to max_cpus CPUs.
 local function gauntlet_items(items, o)
-  local gauntlet = require("ktstr.gauntlet")
-  local max = o.max_cpus or gauntlet.default_max_cpus(vm.use_kvm(require("ktstr.kernel")
+  local gauntlet = require("ktstr.host.gauntlet")
+  local max = o.max_cpus or gauntlet.default_max_cpus(vm.use_kvm(require("ktstr.host.kernel")
     .resolve(o.kernel) or {}))
   local out = {}
   for _, it in ipairs(items) do

@@ -61,13 +61,13 @@ end
 -- --- monitor ---: the host's view of the guest (summary, stuck CPUs), then the per-phase timeline.
 local function monitor_lines(out, m)
   out[#out + 1] = "--- monitor ---"
-  local wd = require("ktstr.watchdog").format(m.watchdog)
+  local wd = require("ktstr.host.watchdog").format(m.watchdog)
   if not m.summary then
     out[#out + 1] = "monitor off: " .. tostring(m.off or m.sample_error or "no samples")
     table.move(wd, 1, #wd, #out + 1, out)
     return
   end
-  local monitor = require("ktstr.monitor")
+  local monitor = require("ktstr.host.monitor")
   local block = monitor.format(m.summary)
   table.move(block, 1, #block, #out + 1, out)
   table.move(wd, 1, #wd, #out + 1, out)

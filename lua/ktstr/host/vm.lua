@@ -57,7 +57,7 @@ function M.use_kvm(kern)
   local env = os.getenv("KTSTR_ACCEL")
   if env == "kvm" or env == "tcg" then return env == "kvm" end
   if not core.kvm_usable() then return false end
-  local dir = require("ktstr.kernel").cache_dir() .. "/accel"
+  local dir = require("ktstr.host.kernel").cache_dir() .. "/accel"
   local file = ("%s/%s--%s"):format(dir, core.uname().release, kern.release)
   local f = io.open(file)
   if f then
@@ -239,7 +239,7 @@ local function stamp(t, name, t0)
 end
 
 local function pack(opts, kern, run_dir)
-  local initramfs = require("ktstr.initramfs")
+  local initramfs = require("ktstr.host.initramfs")
   return initramfs.build({
     ktstr = "/proc/self/exe",  -- the running binary, even if rebuilt meanwhile
     lua_dir = package.ktstr_lua_dir,
@@ -280,7 +280,7 @@ function M.boot_once(opts)
   local timings = {}
   local topo, err = M.topology(opts.topo or "1n1l2c1t", opts.memory_mib)
   if not topo then return nil, { kind = "bad_input", msg = err } end
-  local kern, kerr = require("ktstr.kernel").resolve(opts.kernel)
+  local kern, kerr = require("ktstr.host.kernel").resolve(opts.kernel)
   if not kern then return nil, { kind = "bad_input", msg = kerr } end
   stamp(timings, "kernel", t0)
 
@@ -299,7 +299,7 @@ function M.boot_once(opts)
 
   local kvm = M.use_kvm(kern)
   self.accel = kvm and "kvm" or "tcg"
-  local gk = require("ktstr.guestkernel")
+  local gk = require("ktstr.host.kmem")
   self.ksyms = gk.cached_symbols(kern)
   local cmdline = opts.cmdline
   if not self.ksyms then

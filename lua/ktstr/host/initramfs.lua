@@ -94,7 +94,7 @@ local function check_opts(o)
   local lua_dir = o.lua_dir or package.ktstr_lua_dir
   check(lua_dir, "lua_dir must be given outside ktstr")
   return {
-    cache_dir = o.cache_dir or require("ktstr.kernel").cache_dir() .. "/initramfs",
+    cache_dir = o.cache_dir or require("ktstr.host.kernel").cache_dir() .. "/initramfs",
     ktstr = o.ktstr or assert(core.exe()),
     lua_dir = lua_dir,
     busybox = o.busybox or "/bin/busybox",
