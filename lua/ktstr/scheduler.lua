@@ -1,6 +1,6 @@
 -- ktstr.scheduler{...}: declares a sched_ext scheduler under test and finds its binary.
 local V = require("ktstr.validate")
-local checks = require("ktstr.host.checks")
+local thresholds = require("ktstr.thresholds")
 local constraints = require("ktstr.constraints")
 
 local M = {}
@@ -65,8 +65,10 @@ function M.new(t)
   end
   -- scheduler-level thresholds sit between the defaults and the test's
   for k, v in pairs(t.checks or {}) do
-    local check = checks.KEYS[k]
-    if not check then V.raise("%s: checks: %s", w, V.unknown("check", k, V.sorted(checks.KEYS))) end
+    local check = thresholds.KEYS[k]
+    if not check then
+      V.raise("%s: checks: %s", w, V.unknown("check", k, V.sorted(thresholds.KEYS)))
+    end
     s[k] = check(v, w .. ": checks." .. k)
   end
   return s

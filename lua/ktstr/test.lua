@@ -1,6 +1,6 @@
 -- ktstr.test{...}: validates a test's declaration and registers it for the runner.
 local V = require("ktstr.validate")
-local checks = require("ktstr.host.checks")
+local thresholds = require("ktstr.thresholds")
 local cgroupdef = require("ktstr.cgroupdef")
 local step = require("ktstr.step")
 
@@ -14,7 +14,7 @@ local KEYS = { name = true, memory_mib = true, scheduler = true, extra_sched_arg
   run = true, post_vm = true, num_snapshots = true, expect_err = true,
   expect_scx_bpf_error_contains = true, expect_scx_bpf_error_matches = true }
 for _, t in ipairs(TOPOLOGY) do KEYS[t[1]] = true end
-for k in pairs(checks.KEYS) do KEYS[k] = true end
+for k in pairs(thresholds.KEYS) do KEYS[k] = true end
 
 -- Spellings readers bring from the Rust ktstr.
 local RENAMED = { not_stuck = "not_starved" }
@@ -142,7 +142,7 @@ function M.new(t)
     V.raise("%s: watchdog_timeout_s: the kernel's sched_ext watchdog takes at most %d s, got %s",
       w, M.WATCHDOG_MAX_S, tostring(t.watchdog_timeout_s))
   end
-  for k, check in pairs(checks.KEYS) do
+  for k, check in pairs(thresholds.KEYS) do
     if t[k] ~= nil then test[k] = check(t[k], w .. ": " .. k) end
   end
   body(t, test, w)

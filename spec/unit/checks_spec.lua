@@ -1,4 +1,4 @@
--- Checks: threshold merge, the not_starved defaults, each check on fake worker reports, evaluate.
+-- Checks: each check on fake worker reports, evaluate, expect_err.
 local ktstr = require("ktstr")
 local checks = require("ktstr.host.checks")
 
@@ -33,38 +33,6 @@ local function judge(keys, r)
   for i, d in ipairs(v.details) do out[i] = ("%s %s: %s"):format(d.status, d.check, d.msg) end
   return v.status, out
 end
-
-describe("checks.merge", function()
-  it("lets the last layer that sets a key win", function()
-    local m = checks.merge({ max_gap_ms = 1, not_starved = true }, { max_gap_ms = 2, isolation = false },
-      { max_gap_ms = 3 })
-    assert.same({ max_gap_ms = 3, not_starved = true, isolation = false }, m)
-  end)
-
-  it("skips missing layers and keys that are not checks", function()
-    assert.same({ min_work_rate = 1 }, checks.merge(nil, { name = "sched", min_work_rate = 1 }, nil))
-  end)
-end)
-
-describe("checks.thresholds", function()
-  it("gives not_starved the release column under KVM and the debug column under TCG", function()
-    assert.same({ not_starved = true, max_spread_pct = 15, max_gap_ms = 2000 },
-      checks.thresholds(test({ not_starved = true }), "kvm"))
-    assert.same({ not_starved = true, max_spread_pct = 35, max_gap_ms = 3000 },
-      checks.thresholds(test({ not_starved = true }), "tcg"))
-    assert.equal(35, checks.thresholds(test({ not_starved = true }), nil).max_spread_pct)
-  end)
-
-  it("keeps a threshold the scheduler or the test set, test last", function()
-    local t = test({ not_starved = true, max_spread_pct = 20, scheduler = { name = "s", max_gap_ms = 500,
-      max_spread_pct = 10 } })
-    assert.same({ not_starved = true, max_spread_pct = 20, max_gap_ms = 500 }, checks.thresholds(t, "kvm"))
-  end)
-
-  it("turns nothing on by default", function()
-    assert.same({}, checks.thresholds(test({}), "kvm"))
-  end)
-end)
 
 describe("the checks", function()
   it("pass a healthy run with every check on", function()
