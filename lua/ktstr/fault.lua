@@ -1,5 +1,6 @@
 -- Failure kinds: whose fault a failure is, its verdict and exit code (host and guest).
 local V = require("ktstr.validate")
+local show = require("ktstr.show")
 
 local M = {}
 
@@ -50,26 +51,6 @@ function M.plain(f)
   return { kind = f.kind, msg = f.msg }
 end
 
--- Any Lua value as one line, for errors raised with something other than a string.
-function M.show(v, depth)
-  depth = depth or 0
-  if type(v) == "string" then return depth > 0 and ("%q"):format(v) or v end
-  if type(v) ~= "table" or depth > 2 then return tostring(v) end
-  local keys = {}
-  for k in pairs(v) do keys[#keys + 1] = k end
-  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-  local parts = {}
-  for i, k in ipairs(keys) do
-    if i > 8 then
-      parts[#parts + 1] = "..."
-      break
-    end
-    local key = math.type(k) == "integer" and "" or tostring(k) .. " = "
-    parts[#parts + 1] = key .. M.show(v[k], depth + 1)
-  end
-  return "{" .. table.concat(parts, ", ") .. "}"
-end
-
 --[[
 Whose fault a raised value is. ktstr's own failures are faults already; a
 message positioned inside ktstr's Lua modules is a bug of ktstr (the
@@ -79,7 +60,7 @@ else was raised by the test script, whatever its type.
 function M.classify(e)
   if M.is(e) then return e end
   if type(e) ~= "string" then
-    return M.new("script", "error raised with a " .. type(e) .. " value: " .. M.show(e))
+    return M.new("script", "error raised with a " .. type(e) .. " value: " .. show.value(e))
   end
   local src = e:match("^([^:\n]+):%d+:")
   if src and src:match("lua/ktstr/[%w_/]+%.lua$") then

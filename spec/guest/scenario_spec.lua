@@ -72,7 +72,7 @@ describe("a run(ctx) body's verdict", function()
   it("takes an error of any type as the script's, showing the value", function()
     local r = body(function() error({ code = 1 }) end)
     assert.equal("script", r.fault.kind)
-    assert.matches("error raised with a table value: {code = 1}", r.fault.msg)
+    assert.matches("error raised with a table value: { code = 1 }", r.fault.msg)
     assert.matches("error raised with a nil value", body(function() error() end).fault.msg)
   end)
 

@@ -211,7 +211,7 @@ describe("checks.evaluate", function()
     end
     local status, lines = judge({ post_vm = function() error({ code = 1 }) end }, r)
     assert.equal("fail", status)
-    assert.same({ "fail post_vm: error raised with a table value: {code = 1}" }, lines)
+    assert.same({ "fail post_vm: error raised with a table value: { code = 1 }" }, lines)
     assert.equal("fail", (judge({ post_vm = function() error() end }, r)))
   end)
 

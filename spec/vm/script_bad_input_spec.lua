@@ -81,7 +81,7 @@ describe("ktstr script on bad input #vm", function()
       "ERROR returns_nothing [sched=eevdf] [topo=1n1l2c1t]: " .. H .. "9: run(ctx) returned " ..
         "nothing; it must return a verdict",
       "ERROR raises_a_table [sched=eevdf] [topo=1n1l2c1t]: " .. H .. "18: error raised with a " ..
-        "table value: {code = 1}",
+        "table value: { code = 1 }",
       "ERROR llc_that_is_not_there [sched=eevdf] [topo=1n1l2c1t]: " .. H .. "4: cgroup 'spin': " ..
         "cpuset: llc(3) out of range: the topology has 1 LLC",
       "ERROR exits_in_run [sched=eevdf] [topo=1n1l2c1t]: " .. H .. "34: os.exit(0) called",

@@ -8,7 +8,7 @@
 -- the host's interrupt into SIGINT, and SIGKILLs it when asked twice.
 local core = require("ktstr.core")
 local cjson = require("cjson")
-local repl = require("ktstr.host.repl")
+local chunk = require("ktstr.chunk")
 
 local M = {}
 
@@ -258,7 +258,7 @@ function M.evaluator()
   local ctx = scenario.new(test, topo, plan)
   -- an instance field, not a Ctx method: the REPL's view, not the executor's
   ctx.stats = stats
-  local env = repl.environment({ ktstr = require("ktstr"), core = core, ctx = ctx,
+  local env = chunk.environment({ ktstr = require("ktstr"), core = core, ctx = ctx,
     sched = require("ktstr.guest.sched") },
     function(s) send({ t = "repl_out", id = current, data = s }) end)
 
@@ -282,11 +282,11 @@ function M.evaluator()
     if not msg then break end
     if msg.t == "repl_eval" then
       current = msg.id
-      local f, err = repl.compile(msg.chunk, env)
+      local f, err = chunk.compile(msg.chunk, env)
       local ok, text
       if f then
         core.sigint_arm(true)
-        ok, text = repl.call(f)
+        ok, text = chunk.call(f)
         -- disarming is a call too, where a late stop can fire: keep it protected
         while not pcall(core.sigint_arm, false) do end
       else

@@ -2,6 +2,7 @@
 local core = require("ktstr.core")
 local cpuset = require("ktstr.cpuset")
 local fault = require("ktstr.fault")
+local show = require("ktstr.show")
 local sched = require("ktstr.guest.sched")
 local step = require("ktstr.step")
 local verdict = require("ktstr.verdict")
@@ -416,7 +417,7 @@ local function body_verdict(test, v)
   local info = debug.getinfo(test.run, "S")
   fault.raise("script", ("%s:%d: run(ctx) returned %s; it must return a verdict " ..
     "(ctx:execute_defs{...}, ktstr.pass(), ktstr.fail(msg), ...)"):format(info.short_src,
-    info.linedefined, v == nil and "nothing" or fault.show(v) .. " (a " .. type(v) .. ")"))
+    info.linedefined, v == nil and "nothing" or show.value(v) .. " (a " .. type(v) .. ")"))
 end
 
 --[[

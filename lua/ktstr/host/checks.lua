@@ -5,6 +5,7 @@ local cpuset = require("ktstr.cpuset")
 local verdict = require("ktstr.verdict")
 local monitor = require("ktstr.host.monitor")
 local fault = require("ktstr.fault")
+local show = require("ktstr.show")
 local work = require("ktstr.work")
 
 local M = {}
@@ -435,12 +436,12 @@ local function run_post_vm(test, result)
   if not ok then
     if fault.is(v) then return script_error(v.msg, "post_vm") end
     return verdict.fail(type(v) == "string" and v or
-      "error raised with a " .. type(v) .. " value: " .. fault.show(v), "post_vm")
+      "error raised with a " .. type(v) .. " value: " .. show.value(v), "post_vm")
   end
   if v == nil then return nil end
   if not verdict.is(v) then
     return verdict.fail(("returned %s; return a verdict (ktstr.pass(), ktstr.fail(msg), ...) " ..
-      "or nothing"):format(fault.show(v)), "post_vm")
+      "or nothing"):format(show.value(v)), "post_vm")
   end
   return from(v, "post_vm")
 end

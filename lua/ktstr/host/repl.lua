@@ -1,14 +1,10 @@
--- `ktstr repl`: the host's prompt, its sessions (own or held guest), compiling and printing chunks.
+-- `ktstr repl`: the host's prompt and its sessions (its own guest or a held one).
 local core = require("ktstr.core")
 local cjson = require("cjson")
+local chunk = require("ktstr.chunk")
 local argparse = require("ktstr.host.argparse")
 
 local M = {}
-
-M.MAX_LINES = 200    -- of one printed result; the rest is counted, not shown
-M.MAX_ITEMS = 100    -- entries of one table
-M.MAX_DEPTH = 8
-M.WIDTH = 100        -- a table that fits goes on one line
 
 local USAGE = "usage: ktstr repl [--topo 1n2l2c1t] [--memory-mib N] [--kernel K] " ..
   "[--scheduler S [--ops-name N] [--sched-arg A]...] [--console] [-v]\n" ..
@@ -32,174 +28,6 @@ Globals persist (x = 1); locals end with their chunk. An expression prints its v
 Ctrl-C stops the running chunk (twice: kills the guest's evaluator, losing its state).
 ]]
 
--- Pretty printing --------------------------------------------------------------------------------
-
-local KEYWORDS = {}
-for w in ([[and break do else elseif end false for function goto if in local nil not or repeat
-  return then true until while]]):gmatch("%a+") do KEYWORDS[w] = true end
-
-local ESCAPES = { ["\n"] = "\\n", ["\t"] = "\\t", ["\r"] = "\\r", ["\\"] = "\\\\", ['"'] = '\\"' }
-
-local function quote(s)
-  return '"' .. s:gsub('[%c"\\]', function(c)
-    return ESCAPES[c] or ("\\%d"):format(c:byte())
-  end) .. '"'
-end
-
-local function scalar(v)
-  if type(v) == "string" then return quote(v) end
-  return tostring(v)
-end
-
-local TYPE_ORDER = { number = 1, string = 2, boolean = 3 }
-
-local function key_less(a, b)
-  local ta, tb = TYPE_ORDER[type(a)] or 4, TYPE_ORDER[type(b)] or 4
-  if ta ~= tb then return ta < tb end
-  if ta == 1 or ta == 2 then return a < b end
-  return tostring(a) < tostring(b)
-end
-
-local function key_text(k)
-  if type(k) == "string" and k:match("^[%a_][%w_]*$") and not KEYWORDS[k] then return k end
-  return "[" .. scalar(k) .. "]"
-end
-
-local render
-
--- Raw iteration: strict tables (require("ktstr")) raise on a missing key.
-local function entries(t)
-  local n = 0
-  while rawget(t, n + 1) ~= nil do n = n + 1 end
-  local keys = {}
-  for k in next, t do
-    if not (math.type(k) == "integer" and k >= 1 and k <= n) then keys[#keys + 1] = k end
-  end
-  table.sort(keys, key_less)
-  return n, keys
-end
-
-function render(v, indent, ancestors)
-  if type(v) ~= "table" then return scalar(v) end
-  local mt = getmetatable(v)
-  if type(mt) == "table" and rawget(mt, "__tostring") then return tostring(v) end
-  if ancestors[v] then return "<cycle: " .. tostring(v) .. ">" end
-  if indent >= M.MAX_DEPTH * 2 then return "{...}" end
-  local n, keys = entries(v)
-  if n + #keys == 0 then return "{}" end
-  ancestors[v] = true
-  local items, total, long = {}, 0, false
-  local function add(s)
-    if #items >= M.MAX_ITEMS then return end
-    items[#items + 1] = s
-    total = total + #s + 2
-    long = long or s:find("\n", 1, true) ~= nil
-  end
-  for i = 1, n do add(render(rawget(v, i), indent + 2, ancestors)) end
-  for _, k in ipairs(keys) do
-    add(key_text(k) .. " = " .. render(rawget(v, k), indent + 2, ancestors))
-  end
-  ancestors[v] = nil
-  local more = n + #keys - #items
-  if more > 0 then items[#items + 1] = ("... (%d more)"):format(more) end
-  if not long and total + indent + 4 <= M.WIDTH then
-    return "{ " .. table.concat(items, ", ") .. " }"
-  end
-  local pad = (" "):rep(indent + 2)
-  return "{\n" .. pad .. table.concat(items, ",\n" .. pad) .. ",\n" .. (" "):rep(indent) .. "}"
-end
-
--- Cuts text to M.MAX_LINES lines, saying how many were left out.
-local function cap_lines(s)
-  local count, cut = 0, nil
-  for pos in s:gmatch("()\n") do
-    count = count + 1
-    if count == M.MAX_LINES then cut = pos end
-  end
-  if not cut or count < M.MAX_LINES + 1 then return s end
-  return s:sub(1, cut) .. ("... (%d more lines)"):format(count - M.MAX_LINES + 1)
-end
-
---[[
-Values as lua.c prints them, only readably: separated by tabs, a string as
-itself at the top, tables sorted by key and indented, cycles marked.
-]]
-function M.pretty(...)
-  local n = select("#", ...)
-  local out = {}
-  for i = 1, n do
-    local v = select(i, ...)
-    out[i] = type(v) == "string" and v or render(v, 0, {})
-  end
-  return cap_lines(table.concat(out, "\t"))
-end
-
--- Compiling ------------------------------------------------------------------------------------
-
---[[
-A chunk environment over _G: vars, and a print that hands its line to
-out(text) (the chunk's output travels with its result); what a chunk sets
-as a global stays for the next chunk.
-]]
-function M.environment(vars, out)
-  vars.print = function(...)
-    local parts = {}
-    for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
-    out(table.concat(parts, "\t") .. "\n")
-  end
-  return setmetatable(vars, { __index = _G })
-end
-
---[[
-Compiles src as lua.c does: as an expression first (so `1 + 1` prints 2),
-then as statements; env nil keeps _G. Returns the function, or nil, message, incomplete (the
-chunk only lacks its end: read another line).
-]]
-function M.compile(src, env, name)
-  -- load's env argument, even nil, replaces _ENV: pass it only when given
-  local function compile(s)
-    if env then return load(s, name or "=stdin", "t", env) end
-    return load(s, name or "=stdin", "t")
-  end
-  local f, rerr = compile("return " .. src)
-  if f then return f end
-  local g, err = compile(src)
-  if g then return g end
-  -- lua.c asks only the statement form; "x = 1 +" and "1 +" both wait for more here
-  return nil, err, err:sub(-5) == "<eof>" or rerr:sub(-5) == "<eof>"
-end
-
---[[
-Calls f under xpcall; returns true, values (as M.pretty text) or false,
-message with the traceback of the chunk's own frames (ours are cut).
-An error table from the executor ({kind =, msg =}) shows its msg.
-]]
-function M.call(f)
-  local r = table.pack(xpcall(f, function(e)
-    if type(e) == "table" and type(rawget(e, "msg")) == "string" then return e.msg end
-    local msg = type(e) == "string" and e or M.pretty(e)
-    local tb = debug.traceback("", 2)
-    local all, own = {}, {}
-    for line in tb:gmatch("[^\n]+") do
-      -- from our xpcall outwards the frames are the REPL's, not the chunk's
-      if line:find("in function 'xpcall'", 1, true) then break end
-      if not line:match("^stack traceback:") and line:match("%S") then
-        all[#all + 1] = line
-        -- ktstr's own frames (and error itself) say nothing to whoever typed the chunk
-        if not line:find("lua/ktstr/", 1, true) and not line:find("in function 'error'", 1, true)
-        then
-          own[#own + 1] = line
-        end
-      end
-    end
-    local keep = #own > 0 and own or all
-    if #keep == 0 then return msg end
-    return msg .. "\nstack traceback:\n" .. table.concat(keep, "\n")
-  end))
-  if not r[1] then return false, r[2] end
-  return true, r.n > 1 and M.pretty(table.unpack(r, 2, r.n)) or ""
-end
-
 -- Sessions ---------------------------------------------------------------------------------------
 --
 -- What the prompt talks to: eval(id, chunk), host(id, chunk, interrupted),
@@ -217,7 +45,7 @@ local function host_env(self, out)
   function api.snapshot(name)
     local snap, err = self.obs:capture(name or "repl")
     if not snap then error("ktstr.snapshot: " .. err, 2) end
-    return require("ktstr.snapshot").new(snap)
+    return require("ktstr.host.snapshot").new(snap)
   end
   function api.monitor_samples(n)
     if self.obs.off then error("ktstr.monitor_samples: the monitor is off: " .. self.obs.off, 2) end
@@ -228,7 +56,7 @@ local function host_env(self, out)
     if api[k] ~= nil then return api[k] end
     return require("ktstr")[k]
   end })
-  return M.environment({ ktstr = ktstr, core = core, guest = self.h, obs = self.obs }, out)
+  return chunk.environment({ ktstr = ktstr, core = core, guest = self.h, obs = self.obs }, out)
 end
 
 --[[
@@ -278,8 +106,8 @@ function Session:poll(timeout)
   return nil, f
 end
 
-function Session:eval(id, chunk)
-  return self.h:send({ t = "repl_eval", id = id, chunk = chunk })
+function Session:eval(id, src)
+  return self.h:send({ t = "repl_eval", id = id, chunk = src })
 end
 
 function Session:interrupt(force)
@@ -287,15 +115,15 @@ function Session:interrupt(force)
 end
 
 -- Runs a chunk here; interrupted() is asked every few thousand instructions.
-function Session:host(id, chunk, interrupted)
+function Session:host(id, src, interrupted)
   self.host_id = id
-  local f, err = M.compile(chunk, self.env, "=host")
+  local f, err = chunk.compile(src, self.env, "=host")
   local ok, text = false, err
   if f then
     debug.sethook(function()
       if interrupted() then error("interrupted", 2) end
     end, "", 10000)
-    ok, text = M.call(f)
+    ok, text = chunk.call(f)
     debug.sethook()
   end
   self.queue[#self.queue + 1] = { t = "repl_result", id = id, ok = ok,
@@ -312,8 +140,8 @@ function Remote:send(m)
   return true
 end
 
-function Remote:eval(id, chunk) return self:send({ t = "repl_eval", id = id, chunk = chunk }) end
-function Remote:host(id, chunk) return self:send({ t = "repl_host", id = id, chunk = chunk }) end
+function Remote:eval(id, src) return self:send({ t = "repl_eval", id = id, chunk = src }) end
+function Remote:host(id, src) return self:send({ t = "repl_host", id = id, chunk = src }) end
 function Remote:interrupt(force)
   return self:send({ t = "repl_interrupt", force = force or nil })
 end
@@ -388,7 +216,7 @@ function Ui:read_chunk()
       end
     end
     if buf then
-      local _, _, incomplete = M.compile(buf)
+      local _, _, incomplete = chunk.compile(buf)
       if not incomplete then
         if self.tty then core.history_add(whole) end
         return buf, kind
@@ -407,15 +235,15 @@ function Ui:show(msg)
 end
 
 -- Sends a chunk and waits for its result, passing Ctrl-C on as an interrupt.
-function Ui:run(kind, chunk)
+function Ui:run(kind, src)
   self.next_id = self.next_id + 1
   local id, b = self.next_id, self.b
   local ok, f
   if kind == "host" then
     local seen = core.sigint_count()
-    ok, f = b:host(id, chunk, function() return core.sigint_count() ~= seen end)
+    ok, f = b:host(id, src, function() return core.sigint_count() ~= seen end)
   else
-    ok, f = b:eval(id, chunk)
+    ok, f = b:eval(id, src)
   end
   if not ok then return "dead", f end
   local seen, stops = core.sigint_count(), 0
@@ -463,16 +291,16 @@ end
 -- Reads and runs chunks until the input ends; returns how: "eof", "quit", "detach", "dead", f.
 function Ui:loop()
   while true do
-    local chunk, kind = self:read_chunk()
-    if chunk == nil then return "eof" end
-    if chunk then
+    local src, kind = self:read_chunk()
+    if src == nil then return "eof" end
+    if src then
       local how, f
       if kind == "meta" then
-        how = self:meta(chunk)
+        how = self:meta(src)
       else
-        local fn, err = M.compile(chunk)
+        local fn, err = chunk.compile(src)
         if fn then
-          how, f = self:run(kind, chunk)
+          how, f = self:run(kind, src)
         else
           self:error(err)
         end

@@ -1,5 +1,6 @@
 -- What a run prints: the verdict, root cause first; stats; console tail; the replay command.
 local cpuset = require("ktstr.cpuset")
+local show = require("ktstr.show")
 
 local M = {}
 
@@ -92,32 +93,6 @@ local function monitor_lines(out, m)
   end
 end
 
--- One line for a rendered value: tables inline, sorted, cut at max characters.
-local function compact(v, max)
-  local parts, n = {}, 0
-  local function emit(s)
-    n = n + #s
-    parts[#parts + 1] = s
-    return n < max
-  end
-  local function walk(x)
-    if type(x) ~= "table" then return emit(tostring(x)) end
-    local keys = {}
-    for k in pairs(x) do keys[#keys + 1] = k end
-    table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-    if not emit("{") then return false end
-    for i, k in ipairs(keys) do
-      if (i > 1 and not emit(" ")) or (math.type(k) ~= "integer" and not emit(k .. "=")) or
-          not walk(x[k]) then
-        return false
-      end
-    end
-    return emit("}")
-  end
-  if not walk(v) then parts[#parts + 1] = " ..." end
-  return table.concat(parts)
-end
-
 -- --- failure dump ---: the scheduler's globals and maps as the host read them when it failed.
 local function dump_lines(out, dump)
   out[#out + 1] = ("--- failure dump (+%.2fs, guest paused %.1fms) ---"):format(dump.t or 0,
@@ -131,7 +106,7 @@ local function dump_lines(out, dump)
       for k in pairs(e.value) do names[#names + 1] = k end
       table.sort(names)
       for _, k in ipairs(names) do
-        out[#out + 1] = ("%s %s = %s"):format(m.name, k, compact(e.value[k], 160))
+        out[#out + 1] = ("%s %s = %s"):format(m.name, k, show.value(e.value[k], { max = 160 }))
       end
     else
       out[#out + 1] = ("map %s (%s): %s"):format(m.name, m.type, m.entries and
