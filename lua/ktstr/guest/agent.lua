@@ -2,6 +2,9 @@
 local core = require("ktstr.core")
 local cjson = require("cjson")
 local fault = require("ktstr.fault")
+local registry = require("ktstr.test")
+local repl = require("ktstr.guest.repl")
+local scenario = require("ktstr.guest.scenario")
 
 local M = {}
 
@@ -154,7 +157,6 @@ end
 
 -- Loads the script as the host did (text only) and runs one of its tests.
 local function run_test(msg)
-  local registry = require("ktstr.test")
   registry.reset()
   local chunk, lerr = loadfile(msg.script, "t")
   local ok, err = chunk ~= nil, lerr
@@ -167,7 +169,8 @@ local function run_test(msg)
   for _, t in ipairs(registry.registry()) do
     if t.name == msg.test then
       -- a gauntlet variant runs the test on another topology than it declares
-      return require("ktstr.guest.scenario").run(t, msg.topo or t, msg.sched)
+      return scenario.run(t, msg.topo or t, msg.sched,
+        { call = M.host_call, notify = M.notify, sleep = core.sleep })
     end
   end
   return { fault = { kind = "internal",
@@ -184,7 +187,7 @@ end
 
 -- `ktstr repl`: relays between the host and the guest's evaluator until the host leaves.
 function handlers.repl(msg, send)
-  return require("ktstr.guest.repl").relay(msg, send, link.port)
+  return repl.relay(msg, send, link.port)
 end
 
 function handlers.poweroff()

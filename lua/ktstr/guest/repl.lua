@@ -9,6 +9,8 @@
 local core = require("ktstr.core")
 local cjson = require("cjson")
 local chunk = require("ktstr.chunk")
+local scenario = require("ktstr.guest.scenario")
+local sched = require("ktstr.guest.sched")
 
 local M = {}
 
@@ -226,16 +228,16 @@ function M.evaluator()
   local current
   -- SIGINT stops the running chunk instead of this process (armed around each chunk)
   assert(core.sigint_catch(true))
-  -- a chunk sleeping in C must wake for the interrupt: ctx:sleep and the
-  -- scheduler's waits call core.sleep, so this process swaps it
-  core.sleep = core.sleep_interruptible
   io.stdout:setvbuf("line")
 
-  -- ctx:op(capture_snapshot) and the executor's phases reach the host through us
-  local agent = require("ktstr.guest.agent")
+  --[[
+  ctx:op(capture_snapshot) and the executor's phases reach the host through
+  us; a chunk sleeping in C must wake for the interrupt, so ctx:sleep, the
+  scheduler's waits and the chunk's own core.sleep sleep interruptibly.
+  ]]
   local next_call = 0
-  agent.notify = function(m) send(m) end
-  agent.host_call = function(m, timeout)
+  local link = { notify = send, sleep = core.sleep_interruptible }
+  function link.call(m, timeout)
     next_call = next_call + 1
     m.call = next_call
     send(m)
@@ -249,17 +251,16 @@ function M.evaluator()
     end
   end
 
-  local scenario = require("ktstr.guest.scenario")
   local topo = integers(init.topo)
   local plan = init.sched
   local test = { name = "repl", duration_s = init.duration_s or 5, watchdog_timeout_s = 5,
     extra_sched_args = {}, scheduler = plan and { name = plan.name } or nil,
     numa_nodes = topo.numa_nodes, llcs = topo.llcs, cores = topo.cores, threads = topo.threads }
-  local ctx = scenario.new(test, topo, plan)
+  local ctx = scenario.new(test, topo, plan, link)
   -- an instance field, not a Ctx method: the REPL's view, not the executor's
   ctx.stats = stats
-  local env = chunk.environment({ ktstr = require("ktstr"), core = core, ctx = ctx,
-    sched = require("ktstr.guest.sched") },
+  local env = chunk.environment({ ktstr = require("ktstr"), ctx = ctx, sched = sched,
+    core = setmetatable({ sleep = link.sleep }, { __index = core }) },
     function(s) send({ t = "repl_out", id = current, data = s }) end)
 
   local note

@@ -51,11 +51,25 @@ function M.work_fields(w)
   return { work = ok(core.work_resolve(w.type, work.c_args(w))) }
 end
 
--- plan: the scheduler to run (scheduler.plan on the host), or nil for EEVDF.
-function M.new(test, topo, plan)
+-- The host as a scenario run without one sees it: nobody to ask or tell.
+local NO_HOST = {
+  call = function() return nil, "no host is listening (not run by the agent)" end,
+  notify = function() end,
+  sleep = core.sleep,
+}
+
+--[[
+plan: the scheduler to run (scheduler.plan on the host), or nil for EEVDF.
+link: how the scenario reaches whoever runs it: call(msg, timeout) -> reply
+| nil, err (a snapshot: the host pauses the guest), notify(msg) (phases, no
+answer), sleep(s) (every wait of the scenario and its scheduler). The agent
+passes its port's; the REPL's evaluator its socket's and an interruptible
+sleep; nil: NO_HOST.
+]]
+function M.new(test, topo, plan, link)
   local self = setmetatable({ test = test, topo = topo, duration_s = test.duration_s,
     live = {}, done = {}, timeline = {}, t0 = core.now(), all_cpus = core.cpus_online(),
-    plan = plan, sched_runs = {}, snapshots = {} }, Ctx)
+    plan = plan, sched_runs = {}, snapshots = {}, link = link or NO_HOST }, Ctx)
   return self
 end
 
@@ -216,7 +230,7 @@ end
 function OPS.unfreeze_cgroup(self, o) ok(self:get(o.cgroup, o.source).cg:unfreeze()) end
 -- The host pauses the guest and reads the scheduler's maps; we wait for it.
 function OPS.capture_snapshot(self, o)
-  local reply, err = require("ktstr.guest.agent").host_call({ t = "snapshot", name = o.label,
+  local reply, err = self.link.call({ t = "snapshot", name = o.label,
     at_s = core.now() - self.t0 })
   if not reply then fail("capture_snapshot('%s'): %s", o.label, err) end
   self.snapshots[#self.snapshots + 1] = o.label
@@ -240,7 +254,7 @@ function Ctx:dump_failure()
   local s = self.sched
   if s and s:holds_maps() and not s.dumped then
     s.dumped = true
-    require("ktstr.guest.agent").host_call({ t = "snapshot", name = "failure_dump",
+    self.link.call({ t = "snapshot", name = "failure_dump",
       why = "the guest saw the scheduler fail; its maps were held open" })
   end
 end
@@ -256,7 +270,7 @@ function Ctx:sleep(seconds)
         fault.raise("sched", f.msg)
       end
     end
-    core.sleep(math.max(0, math.min(0.1, deadline - core.now())))
+    self.link.sleep(math.max(0, math.min(0.1, deadline - core.now())))
   until core.now() >= deadline
 end
 
@@ -265,7 +279,7 @@ function Ctx:attach_scheduler(src)
   if self.sched then
     mistake(src, "attach_scheduler: %s is already attached", self.plan.name)
   end
-  local s, f = sched.start(self.plan, self.enable_timeout)
+  local s, f = sched.start(self.plan, self.enable_timeout, self.link.sleep)
   if not s then
     self.sched_runs[#self.sched_runs + 1] = { name = self.plan.name, failure = f, log = f.log,
       kernel = sched.kernel_log() }
@@ -290,7 +304,7 @@ end
 -- One step: ops, then setup, then the hold (a loop hold repeats the ops).
 function Ctx:run_step(s, plan)
   local t0 = core.now()
-  require("ktstr.guest.agent").notify({ t = "phase", label = plan.label, at_s = t0 - self.t0,
+  self.link.notify({ t = "phase", label = plan.label, at_s = t0 - self.t0,
     guest_now = core.now() })
   local mine = {}
   local function ops()
@@ -322,7 +336,7 @@ function Ctx:execute_scenario(t)
   if not self.workload_at then
     -- periodic snapshots are spaced over the workload, which starts here
     self.workload_at = core.now()
-    require("ktstr.guest.agent").notify({ t = "workload", duration_s = self.duration_s,
+    self.link.notify({ t = "workload", duration_s = self.duration_s,
       at_s = self.workload_at - self.t0, guest_now = self.workload_at })
   end
   local backdrop_names = {}
@@ -422,13 +436,14 @@ end
 
 --[[
 Runs test (from the registry) in this guest: defs/steps through the
-executor, or the test's own run(ctx), which must return a verdict. Returns
+executor, or the test's own run(ctx), which must return a verdict; link as
+M.new's. Returns
 the result table; a failure that ended the run lands in result.fault
 ({kind, msg}: whose fault it is, ktstr.fault), a failed scheduler in
 result.sched (the host judges it).
 ]]
-function M.run(test, topo, plan)
-  local ctx = M.new(test, topo, plan)
+function M.run(test, topo, plan, link)
+  local ctx = M.new(test, topo, plan, link)
   local okk, v = xpcall(function()
     if plan then ctx:attach_scheduler() end
     if test.run then return body_verdict(test, test.run(ctx)) end

@@ -78,8 +78,9 @@ spawn, so it is this process's enable, whatever its ops are called. The ops
 name the kernel shows is recorded (self.ops); a declared ops_name that
 differs is a failure naming both. Returns the handle, or nil and a failure
 { kind = "load_failed" | "enable_timeout" | "ops_mismatch", msg, log }.
+sleep: how to wait between looks (core.sleep unless given).
 ]]
-function M.start(plan, timeout)
+function M.start(plan, timeout, sleep)
   seq = seq + 1
   local log = ("/tmp/sched-%d.log"):format(seq)
   local before = map_ids()
@@ -112,7 +113,7 @@ function M.start(plan, timeout)
         load_log = self:log_end(M.LOAD_LOG_MAX),
         msg = ("%s before it was enabled"):format(M.describe_exit(st)) }
     end
-    core.sleep(0.02)
+    (sleep or core.sleep)(0.02)
   end
   -- what the kernel said while it still ran, not after we stopped it
   local state = M.state() or "?"
