@@ -71,21 +71,21 @@ describe("cpio writer", function()
       { path = "etc/motd", data = "hello\n", mode = "0600" },
       { path = "tmp", dir = true, mode = tonumber("1777", 8) },
       { path = "empty", data = "" },
-      { path = "lua/ktstr/host.cli.lua", src = LUA_DIR .. "/ktstr/host.cli.lua", mode = "0444" },
+      { path = "lua/ktstr/init.lua", src = LUA_DIR .. "/ktstr/init.lua", mode = "0444" },
     }))
     assert.are.same({ "bin", "bin/busybox", "bin/sh", "etc", "etc/motd", "tmp", "empty",
-      "lua", "lua/ktstr", "lua/ktstr/host.cli.lua" }, lines(sh("cpio -t --quiet < " .. q(archive))))
+      "lua", "lua/ktstr", "lua/ktstr/init.lua" }, lines(sh("cpio -t --quiet < " .. q(archive))))
 
     local x = tmp .. "/x"
     sh(("mkdir %s && cd %s && cpio -idm --quiet < %s"):format(q(x), q(x), q(archive)))
     assert.are.equal(slurp("/bin/busybox"), slurp(x .. "/bin/busybox"))
     assert.are.equal("hello\n", slurp(x .. "/etc/motd"))
     assert.are.equal("", slurp(x .. "/empty"))
-    assert.are.equal(slurp(LUA_DIR .. "/ktstr/host.cli.lua"), slurp(x .. "/lua/ktstr/host.cli.lua"))
+    assert.are.equal(slurp(LUA_DIR .. "/ktstr/init.lua"), slurp(x .. "/lua/ktstr/init.lua"))
     local function stat(p) return sh("stat -c '%a %F %Y' " .. q(x .. "/" .. p)) end
     assert.are.equal("755 regular file 0\n", stat("bin/busybox"))
     assert.are.equal("600 regular file 0\n", stat("etc/motd"))
-    assert.are.equal("444 regular file 0\n", stat("lua/ktstr/host.cli.lua"))
+    assert.are.equal("444 regular file 0\n", stat("lua/ktstr/init.lua"))
     assert.are.equal("1777 directory 0\n", stat("tmp"))
     assert.are.equal("busybox\n", sh("readlink " .. q(x .. "/bin/sh")))
   end)
@@ -159,9 +159,9 @@ describe("library closure", function()
   end)
 
   it("refuses a file that is not ELF", function()
-    local ok, err, code = core.elf_closure({ LUA_DIR .. "/ktstr/host.cli.lua" })
+    local ok, err, code = core.elf_closure({ LUA_DIR .. "/ktstr/init.lua" })
     assert.is_nil(ok)
-    assert.are.equal("elf_closure: " .. LUA_DIR .. "/ktstr/host.cli.lua: Exec format error", err)
+    assert.are.equal("elf_closure: " .. LUA_DIR .. "/ktstr/init.lua: Exec format error", err)
     assert.are.equal("ENOEXEC", code)
   end)
 end)
@@ -220,7 +220,8 @@ describe("initramfs.build", function()
     local base_size = #slurp(img.base)
     local base = set(lines(sh("cpio -t --quiet < " .. q(img.path))))
     for _, p in ipairs({ "init", "bin/ktstr", "bin/busybox", "bin/sh", "sbin/ip",
-      "lua/ktstr/host.cli.lua", "lua/ktstr/host.initramfs.lua", "boot/config-7.3.4+test",
+      "lua/ktstr/init.lua", "lua/ktstr/fault.lua", "lua/ktstr/guest/agent.lua",
+      "lua/ktstr/host/cli.lua", "boot/config-7.3.4+test",
       "usr/lib/x86_64-linux-gnu/lua/5.4/cjson.so", "lib64/ld-linux-x86-64.so.2",
       "lib/x86_64-linux-gnu/libc.so.6", "proc", "sys", "dev", "tmp", "run", "root" }) do
       assert.is_true(base[p], p)
@@ -231,6 +232,31 @@ describe("initramfs.build", function()
     assert.are.same({ "etc", "etc/ktstr-run" }, lines(sh("cpio -t --quiet < " .. q(run))))
     sh(("cd %s && cpio -id --quiet etc/ktstr-run < %s"):format(q(tmp), q(run)))
     assert.are.equal("payload", slurp(tmp .. "/etc/ktstr-run"))
+  end)
+
+  it("carries the top level and guest/ of the Lua tree, not host/, and hashes the set", function()
+    local dir = tmp .. "/lua"
+    sh(("cp -r %s %s"):format(q(LUA_DIR), q(dir)))
+    local o = opts("x")
+    o.lua_dir = dir
+    local first = assert(initramfs.build(o))
+    local base = set(lines(sh("cpio -t --quiet < " .. q(first.base))))
+    assert.is_true(base["lua/ktstr/guest/scenario.lua"])
+    assert.is_true(base["lua/ktstr/chunk.lua"])
+    for _, p in ipairs({ "lua/ktstr/host/runner.lua", "lua/ktstr/host/checks.lua",
+      "lua/ktstr/host/repl.lua", "lua/ktstr/host/initramfs.lua" }) do
+      assert.is_nil(base[p], p)
+    end
+    -- a host module the guest does not carry leaves the image as it was
+    spit(dir .. "/ktstr/host/extra.lua", "return {}\n")
+    local second = assert(initramfs.build(o))
+    assert.is_true(second.cache_hit)
+    assert.are.equal(first.hash, second.hash)
+    -- a new guest module is a new image, even before any packed file changes
+    spit(dir .. "/ktstr/guest/extra.lua", "return {}\n")
+    local third = assert(initramfs.build(o))
+    assert.is_false(third.cache_hit)
+    assert.are_not.equal(first.hash, third.hash)
   end)
 
   it("raises at the caller on a conflict and returns nil, msg, code for a missing file", function()

@@ -12,7 +12,7 @@ local core = require("ktstr.core")
 local M = {}
 
 -- Part of the hash: bump it when the layout rules below change.
-local LAYOUT = "ktstr-initramfs-1"
+local LAYOUT = "ktstr-initramfs-2"
 -- lua-cjson's C module, at its Debian path (the guest's package.cpath finds it there).
 local CJSON = "/usr/lib/x86_64-linux-gnu/lua/5.4/cjson.so"
 -- Mount points and homes that guest init expects.
@@ -106,6 +106,18 @@ local function check_opts(o)
   }
 end
 
+--[[
+The Lua modules the guest carries (m relative to lua_dir): the top level
+(the vocabulary and what both sides share) and guest/. Of host/ only
+cli.lua, the entry every `ktstr` that is not PID 1 runs (`ktstr lua` in the
+guest: the REPL's evaluator, busted), which loads host modules only for
+host commands. A guest that reaches for other host code fails loudly.
+]]
+function M.guest_module(m)
+  return m:match("^ktstr/[^/]+%.lua$") ~= nil or m:match("^ktstr/guest/.+%.lua$") ~= nil or
+    m == "ktstr/host/cli.lua"
+end
+
 -- Every base entry but the busybox applet links, which only a miss needs.
 local function base_entries(o)
   local img = image()
@@ -116,7 +128,9 @@ local function base_entries(o)
   for _, d in ipairs(GUEST_DIRS) do put({ path = d, dir = true }) end
   local mods, err, code = core.list_files(o.lua_dir, ".lua")
   if not mods then return nil, err, code end
-  for _, m in ipairs(mods) do put({ path = "lua/" .. m, src = o.lua_dir .. "/" .. m }) end
+  for _, m in ipairs(mods) do
+    if M.guest_module(m) then put({ path = "lua/" .. m, src = o.lua_dir .. "/" .. m }) end
+  end
   put({ path = CJSON, src = CJSON })
   local cache = io.open(LD_CACHE, "rb")
   if cache then
@@ -214,7 +228,7 @@ run_files = {{src= | data=, dst= [, mode=]}...} }
  | nil, msg, code
 Defaults: cache_dir = <kernel.cache_dir()>/initramfs, ktstr = the running
 binary, lua_dir = the Lua tree it runs, busybox = /bin/busybox. ktstr becomes
-/init (and /bin/ktstr), lua_dir's *.lua go under /lua, kernel_config to
+/init (and /bin/ktstr), lua_dir's guest modules (M.guest_module) go under /lua, kernel_config to
 /boot/config-<release>. Libraries of every ELF file in the base come along,
 at the paths where ld.so finds them. Modes are integers or octal strings.
 ]]
