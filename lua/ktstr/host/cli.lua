@@ -63,7 +63,9 @@ end
 local commands = {
   lua = cmd_lua,
   vm = function(args) return require("ktstr.host.vmcmd").main(args) end,
-  kernel = function(args) return require("ktstr.host.kernel").main(args) end,
+  kernel = function(args)
+    return require("ktstr.host.kernel").main(args, { scx = require("ktstr.host.scx").build })
+  end,
   script = function(args) return require("ktstr.host.runner").main(args) end,
   repl = function(args) return require("ktstr.host.repl").main(args) end,
   help = function() io.stdout:write(USAGE) return 0 end,

@@ -727,18 +727,22 @@ end
 local commands = {
   fetch = versioned("fetch", M.fetch, "release"), list = cmd_list, path = cmd_path,
   source = versioned("source", M.source_tree, "tree"),
-  scx = versioned("scx", function(v) return require("ktstr.host.scx").build(v) end, "bin"),
 }
 
--- kernel.main(args) -> exit code; args are the words after "ktstr kernel".
-function M.main(args)
+--[[
+kernel.main(args, builds) -> exit code; args are the words after "ktstr
+kernel". builds: `ktstr kernel NAME [VERSION]` builders of the modules that
+build on this one, NAME = function(version) -> entry (its bin printed) | nil, err;
+the CLI passes scx.build as scx.
+]]
+function M.main(args, builds)
   local name = args[1]
   if name == "-h" or name == "--help" or name == "help" then
     io.stdout:write(USAGE)
     return 0
   end
   if not name then return bad("missing subcommand") end
-  local cmd = commands[name]
+  local cmd = commands[name] or builds and builds[name] and versioned(name, builds[name], "bin")
   if not cmd then
     return bad("unknown subcommand '" .. name .. "' (want fetch, list, path, source or scx)")
   end
