@@ -10,7 +10,7 @@ local GUEST_ARGS = { "vm", "--topo", "1n2l2c1t", "--timeout", "900", "-i", "spec
   "--", "ktstr", "lua", "/usr/bin/busted", "--lpath=/spec/?.lua", "--pattern=_spec",
   "-o", "TAP", "/spec/guest" }
 -- tests/ runs through spec/vm/tutorial_spec.lua, which asserts each verdict
-local SUITES = { "lint", "spec/unit", "spec/core", "spec/guest", "spec/vm" }
+local SUITES = { "lint", "layers", "spec/unit", "spec/core", "spec/guest", "spec/vm" }
 local total = { passed = 0, failed = 0, skipped = 0 }
 
 local function sh_quote(s)
@@ -29,6 +29,10 @@ local function suite_cmd(dir)
   if dir == "lint" then
     -- one TAP line per Lua file: no globals, no unused values (.luacheckrc)
     return "luacheck --formatter TAP lua scripts bench tests spec 2>&1"
+  end
+  if dir == "layers" then
+    -- one TAP line per layering rule (scripts/layers.lua), violations as comments
+    return ("%s lua scripts/layers.lua --tap 2>&1"):format(sh_quote(exe))
   end
   if dir == "tests" then
     return ("%s script tests/*.lua 2>&1"):format(sh_quote(exe))
@@ -80,7 +84,9 @@ end
 -- `scripts/check.lua [DIR | FILE]` runs one suite or one spec file.
 local only = ...
 for _, dir in ipairs(only and { only } or SUITES) do
-  if dir == "lint" or dir:match("_spec%.lua$") or has_specs(dir) then run_suite(dir) end
+  if dir == "lint" or dir == "layers" or dir:match("_spec%.lua$") or has_specs(dir) then
+    run_suite(dir)
+  end
 end
 local line = ("%d passed, %d failed"):format(total.passed, total.failed)
 if total.skipped > 0 then line = line .. (", %d skipped"):format(total.skipped) end
