@@ -25,8 +25,76 @@ M.KINDS = {
   interrupted = { status = "interrupted" },
 }
 
+--[[
+Why a run ended without a result from the guest, as the host saw it (vm.lua
+boots the guest and talks to its agent; the runner and the REPL add a few),
+and what the test is then counted as. Every {kind =, msg =} failure of
+those is made by M.failure, which knows only these.
+]]
+M.RUN = {
+  -- the topology, kernel or scheduler binary asked for does not exist or does not fit
+  bad_input = { status = "error" },
+  -- the scheduler's constraints rule out the test's topology
+  skip = { status = "skip" },
+  -- SIGINT/SIGTERM while the guest booted or ran
+  interrupted = { status = "interrupted" },
+  -- the guest kernel panicked (or printed a BUG or an Oops) under the scheduler
+  panic = { status = "fail" },
+  -- the host could not make the run dir or the initramfs, or start QEMU
+  setup = { status = "inconclusive" },
+  -- the guest died while booting, twice
+  boot = { status = "inconclusive" },
+  -- the agent was not ready in time
+  boot_timeout = { status = "inconclusive" },
+  -- QEMU exited before the agent answered
+  qemu_exit = { status = "inconclusive" },
+  -- no answer in time (from a poll: nothing yet, not a failure)
+  timeout = { status = "inconclusive" },
+  -- the channel to the agent failed
+  channel = { status = "inconclusive" },
+  -- the agent sent a message of the wrong shape (ktstr.protocol) or out of turn
+  protocol = { status = "inconclusive" },
+  -- the agent answered with an error
+  agent = { status = "inconclusive" },
+  -- `ktstr repl --attach`: the holding ktstr went away
+  gone = { status = "inconclusive" },
+  -- `ktstr repl`: the guest's evaluator died and cannot be restarted
+  dead = { status = "inconclusive" },
+}
+
+-- How a scheduler's run can fail (guest/sched.lua); scheduler.judge explains each.
+M.SCHED = {
+  load_failed = "it could not start, or exited before the kernel enabled it",
+  enable_timeout = "it kept running but the kernel did not enable it in time",
+  ops_mismatch = "the kernel enabled it under another ops name than it declares (bad input)",
+  disabled = "the kernel kicked it out",
+  exited = "it exited while the kernel still had it enabled",
+}
+
 -- Exit codes by status, worst first: a failure of the scheduler is what CI must see.
-M.EXIT = { fail = 1, error = 2, inconclusive = 2, pass = 0, skip = 0 }
+M.EXIT = { fail = 1, error = 2, inconclusive = 2, pass = 0, skip = 0, interrupted = 130 }
+
+-- A run failure {kind =, msg =} (M.RUN's kinds only; extra fields go in by hand).
+function M.failure(kind, msg)
+  if not M.RUN[kind] then error("fault.failure: unknown kind " .. tostring(kind), 2) end
+  return { kind = kind, msg = msg }
+end
+
+-- What a fault's or a run failure's kind counts as: "fail", "error", "inconclusive", ...
+function M.status(kind)
+  local k = M.KINDS[kind] or M.RUN[kind]
+  if not k then error("fault.status: unknown kind " .. tostring(kind), 2) end
+  return k.status
+end
+
+-- The exit code of a command that boots one guest and gives no verdict
+-- (`ktstr vm`, `ktstr repl`) when kind ended it: bad input 2, an interrupt
+-- 130, whatever else stopped it 1.
+function M.exit_code(kind)
+  local status = M.status(kind)
+  if status == "error" or status == "interrupted" then return M.EXIT[status] end
+  return M.EXIT.fail
+end
 
 local Fault = {}
 Fault.__index = Fault

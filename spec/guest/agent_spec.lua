@@ -17,6 +17,7 @@ describe("the guest as PID 1 left it", function()
     assert.are.equal("0-1", facts.cpus[1].llc)
     assert.are.equal("2-3", facts.cpus[4].llc)
     assert.are.equal("disabled", facts.sched_ext)
+    assert(require("ktstr.protocol").check({ t = "ready", facts = facts }))
   end)
 
   it("parses cpulists the way the kernel prints them", function()

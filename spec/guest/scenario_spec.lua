@@ -1,5 +1,6 @@
 -- Runs inside the 1n2l2c1t guest (CPUs 0-1 = LLC0, 2-3 = LLC1): the executor's affinities.
 local ktstr = require("ktstr")
+local protocol = require("ktstr.protocol")
 local scenario = require("ktstr.guest.scenario")
 
 local G = require("support.guest")
@@ -10,6 +11,8 @@ local function run(t)
   require("ktstr.test").reset()
   local r = scenario.run(test, test, nil)
   assert.is_nil(r.fault)
+  -- what the executor made is what the protocol declares a result to be
+  assert(protocol.check({ t = "result", id = 1, result = r }))
   return r
 end
 
@@ -56,7 +59,9 @@ describe("a run(ctx) body's verdict", function()
   local function body(fn)
     local test = ktstr.test({ name = "body", duration_s = 1, run = fn })
     require("ktstr.test").reset()
-    return scenario.run(test, test, nil)
+    local r = scenario.run(test, test, nil)
+    assert(protocol.check({ t = "result", id = 1, result = r }))
+    return r
   end
 
   it("is never assumed: nothing or a value that is not a verdict is the script's error", function()

@@ -1,7 +1,7 @@
 -- The guest agent: PID 1's Lua side; reports the guest's facts, then serves the host.
 local core = require("ktstr.core")
-local cjson = require("cjson")
 local fault = require("ktstr.fault")
+local protocol = require("ktstr.protocol")
 local registry = require("ktstr.test")
 local repl = require("ktstr.guest.repl")
 local scenario = require("ktstr.guest.scenario")
@@ -88,7 +88,7 @@ end
 
 local function sender(port)
   return function(msg)
-    local ok, err = port:send(cjson.encode(msg))
+    local ok, err = port:send(protocol.encode(msg))
     if not ok then error("agent: " .. err, 0) end
   end
 end
@@ -113,8 +113,8 @@ function M.host_call(msg, timeout)
   while true do
     local raw, err = link.port:recv(timeout or 60)
     if not raw then return nil, "waiting for the host: " .. err end
-    local ok, reply = pcall(cjson.decode, raw)
-    if ok and type(reply) == "table" and reply.call == msg.call then
+    local reply = protocol.decode(raw)
+    if reply and reply.call == msg.call then
       if reply.error then return nil, reply.error end
       return reply
     end
@@ -182,7 +182,12 @@ function handlers.run_test(msg, send)
   if not ok then
     result = { fault = { kind = "internal", msg = "ktstr internal error: " .. tostring(result) } }
   end
-  send({ t = "result", id = msg.id, result = result })
+  local reply = { t = "result", id = msg.id, result = result }
+  local fits, err = protocol.check(reply)
+  if not fits then
+    reply.result = { fault = { kind = "internal", msg = "ktstr internal error: " .. err } }
+  end
+  send(reply)
 end
 
 -- `ktstr repl`: relays between the host and the guest's evaluator until the host leaves.
@@ -214,9 +219,9 @@ function M.main()
   while true do
     local raw, err = port:recv()
     if not raw then error("agent: " .. err, 0) end
-    local ok, msg = pcall(cjson.decode, raw)
-    if not ok or type(msg) ~= "table" then
-      send({ t = "error", msg = ("bad request: %s"):format(ok and raw or msg) })
+    local msg, perr = protocol.decode(raw)
+    if not msg then
+      send({ t = "error", msg = "bad request: " .. perr })
     elseif not handlers[msg.t] then
       send({ t = "error", id = msg.id, msg = ("unknown request '%s'"):format(tostring(msg.t)) })
     elseif handlers[msg.t](msg, send) == "stop" then

@@ -7,8 +7,8 @@
 -- agent relays frames between the host and it over a unix socket, turns
 -- the host's interrupt into SIGINT, and SIGKILLs it when asked twice.
 local core = require("ktstr.core")
-local cjson = require("cjson")
 local chunk = require("ktstr.chunk")
+local protocol = require("ktstr.protocol")
 local scenario = require("ktstr.guest.scenario")
 local sched = require("ktstr.guest.sched")
 
@@ -16,13 +16,6 @@ local M = {}
 
 M.SOCKET = "/tmp/ktstr-repl.sock"
 local SIGINT, SIGKILL = 2, 9
-
--- JSON turns every number into a float; the executor wants integer counts.
-local function integers(t)
-  local out = {}
-  for k, v in pairs(t or {}) do out[k] = math.type(v) == "float" and math.tointeger(v) or v end
-  return out
-end
 
 -- Agent side ------------------------------------------------------------------------------------
 
@@ -71,14 +64,14 @@ local function start_evaluator(msg)
     kill_evaluator()
     return nil, "evaluator did not connect: " .. err
   end
-  e.conn:send(cjson.encode({ t = "init", topo = msg.topo, sched = msg.sched,
+  e.conn:send(protocol.encode({ t = "init", topo = msg.topo, sched = msg.sched,
     attach = msg.attach, duration_s = msg.duration_s }))
   local raw
   raw, err = e.conn:recv(30)
-  local ok, hello = pcall(cjson.decode, raw or "")
-  if not raw or not ok or hello.t ~= "ready" then
+  local hello, perr = protocol.decode(raw)
+  if not hello or hello.t ~= "evaluator_ready" then
     kill_evaluator()
-    return nil, "evaluator did not start: " .. tostring(err or raw)
+    return nil, "evaluator did not start: " .. tostring(err or perr or raw)
   end
   e.note = hello.note
   return e
@@ -86,9 +79,9 @@ end
 
 -- The host's messages while relaying; returns "stop" (power off), "leave" or nil.
 local function from_host(raw, send)
-  local ok, msg = pcall(cjson.decode, raw)
-  if not ok or type(msg) ~= "table" then
-    send({ t = "error", msg = "bad request: " .. tostring(msg) })
+  local msg, perr = protocol.decode(raw)
+  if not msg then
+    send({ t = "error", msg = "bad request: " .. perr })
   elseif msg.t == "poweroff" then
     kill_evaluator()
     return "stop"
@@ -159,9 +152,13 @@ function M.relay(msg, send, port)
       elseif ev and i == 2 then
         local raw, _, rcode = ev.conn:recv(0)
         if raw then
-          local ok, m = pcall(cjson.decode, raw)
-          if ok and m.t == "repl_result" and m.id == ev.current then ev.current = nil end
-          port:send(raw)
+          local m, derr = protocol.decode(raw)
+          if not m then
+            send({ t = "error", msg = "the REPL evaluator sent a malformed message: " .. derr })
+          else
+            if m.t == "repl_result" and m.id == ev.current then ev.current = nil end
+            port:send(raw)
+          end
         elseif rcode ~= "ETIMEDOUT" then
           local id = ev.current
           local status = kill_evaluator()
@@ -212,8 +209,8 @@ local function next_msg(conn, timeout)
   while true do
     local raw, err, code = conn:recv(timeout)
     if raw then
-      local ok, msg = pcall(cjson.decode, raw)
-      if ok and type(msg) == "table" then return msg end
+      local msg = protocol.decode(raw)
+      if msg then return msg end
     elseif code ~= "EINTR" then
       return nil, err, code
     end
@@ -223,7 +220,7 @@ end
 -- Runs as `ktstr lua -e "require('ktstr.guest.repl').evaluator()"` in the guest.
 function M.evaluator()
   local conn = connect()
-  local send = function(m) return conn:send(cjson.encode(m)) end
+  local send = function(m) return conn:send(protocol.encode(m)) end
   local init = assert(next_msg(conn, 30), "repl evaluator: no init from the agent")
   local current
   -- SIGINT stops the running chunk instead of this process (armed around each chunk)
@@ -251,7 +248,7 @@ function M.evaluator()
     end
   end
 
-  local topo = integers(init.topo)
+  local topo = init.topo
   local plan = init.sched
   local test = { name = "repl", duration_s = init.duration_s or 5, watchdog_timeout_s = 5,
     extra_sched_args = {}, scheduler = plan and { name = plan.name } or nil,
@@ -276,7 +273,7 @@ function M.evaluator()
         run and run.log and run.log ~= "" and "\n--- scheduler log ---\n" .. run.log or "")
     end
   end
-  send({ t = "ready", note = note })
+  send({ t = "evaluator_ready", note = note })
 
   while true do
     local msg = next_msg(conn)

@@ -53,11 +53,8 @@ end
 function M.cached_symbols(kern)
   local from_map = system_map_symbols(kern)
   if from_map then return from_map end
-  local f = io.open(syms_cache_file(kern))
-  if not f then return nil end
-  local ok, syms = pcall(cjson.decode, f:read("a"))
-  f:close()
-  if not ok or type(syms) ~= "table" then return nil end
+  local syms = require("ktstr.host.kernel").read_json(syms_cache_file(kern))
+  if not syms then return nil end
   -- a cache from a ktstr that asked for fewer symbols: ask the guest again
   local asked = {}
   for _, name in ipairs(type(syms._asked) == "table" and syms._asked or {}) do

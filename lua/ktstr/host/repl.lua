@@ -1,8 +1,9 @@
 -- `ktstr repl`: the host's prompt and its sessions (its own guest or a held one).
 local core = require("ktstr.core")
-local cjson = require("cjson")
 local chunk = require("ktstr.chunk")
 local argparse = require("ktstr.host.argparse")
+local fault = require("ktstr.fault")
+local protocol = require("ktstr.protocol")
 
 local M = {}
 
@@ -85,7 +86,7 @@ function Session:start()
     if not msg then return nil, err end
     if msg.t == "repl_ready" then
       if msg.error then
-        return nil, { kind = "agent", msg = "the guest's evaluator did not start: " .. msg.error }
+        return nil, fault.failure("agent", "the guest's evaluator did not start: " .. msg.error)
       end
       return msg
     end
@@ -135,8 +136,8 @@ local Remote = {}
 Remote.__index = Remote
 
 function Remote:send(m)
-  local ok, err = self.conn:send(cjson.encode(m))
-  if not ok then return nil, { kind = "gone", msg = "the holding ktstr went away: " .. err } end
+  local ok, err = self.conn:send(protocol.encode(m))
+  if not ok then return nil, fault.failure("gone", "the holding ktstr went away: " .. err) end
   return true
 end
 
@@ -150,10 +151,12 @@ function Remote:poll(timeout)
   local raw, err, code = self.conn:recv(timeout)
   if not raw then
     if code == "ETIMEDOUT" or code == "EINTR" then return nil end
-    return nil, { kind = "gone", msg = "the holding ktstr went away: " .. err }
+    return nil, fault.failure("gone", "the holding ktstr went away: " .. err)
   end
-  local ok, msg = pcall(cjson.decode, raw)
-  if not ok or type(msg) ~= "table" then return nil end
+  local msg, perr = protocol.decode(raw)
+  if not msg then
+    io.stderr:write("ktstr repl: ignored a malformed message from the holder: ", perr, "\n")
+  end
   return msg
 end
 
@@ -264,7 +267,7 @@ function Ui:run(kind, src)
       elseif msg.t == "repl_result" and msg.id == id then
         return self:show(msg)
       elseif msg.t == "repl_dead" then
-        return "dead", { kind = "dead", msg = msg.msg }
+        return "dead", fault.failure("dead", msg.msg)
       end
     elseif err then
       return "dead", err
@@ -330,7 +333,7 @@ function M.interact(b, opts)
     core.history_save(hist)
   end
   if how == "dead" then
-    if f.kind == "interrupted" then return 130 end
+    if f.kind == "interrupted" then return fault.EXIT.interrupted end
     if f.kind == "gone" or f.kind == "dead" then
       io.stderr:write("ktstr repl: ", f.msg, "\n")
     else
@@ -347,7 +350,7 @@ end
 -- Holding a guest (ktstr script --hold) ---------------------------------------------------------
 
 local function encode_to(conn, m)
-  return conn:send(cjson.encode(m))
+  return conn:send(protocol.encode(m))
 end
 
 --[[
@@ -387,8 +390,9 @@ function M.hold(h, obs, info)
     if #pending > 0 then return table.remove(pending, 1) end
     local raw, _, code = client:recv(timeout)
     if not raw then return code ~= "ETIMEDOUT" and code ~= "EINTR" and false or nil end
-    local ok, m = pcall(cjson.decode, raw)
-    return ok and type(m) == "table" and m or nil
+    local m, perr = protocol.decode(raw)
+    if not m then io.stderr:write("ktstr: --hold: ignored a malformed message: ", perr, "\n") end
+    return m
   end
   local function interrupted()
     if core.sigint_count() ~= stop then return true end
@@ -559,7 +563,7 @@ function M.main(args)
     echo_console = o.console, files = plan and plan.files, cmdline = plan and plan.cmdline })
   if not h then
     io.stderr:write(vm.format_failure(f))
-    return f.kind == "bad_input" and 2 or f.kind == "interrupted" and 130 or 1
+    return fault.exit_code(f.kind)
   end
   -- a scheduler started here or by hand gets the default test's watchdog timeout
   local obs = require("ktstr.host.observer").start(h, { watchdog_s = 5 })

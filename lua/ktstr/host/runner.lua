@@ -81,7 +81,7 @@ local function sched_plan(t)
   if not t.scheduler then return nil end
   local build_dir = core.exe():match("^(.*)/[^/]+$")
   local bin, err = scheduler.find_binary(t.scheduler, build_dir)
-  if not bin then return nil, { kind = "bad_input", msg = t.scheduler.source .. ": " .. err } end
+  if not bin then return nil, fault.failure("bad_input", t.scheduler.source .. ": " .. err) end
   return scheduler.plan(t.scheduler, bin, t)
 end
 
@@ -113,7 +113,7 @@ local function run_in_guest(item, o, held)
   result.monitor = obs:result()
   -- the guest listed the names it asked for; the host holds the captures
   result.snapshots, result.monitor.snapshots = result.monitor.snapshots, nil
-  if type(result.fault) == "table" and type(result.fault.msg) == "string" then
+  if result.fault then
     -- the guest ran the script as /scripts/NAME: name it as the user wrote it
     -- (only where the guest path starts a path: the host's own paths stay)
     result.fault.msg = (" " .. result.fault.msg):gsub("([^%w_.%-/])" .. script:gsub("%p", "%%%0"),
@@ -140,15 +140,24 @@ local function run_in_guest(item, o, held)
   return result
 end
 
--- A guest that failed before judging: a panic fails, the rest is inconclusive.
+-- A guest that failed before judging: a panic fails, the rest is inconclusive (fault.RUN).
 local function guest_failure(f)
-  local status = f.kind == "panic" and "fail" or "inconclusive"
+  local status = fault.status(f.kind)
   return { status = status, details = { { check = "guest", status = status, msg = f.msg } } },
     { console = f.console }
 end
 
 local COUNTER = { pass = "passed", fail = "failed", skip = "skipped",
   inconclusive = "inconclusive", error = "errors" }
+
+-- The whole run's exit code: fault.EXIT of the worst status counted (verdict.RANK).
+function M.exit_code(counts)
+  local worst = "pass"
+  for status, counter in pairs(COUNTER) do
+    if counts[counter] > 0 and verdict.RANK[status] > verdict.RANK[worst] then worst = status end
+  end
+  return fault.EXIT[worst]
+end
 
 -- The verdict of one run: the checks, the scheduler's failure as root
 -- cause (bad input when its declaration was wrong), then expect_err.
@@ -165,14 +174,15 @@ end
 -- Judges one run and prints its verdict; returns an exit code that ends the whole run, or nil.
 local function report_one(item, o, counts, t0, result, f)
   local v
+  local status = not result and fault.status(f.kind)
   if result then
     v = judge(item, result)
-  elseif f.kind == "interrupted" then
-    return 130
-  elseif f.kind == "bad_input" then
+  elseif status == "interrupted" then
+    return fault.EXIT.interrupted
+  elseif status == "error" then
     v, result = { status = "error", details = { { check = "input", status = "error",
       msg = f.msg } } }, {}
-  elseif f.kind == "skip" then
+  elseif status == "skip" then
     v = verdict.skip(f.msg, "constraints")
   else
     v, result = guest_failure(f)
@@ -192,7 +202,7 @@ local function run_one(item, o, counts)
   local t0 = core.now()
   -- a topology its scheduler cannot run on is not a test of the scheduler
   local why = constraints.test_unmet(item.test)
-  if why then return report_one(item, o, counts, t0, nil, { kind = "skip", msg = why }) end
+  if why then return report_one(item, o, counts, t0, nil, fault.failure("skip", why)) end
   local rc, reported
   -- --hold: the verdict is on screen while the guest stays up
   local held = o.hold and function(result, h, obs, info)
@@ -266,9 +276,7 @@ local function main(args)
     if rc then return rc end
   end
   print(report.summary(counts))
-  if counts.failed > 0 then return fault.EXIT.fail end
-  if counts.errors + counts.inconclusive > 0 then return fault.EXIT.error end
-  return 0
+  return M.exit_code(counts)
 end
 
 function M.main(args)

@@ -1,6 +1,8 @@
 -- Booting a guest: kernel + initramfs + QEMU, then a handle that talks to its agent.
-local core = require("ktstr.core")
 local cjson = require("cjson")
+local core = require("ktstr.core")
+local fault = require("ktstr.fault")
+local protocol = require("ktstr.protocol")
 
 local M = {}
 
@@ -101,6 +103,7 @@ end
 -- A structured failure: kind (boot_timeout, panic, qemu_exit, interrupted, ...),
 -- message, console tail.
 function Vm:failure(kind, msg)
+  fault.failure(kind, msg)  -- a kind nobody listed is our bug
   local console = self.qvm and self.qvm:console_tail(16384) or ""
   local pkind, pline = M.diagnose(console)
   if pkind and kind ~= "interrupted" then
@@ -124,7 +127,7 @@ function M.format_failure(f)
 end
 
 function Vm:send(msg)
-  local ok, err = self.qvm:send(cjson.encode(msg))
+  local ok, err = self.qvm:send(protocol.encode(msg))
   if not ok then return nil, self:failure("channel", err) end
   return true
 end
@@ -133,7 +136,7 @@ end
 function Vm:recv(timeout, quiet)
   local raw, err, code = self.qvm:recv(timeout)
   if not raw and quiet and code == "ETIMEDOUT" then
-    return nil, { kind = "timeout" }  -- a poll, not a failure: no console to collect
+    return nil, fault.failure("timeout")  -- a poll, not a failure: no console to collect
   end
   if not raw then
     if code == "ECHILD" then
@@ -145,10 +148,8 @@ function Vm:recv(timeout, quiet)
     end
     return nil, self:failure("channel", err)
   end
-  local ok, msg = pcall(cjson.decode, raw)
-  if not ok or type(msg) ~= "table" then
-    return nil, self:failure("channel", "malformed message from guest: " .. tostring(msg))
-  end
+  local msg, perr = protocol.decode(raw)
+  if not msg then return nil, self:failure("protocol", "malformed message from guest: " .. perr) end
   return msg
 end
 
@@ -171,8 +172,7 @@ function Vm:exec(argv, on_output, timeout)
     if msg.t == "out" and msg.id == id then
       if on_output then on_output(msg.fd, msg.data) end
     elseif msg.t == "exit" and msg.id == id then
-      -- lua-cjson decodes every number as a float
-      return { code = math.tointeger(msg.code), signal = math.tointeger(msg.signal) }
+      return { code = msg.code, signal = msg.signal }
     elseif msg.t == "error" then
       return nil, self:failure("agent", "guest agent: " .. msg.msg)
     end
@@ -183,9 +183,13 @@ end
 function Vm:qmp(cmd, timeout)
   local raw, err = self.qvm:qmp(cjson.encode(cmd), timeout)
   if not raw then return nil, err end
-  local reply = cjson.decode(raw)
+  local reply, jerr = protocol.json(raw)
+  if type(reply) ~= "table" then
+    return nil, ("qmp %s: %s"):format(cmd.execute, jerr or "reply is not an object")
+  end
   if reply.error then
-    return nil, ("qmp %s: %s"):format(cmd.execute, reply.error.desc or "error")
+    return nil, ("qmp %s: %s"):format(cmd.execute, type(reply.error) == "table" and
+      reply.error.desc or "error")
   end
   return reply["return"]
 end
@@ -279,20 +283,20 @@ function M.boot_once(opts)
   local t0 = core.now()
   local timings = {}
   local topo, err = M.topology(opts.topo or "1n1l2c1t", opts.memory_mib)
-  if not topo then return nil, { kind = "bad_input", msg = err } end
+  if not topo then return nil, fault.failure("bad_input", err) end
   local kern, kerr = require("ktstr.host.kernel").resolve(opts.kernel)
-  if not kern then return nil, { kind = "bad_input", msg = kerr } end
+  if not kern then return nil, fault.failure("bad_input", kerr) end
   stamp(timings, "kernel", t0)
 
   local run_dir, derr = core.mkdtemp(run_dir_base())
-  if not run_dir then return nil, { kind = "setup", msg = derr } end
+  if not run_dir then return nil, fault.failure("setup", derr) end
   local self = setmetatable({ run_dir = run_dir, keep = opts.keep, next_id = 0,
     topo = topo, kernel = kern, timings = timings }, Vm)
 
   local img, perr = pack(opts, kern, run_dir)
   if not img then
     self:close()
-    return nil, { kind = "setup", msg = perr }
+    return nil, fault.failure("setup", perr)
   end
   self.initramfs = img
   stamp(timings, "initramfs", t0)
@@ -318,7 +322,7 @@ function M.boot_once(opts)
     echo = opts.echo_console })
   if not qvm then
     self:close()
-    return nil, { kind = "setup", msg = serr .. " (is QEMU installed? run: make deps)" }
+    return nil, fault.failure("setup", serr .. " (is QEMU installed? run: make deps)")
   end
   self.qvm = qvm
   stamp(timings, "spawn", t0)

@@ -1,6 +1,7 @@
 -- `ktstr vm`: boot a guest with a topology, run one command there, pass its status on.
 local argparse = require("ktstr.host.argparse")
 local core = require("ktstr.core")
+local fault = require("ktstr.fault")
 local vm = require("ktstr.host.vm")
 
 local M = {}
@@ -87,7 +88,7 @@ function M.main(args)
     echo_console = o.console, keep = o.keep, run_files = files })
   if not h then
     io.stderr:write(vm.format_failure(f))
-    return f.kind == "bad_input" and 2 or f.kind == "interrupted" and 130 or 1
+    return fault.exit_code(f.kind)
   end
   if o.verbose then print_timings(h) end
   local st, err = h:exec(cmd, function(fd, data)
@@ -97,7 +98,7 @@ function M.main(args)
   end, o.timeout)
   if not st then
     io.stderr:write(vm.format_failure(err))
-    return err.kind == "interrupted" and 130 or 1
+    return fault.exit_code(err.kind)
   end
   local t = core.now()
   h:shutdown(10)
