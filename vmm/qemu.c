@@ -13,10 +13,10 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "chan.h"
-#include "proc.h"
+#include "src/base/chan.h"
+#include "src/base/proc.h"
+#include "src/base/sig.h"
 #include "qemu.h"
-#include "sig.h"
 
 #define VM_TAIL_LEN	(64 * 1024)
 #define VM_ERR_LEN	4096

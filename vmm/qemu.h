@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "argv.h"
+#include "src/base/argv.h"
 
 struct vm;
 

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kallsyms.h"
-#include "kernel.h"
-#include "monitor.h"
+#include "src/guest/kallsyms.h"
+#include "vmm/kernel.h"
+#include "vmm/monitor.h"
 #include "lk.h"
 
 #define GM_MT "ktstr.guestmem"

@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "chan.h"
+#include "src/base/chan.h"
 #include "lk.h"
 
 #define PORT_MT "ktstr.port"

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cgroup.h"
+#include "src/guest/cgroup.h"
 #include "lk.h"
 
 #define CGROUP_MT "ktstr.cgroup"

@@ -2,8 +2,8 @@
 #include <errno.h>
 #include <signal.h>
 
+#include "src/base/proc.h"
 #include "lk.h"
-#include "proc.h"
 
 #define PROC_MT "ktstr.proc"
 

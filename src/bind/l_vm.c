@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "argv.h"
+#include "src/base/argv.h"
+#include "vmm/qemu.h"
 #include "lk.h"
-#include "qemu.h"
 
 #define VM_MT "ktstr.vm"
 

@@ -1,7 +1,7 @@
 /* ktstr.core bindings for reading guest RAM from the host. */
 #include <stdlib.h>
 
-#include "guestmem.h"
+#include "vmm/guestmem.h"
 #include "lk.h"
 
 #define GM_MT "ktstr.guestmem"

@@ -7,9 +7,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fs.h"
+#include "src/base/fs.h"
+#include "src/base/sig.h"
 #include "lk.h"
-#include "sig.h"
 
 /* core.now() -> seconds on CLOCK_MONOTONIC */
 static int l_now(lua_State *L)

@@ -2,7 +2,7 @@
 #include <stdint.h>
 #include <unistd.h>
 
-#include "bpfhold.h"
+#include "src/guest/bpfhold.h"
 #include "lk.h"
 
 #define MAX_IDS 4096

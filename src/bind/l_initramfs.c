@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpio.h"
-#include "elfdeps.h"
-#include "files.h"
-#include "hash.h"
+#include "initramfs/cpio.h"
+#include "initramfs/elfdeps.h"
+#include "initramfs/files.h"
+#include "src/base/hash.h"
+#include "src/base/strlist.h"
 #include "lk.h"
-#include "strlist.h"
 
 /* Reads the entry table at the top of the stack; raises naming entries[i]. */
 static void l_cpio_entry(lua_State *L, int i, struct cpio_entry *e)

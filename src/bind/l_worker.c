@@ -7,9 +7,9 @@
 
 #include <lualib.h>
 
+#include "src/guest/worker.h"
 #include "l_work.h"
 #include "lk.h"
-#include "worker.h"
 
 #define WORKERS_MT	"ktstr.workers"
 #define WORKER_MT	"ktstr.worker"	/* `w` inside custom Lua work */

@@ -2,8 +2,8 @@
 #ifndef KTSTR_L_WORK_H
 #define KTSTR_L_WORK_H
 
+#include "src/guest/work.h"
 #include "lk.h"
-#include "work.h"
 
 /*
  * Resolves the table at idx, shaped like core.work_resolve's result:

@@ -10,15 +10,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "guest.h"
+#include "init.h"
 
-struct guest_mount {
+struct init_mount {
 	const char *src, *dst, *type;
 	unsigned long flags;
 	const char *data;
 };
 
-static const struct guest_mount guest_mounts[] = {
+static const struct init_mount init_mounts[] = {
 	{ "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL },
 	{ "sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL },
 	{ "devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755" },
@@ -29,7 +29,7 @@ static const struct guest_mount guest_mounts[] = {
 	{ "bpf", "/sys/fs/bpf", "bpf", 0, NULL },
 };
 
-static int guest_write(const char *path, const char *s)
+static int init_write(const char *path, const char *s)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	ssize_t n;
@@ -41,13 +41,13 @@ static int guest_write(const char *path, const char *s)
 	return n < 0 ? -errno : 0;
 }
 
-int guest_init(void)
+int init_setup(void)
 {
 	unsigned i;
 	int rc, fd;
 
-	for (i = 0; i < sizeof(guest_mounts) / sizeof(guest_mounts[0]); i++) {
-		const struct guest_mount *m = &guest_mounts[i];
+	for (i = 0; i < sizeof(init_mounts) / sizeof(init_mounts[0]); i++) {
+		const struct init_mount *m = &init_mounts[i];
 
 		mkdir(m->dst, 0755);
 		if (mount(m->src, m->dst, m->type, m->flags, m->data) < 0 &&
@@ -64,7 +64,7 @@ int guest_init(void)
 		if (fd > 2)
 			close(fd);
 	}
-	rc = guest_write("/sys/fs/cgroup/cgroup.subtree_control",
+	rc = init_write("/sys/fs/cgroup/cgroup.subtree_control",
 			 "+cpuset +cpu +memory +pids");
 	if (rc < 0)
 		fprintf(stderr, "init: cgroup.subtree_control: %s\n",
@@ -74,7 +74,7 @@ int guest_init(void)
 	return 0;
 }
 
-void guest_poweroff(int status)
+void init_poweroff(int status)
 {
 	(void)status;
 	sync();

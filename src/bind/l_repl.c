@@ -7,9 +7,9 @@
 
 #include <editline/readline.h>
 
+#include "src/base/proc.h"
+#include "src/base/repl.h"
 #include "lk.h"
-#include "proc.h"
-#include "repl.h"
 
 #define LISTENER_MT "ktstr.listener"
 #define PORT_MT "ktstr.port"	/* l_chan.c's: a connected socket is a port */

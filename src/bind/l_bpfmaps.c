@@ -6,7 +6,7 @@
 
 #include <bpf/libbpf.h>
 
-#include "bpfmaps.h"
+#include "vmm/bpfmaps.h"
 #include "l_btf.h"
 
 #define LAYOUTS		"ktstr.bpfmaps.layouts"	/* registry: vmlinux btf -> layout, weak */

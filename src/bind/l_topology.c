@@ -1,9 +1,9 @@
 /* ktstr.core bindings for guest topologies (vmm/topology.c). */
 #include <limits.h>
 
-#include "argv.h"
+#include "src/base/argv.h"
+#include "vmm/topology.h"
 #include "lk.h"
-#include "topology.h"
 
 /* A count field of a topology table: absent -> def (or raise if required). */
 static unsigned l_topo_field(lua_State *L, int idx, const char *k,
