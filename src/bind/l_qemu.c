@@ -1,4 +1,4 @@
-/* ktstr.core bindings for the QEMU backend: argv building and the vm object. */
+/* ktstr.core bindings of vmm/qemu.c: argv building and the vm object. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +10,7 @@
 #define VM_MT "ktstr.vm"
 
 struct l_vm {
-	struct vm *vm;
+	struct qemu *vm;
 };
 
 static struct l_vm *check_vm(lua_State *L)
@@ -69,7 +69,7 @@ static int l_kvm_usable(lua_State *L)
 /* core.vm_start{argv=, chan=, qmp=, console_log=, echo=} -> vm | nil, err, code */
 static int l_vm_start(lua_State *L)
 {
-	struct vm_opts o = { 0 };
+	struct qemu_opts o = { 0 };
 	struct l_vm *v;
 	int rc;
 
@@ -85,7 +85,7 @@ static int l_vm_start(lua_State *L)
 	v = lua_newuserdatauv(L, sizeof(*v), 0);
 	v->vm = NULL;
 	luaL_setmetatable(L, VM_MT);
-	rc = vm_start(&v->vm, &o);
+	rc = qemu_start(&v->vm, &o);
 	return rc ? lk_fail(L, rc, "vm_start", o.argv[0]) : 1;
 }
 
@@ -95,7 +95,7 @@ static int l_vm_recv(lua_State *L)
 	struct l_vm *v = check_vm(L);
 	char *p, err[256];
 	size_t n;
-	int rc = vm_recv(v->vm, lk_opt_ms(L, 2, -1), &p, &n, err, sizeof(err));
+	int rc = qemu_recv(v->vm, lk_opt_ms(L, 2, -1), &p, &n, err, sizeof(err));
 
 	if (rc == 1) {
 		lua_pushlstring(L, p, n);
@@ -116,7 +116,7 @@ static int l_vm_send(lua_State *L)
 	size_t n;
 	const char *p = luaL_checklstring(L, 2, &n);
 
-	return lk_result(L, vm_send(v->vm, p, n), "send", "channel");
+	return lk_result(L, qemu_send(v->vm, p, n), "send", "channel");
 }
 
 /* vm:qmp(json_cmd [, timeout_s]) -> json_reply | nil, err, code */
@@ -127,7 +127,7 @@ static int l_vm_qmp(lua_State *L)
 	char *reply;
 	int rc;
 
-	rc = vm_qmp(v->vm, cmd, lk_opt_ms(L, 3, 5000), &reply);
+	rc = qemu_qmp(v->vm, cmd, lk_opt_ms(L, 3, 5000), &reply);
 	if (rc == -EINVAL)
 		return luaL_error(L, "qmp: not a QMP command: %s", cmd);
 	if (rc)
@@ -141,7 +141,7 @@ static int l_vm_qmp(lua_State *L)
 static int l_vm_wait(lua_State *L)
 {
 	struct l_vm *v = check_vm(L);
-	int status, rc = vm_wait(v->vm, lk_opt_ms(L, 2, -1), &status);
+	int status, rc = qemu_wait(v->vm, lk_opt_ms(L, 2, -1), &status);
 
 	if (rc)
 		return lk_fail(L, rc, "wait", "qemu");
@@ -152,14 +152,14 @@ static int l_vm_wait(lua_State *L)
 /* vm:kill() */
 static int l_vm_kill(lua_State *L)
 {
-	vm_kill(check_vm(L)->vm);
+	qemu_kill(check_vm(L)->vm);
 	return 0;
 }
 
 /* vm:pid() -> integer */
 static int l_vm_pid(lua_State *L)
 {
-	lua_pushinteger(L, vm_pid(check_vm(L)->vm));
+	lua_pushinteger(L, qemu_pid(check_vm(L)->vm));
 	return 1;
 }
 
@@ -171,14 +171,14 @@ static int l_vm_console_tail(lua_State *L)
 	luaL_Buffer b;
 	char *p = luaL_buffinitsize(L, &b, want);
 
-	luaL_pushresultsize(&b, vm_console_tail(v->vm, p, want));
+	luaL_pushresultsize(&b, qemu_console_tail(v->vm, p, want));
 	return 1;
 }
 
 /* vm:qemu_stderr() -> string */
 static int l_vm_qemu_stderr(lua_State *L)
 {
-	lua_pushstring(L, vm_qemu_stderr(check_vm(L)->vm));
+	lua_pushstring(L, qemu_stderr(check_vm(L)->vm));
 	return 1;
 }
 
@@ -187,7 +187,7 @@ static int l_vm_close(lua_State *L)
 {
 	struct l_vm *v = luaL_checkudata(L, 1, VM_MT);
 
-	vm_destroy(v->vm);
+	qemu_destroy(v->vm);
 	v->vm = NULL;
 	return 0;
 }
@@ -197,7 +197,7 @@ static int l_vm_tostring(lua_State *L)
 	struct l_vm *v = luaL_checkudata(L, 1, VM_MT);
 
 	if (v->vm)
-		lua_pushfstring(L, "ktstr.vm (pid %d)", (int)vm_pid(v->vm));
+		lua_pushfstring(L, "ktstr.vm (pid %d)", (int)qemu_pid(v->vm));
 	else
 		lua_pushliteral(L, "ktstr.vm (closed)");
 	return 1;
@@ -228,4 +228,4 @@ static const luaL_Reg vm_funcs[] = {
 	{ NULL, NULL },
 };
 
-LK_MODULE(vm, vm_funcs, l_vm_setup)
+LK_MODULE(qemu, vm_funcs, l_vm_setup)
