@@ -12,10 +12,10 @@
 #define LAYOUTS		"ktstr.bpfmaps.layouts"	/* registry: vmlinux btf -> layout, weak */
 #define MAX_MAPS	4096
 
-/* struct l_kern (l_kernel.c) starts with its struct kern. */
-static const struct kern *check_kern(lua_State *L)
+/* struct l_kmem (l_kmem.c) starts with its struct kmem. */
+static const struct kmem *check_kmem(lua_State *L)
 {
-	return luaL_checkudata(L, 1, LK_KERN_MT);
+	return luaL_checkudata(L, 1, LK_KMEM_MT);
 }
 
 /* nil, msg, "ENAME" for a negative errno whose message we wrote. */
@@ -120,7 +120,7 @@ static int push_list(lua_State *L, int n, const char *what, unsigned long long i
 /* core.bpf_maps(k, vmlinux_btf, map_idr_va) -> {{id=, name=, type=, ...}, ...} | nil, err, code */
 static int l_bpf_maps(lua_State *L)
 {
-	const struct kern *k = check_kern(L);
+	const struct kmem *k = check_kmem(L);
 	unsigned long long idr = lk_check_addr(L, 3);
 	const struct bpfmaps_layout *l = check_layout(L, "bpf_maps");
 	struct bpfmap_info *maps;
@@ -156,7 +156,7 @@ static void push_prog(lua_State *L, const void *item)
 /* core.bpf_progs(k, vmlinux_btf, prog_idr_va) -> {{id, name, type, verified_insns, cnt, nsecs}} */
 static int l_bpf_progs(lua_State *L)
 {
-	const struct kern *k = check_kern(L);
+	const struct kmem *k = check_kmem(L);
 	unsigned long long idr = lk_check_addr(L, 3);
 	const struct bpfmaps_layout *l = check_layout(L, "bpf_progs");
 	struct bpfprog_info *progs;
@@ -171,7 +171,7 @@ static int l_bpf_progs(lua_State *L)
 /* The layout, and the map header at argument 3's va read afresh; NULL with nil, err, code pushed. */
 static const struct bpfmaps_layout *check_map(lua_State *L, const char *op, struct bpfmap_info *m)
 {
-	const struct kern *k = check_kern(L);
+	const struct kmem *k = check_kmem(L);
 	const struct bpfmaps_layout *l = check_layout(L, op);
 	unsigned long long va;
 	int rc;
@@ -260,12 +260,12 @@ static int l_bpf_map_read(lua_State *L)
 
 	if (!l)
 		return 3;
-	rc = bpfmap_scratch_size(check_kern(L), &m, &size);
+	rc = bpfmap_scratch_size(check_kmem(L), &m, &size);
 	if (rc)
 		return read_fail(L, rc, &m);
 	scratch = lua_newuserdatauv(L, size ? size : 1, 0);
 	lua_createtable(L, m.max_entries < 4096 ? m.max_entries : 4096, 0);
-	rc = bpfmap_read(check_kern(L), l, &m, scratch, push_entry, &c);
+	rc = bpfmap_read(check_kmem(L), l, &m, scratch, push_entry, &c);
 	return rc ? read_fail(L, rc, &m) : 1;
 }
 
@@ -284,10 +284,10 @@ static int l_bpf_map_btf(lua_State *L)
 	if (!m.btf_va)
 		return lk_fail_msg(L, lua_pushfstring(L, "bpf_map_btf: %s: map has no BTF", m.name),
 				   "ENOENT");
-	rc = bpfmap_btf_blob(check_kern(L), l, m.btf_va, NULL, 0, &len);
+	rc = bpfmap_btf_blob(check_kmem(L), l, m.btf_va, NULL, 0, &len);
 	if (!rc) {
 		p = luaL_buffinitsize(L, &b, len);
-		rc = bpfmap_btf_blob(check_kern(L), l, m.btf_va, p, len, &got);
+		rc = bpfmap_btf_blob(check_kmem(L), l, m.btf_va, p, len, &got);
 	}
 	if (rc)
 		return fail_msg(L, rc, lua_pushfstring(L, "bpf_map_btf: %s: %s", m.name,

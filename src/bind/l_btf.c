@@ -4,7 +4,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
-#include "vmm/btf.h"
+#include "vmm/kbtf.h"
 #include "l_btf.h"
 
 struct btf *l_btf_check(lua_State *L, int idx)

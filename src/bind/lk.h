@@ -56,8 +56,8 @@ unsigned long long lk_check_addr(lua_State *L, int idx);
 /* Pushes a kernel address as the hex string lk_check_addr reads back. */
 void lk_push_addr(lua_State *L, unsigned long long va);
 
-/* The metatable of core.kernel_open's object, whose userdata is a struct l_kern (l_kernel.c). */
-#define LK_KERN_MT "ktstr.kernel"
+/* The metatable of core.kernel_open's object, whose userdata is a struct l_kmem (l_kmem.c). */
+#define LK_KMEM_MT "ktstr.kernel"
 
 /* Reads a Lua array of strings at idx into a NULL-terminated argv (lua-owned userdata). */
 char **lk_check_argv(lua_State *L, int idx, int *argc);

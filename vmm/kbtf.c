@@ -4,7 +4,7 @@
 
 #include <bpf/btf.h>
 
-#include "btf.h"
+#include "kbtf.h"
 
 /* Anonymous members nest in practice a few levels; a cycle is corrupt BTF. */
 #define KBTF_MAX_NEST	32

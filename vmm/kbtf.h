@@ -1,6 +1,6 @@
-/* Struct layouts and enum values looked up in a kernel's BTF (libbpf's struct btf). */
-#ifndef KTSTR_BTF_H
-#define KTSTR_BTF_H
+/* Kernel BTF lookups: struct layouts and enum values (kbtf_: libbpf owns btf_*). */
+#ifndef KTSTR_KBTF_H
+#define KTSTR_KBTF_H
 
 #include <stdint.h>
 

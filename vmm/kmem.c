@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "kernel.h"
+#include "kmem.h"
 
 #define PAGE_SIZE	4096ULL
 #define PTE_PRESENT	(1ULL << 0)
@@ -11,19 +11,19 @@
 #define DIRECT_MAP_4L	(1ULL << 46)	/* 64 TiB of direct map with 4 levels */
 #define DIRECT_MAP_5L	(1ULL << 52)
 
-static uint64_t direct_map_size(const struct kern *k)
+static uint64_t direct_map_size(const struct kmem *k)
 {
 	return k->a.levels == 5 ? DIRECT_MAP_5L : DIRECT_MAP_4L;
 }
 
-static int kern_canonical(const struct kern *k, uint64_t va)
+static int kmem_canonical(const struct kmem *k, uint64_t va)
 {
 	int shift = 64 - (k->a.levels == 5 ? 57 : 48);
 
 	return (uint64_t)((int64_t)(va << shift) >> shift) == va;
 }
 
-static int kern_walk(const struct kern *k, uint64_t va, uint64_t *pa)
+static int kmem_walk(const struct kmem *k, uint64_t va, uint64_t *pa)
 {
 	uint64_t table = k->pgd_pa, e;
 	int level, shift, rc;
@@ -47,24 +47,24 @@ static int kern_walk(const struct kern *k, uint64_t va, uint64_t *pa)
 	return -EFAULT;
 }
 
-int kern_xlate(const struct kern *k, uint64_t va, uint64_t *pa)
+int kmem_xlate(const struct kmem *k, uint64_t va, uint64_t *pa)
 {
 	if (va >= k->a.page_offset && va - k->a.page_offset < direct_map_size(k)) {
 		*pa = va - k->a.page_offset;
 		return 0;
 	}
-	if (va >= KERN_START_MAP && va - KERN_START_MAP < KERN_IMAGE_SIZE) {
-		*pa = va - KERN_START_MAP + k->a.phys_base;
+	if (va >= KMEM_START_MAP && va - KMEM_START_MAP < KMEM_IMAGE_SIZE) {
+		*pa = va - KMEM_START_MAP + k->a.phys_base;
 		return 0;
 	}
 	if (!k->pgd_pa || !(va >> 63))	/* user addresses are not ours to follow */
 		return -EFAULT;
-	if (!kern_canonical(k, va))	/* the walk ignores the top bits: no aliases */
+	if (!kmem_canonical(k, va))	/* the walk ignores the top bits: no aliases */
 		return -EFAULT;
-	return kern_walk(k, va, pa);
+	return kmem_walk(k, va, pa);
 }
 
-int kern_read(const struct kern *k, uint64_t va, void *buf, size_t len)
+int kmem_read(const struct kmem *k, uint64_t va, void *buf, size_t len)
 {
 	char *out = buf;
 
@@ -75,7 +75,7 @@ int kern_read(const struct kern *k, uint64_t va, void *buf, size_t len)
 
 		if (chunk > len)
 			chunk = len;
-		rc = kern_xlate(k, va, &pa);
+		rc = kmem_xlate(k, va, &pa);
 		if (!rc)
 			rc = guestmem_read(k->gm, pa, out, chunk);
 		if (rc)
@@ -87,17 +87,17 @@ int kern_read(const struct kern *k, uint64_t va, void *buf, size_t len)
 	return 0;
 }
 
-int kern_read_u64(const struct kern *k, uint64_t va, uint64_t *v)
+int kmem_read_u64(const struct kmem *k, uint64_t va, uint64_t *v)
 {
-	return kern_read(k, va, v, sizeof(*v));
+	return kmem_read(k, va, v, sizeof(*v));
 }
 
-int kern_read_u32(const struct kern *k, uint64_t va, uint32_t *v)
+int kmem_read_u32(const struct kmem *k, uint64_t va, uint32_t *v)
 {
-	return kern_read(k, va, v, sizeof(*v));
+	return kmem_read(k, va, v, sizeof(*v));
 }
 
-int kern_cas(const struct kern *k, uint64_t va, size_t size, uint64_t expect, uint64_t val,
+int kmem_cas(const struct kmem *k, uint64_t va, size_t size, uint64_t expect, uint64_t val,
 	     uint64_t *old)
 {
 	uint64_t pa;
@@ -106,35 +106,35 @@ int kern_cas(const struct kern *k, uint64_t va, size_t size, uint64_t expect, ui
 	/* pages are aligned alike in both spaces: an aligned va is an aligned pa */
 	if ((size != 4 && size != 8) || (va & (size - 1)))
 		return -EINVAL;
-	rc = kern_xlate(k, va, &pa);
+	rc = kmem_xlate(k, va, &pa);
 	return rc ? rc : guestmem_cas(k->gm, pa, size, expect, val, old);
 }
 
-uint64_t kern_percpu(const struct kern *k, uint64_t va, int cpu)
+uint64_t kmem_percpu(const struct kmem *k, uint64_t va, int cpu)
 {
 	if (cpu < 0 || cpu >= k->a.nr_cpus)
 		return 0;
 	return va + k->cpu_off[cpu];
 }
 
-int kern_init(struct kern *k, const struct guestmem *gm, const struct kern_addrs *a)
+int kmem_init(struct kmem *k, const struct guestmem *gm, const struct kmem_addrs *a)
 {
 	int rc;
 
 	memset(k, 0, sizeof(*k));
 	if ((a->levels != 4 && a->levels != 5) || a->nr_cpus < 1 ||
-	    a->nr_cpus > KERN_MAX_CPUS)
+	    a->nr_cpus > KMEM_MAX_CPUS)
 		return -EINVAL;
 	k->gm = gm;
 	k->a = *a;
 	if (a->pgd) {
 		/* the walk starts from init_top_pgt, itself in the kernel image */
-		rc = kern_xlate(k, a->pgd, &k->pgd_pa);
+		rc = kmem_xlate(k, a->pgd, &k->pgd_pa);
 		if (rc)
 			return rc;
 	}
 	if (a->per_cpu_offset) {
-		rc = kern_read(k, a->per_cpu_offset, k->cpu_off, 8 * (size_t)a->nr_cpus);
+		rc = kmem_read(k, a->per_cpu_offset, k->cpu_off, 8 * (size_t)a->nr_cpus);
 		if (rc)
 			return rc;
 	}
