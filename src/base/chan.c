@@ -75,6 +75,18 @@ void chan_buf_free(struct chan_buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
+int chan_buf_ready(const struct chan_buf *b)
+{
+	const char *h = b->data + b->off;
+	size_t avail = b->len - b->off;
+
+	if (!b->data || avail < CHAN_HDR_LEN)
+		return 0;
+	/* a bad header is "ready" too: chan_buf_next reports it */
+	return memcmp(h, CHAN_MAGIC, 4) != 0 ||
+	       avail >= CHAN_HDR_LEN + (size_t)chan_le32(h + 4);
+}
+
 int chan_buf_next(struct chan_buf *b, const char **payload, size_t *len,
 		  char *err, size_t errlen)
 {

@@ -29,6 +29,9 @@ void chan_buf_free(struct chan_buf *b);
 int chan_buf_next(struct chan_buf *b, const char **payload, size_t *len,
 		  char *err, size_t errlen);
 
+/* Whether b already holds one whole frame (chan_buf_next would not wait). */
+int chan_buf_ready(const struct chan_buf *b);
+
 /* Writes the header for a payload of n bytes into hdr. */
 void chan_header(char hdr[CHAN_HDR_LEN], const void *payload, size_t n);
 /* Writes one whole frame to a blocking fd; 0 or -errno. */

@@ -12,15 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "proc.h"
-
-static long long proc_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 /* Runs in the child: never returns; reports exec failure through errfd. */
 static void proc_child(char *const argv[], const struct proc_opts *o,
@@ -154,7 +147,7 @@ int proc_read(struct proc *p, int ms, char *buf, size_t len, int *which)
 
 int proc_wait(struct proc *p, int ms)
 {
-	long long end = proc_now_ms() + ms;
+	long long end = clock_now_ms() + ms;
 	pid_t r;
 
 	while (!p->reaped) {
@@ -165,7 +158,7 @@ int proc_wait(struct proc *p, int ms)
 		}
 		if (r < 0 && errno != EINTR)
 			return -errno;
-		if (ms >= 0 && proc_now_ms() >= end)
+		if (ms >= 0 && clock_now_ms() >= end)
 			return -ETIMEDOUT;
 		if (r == 0)
 			usleep(2000);

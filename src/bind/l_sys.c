@@ -7,17 +7,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "src/base/clock.h"
 #include "src/base/fs.h"
-#include "src/base/sig.h"
 #include "lk.h"
 
 /* core.now() -> seconds on CLOCK_MONOTONIC */
 static int l_now(lua_State *L)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	lua_pushnumber(L, ts.tv_sec + ts.tv_nsec / 1e9);
+	lua_pushnumber(L, (lua_Number)clock_now_ns() / 1e9);
 	return 1;
 }
 
@@ -31,15 +28,17 @@ static int l_cputime(lua_State *L)
 	return 1;
 }
 
-/* core.sleep(seconds) */
+/* core.sleep(seconds): the whole time, through signals */
 static int l_sleep(lua_State *L)
 {
-	lua_Number s = luaL_checknumber(L, 1);
-	struct timespec ts = { (time_t)s, (long)((s - (time_t)s) * 1e9) };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+	clock_sleep(luaL_checknumber(L, 1), 0);
 	return 0;
+}
+
+/* core.sleep_interruptible(s) -> true | nil, err, "EINTR" when a signal came first */
+static int l_sleep_interruptible(lua_State *L)
+{
+	return lk_result(L, clock_sleep(luaL_checknumber(L, 1), 1), "sleep", NULL);
 }
 
 /* core.mkdtemp(prefix) -> path | nil, err, code  (prefix "/tmp/ktstr-") */
@@ -115,28 +114,17 @@ static int l_exe(lua_State *L)
 	return 1;
 }
 
-/* core.signal_pending() -> signo | nil: the SIGINT/SIGTERM/SIGHUP that came, if one did */
-static int l_signal_pending(lua_State *L)
-{
-	int signo = sig_pending();
-
-	if (!signo)
-		return 0;
-	lua_pushinteger(L, signo);
-	return 1;
-}
-
 static const luaL_Reg sys_funcs[] = {
 	{ "now", l_now },
 	{ "cputime", l_cputime },
 	{ "sleep", l_sleep },
+	{ "sleep_interruptible", l_sleep_interruptible },
 	{ "mkdtemp", l_mkdtemp },
 	{ "mkdir_p", l_mkdir_p },
 	{ "rm_rf", l_rm_rf },
 	{ "getpid", l_getpid },
 	{ "uname", l_uname },
 	{ "exe", l_exe },
-	{ "signal_pending", l_signal_pending },
 	{ NULL, NULL },
 };
 

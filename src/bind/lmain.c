@@ -12,27 +12,10 @@
 #include <lualib.h>
 
 #include "src/base/sig.h"
+#include "l_sig.h"
 #include "lmain.h"
 
 int luaopen_ktstr_core(lua_State *L);
-
-static lua_State *lmain_L;
-
-/* As lua.c does: stop running Lua at the next hook call after a signal. */
-static void lmain_lstop(lua_State *L, lua_Debug *ar)
-{
-	(void)ar;
-	lua_sethook(L, NULL, 0, 0);
-	luaL_error(L, "interrupted");
-}
-
-static void lmain_on_signal(int signo)
-{
-	(void)signo;
-	if (lmain_L)
-		lua_sethook(lmain_L, lmain_lstop,
-			    LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
-}
 
 static int lmain_traceback(lua_State *L)
 {
@@ -101,8 +84,7 @@ int lmain_run(const char *mod, int argc, char **argv)
 		fprintf(stderr, "ktstr: out of memory\n");
 		return 2;
 	}
-	lmain_L = L;
-	sig_set_hook(lmain_on_signal);
+	l_sig_attach(L);
 	luaL_openlibs(L);
 	luaL_requiref(L, "ktstr.core", luaopen_ktstr_core, 0);
 	lua_pop(L, 1);
@@ -129,7 +111,7 @@ int lmain_run(const char *mod, int argc, char **argv)
 	} else {
 		rc = lua_isnumber(L, -1) ? (int)lua_tonumber(L, -1) : 0;
 	}
-	lmain_L = NULL;
+	l_sig_attach(NULL);
 	lua_close(L);
 	return rc;
 }

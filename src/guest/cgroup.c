@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "src/base/clock.h"
 #include "cgroup.h"
 
 #define CPUS_ONLINE	"/sys/devices/system/cpu/online"
@@ -26,22 +27,6 @@
 
 /* Controllers PID 1 enables at the root; we pass on those available. */
 static const char *const cg_controllers[] = { "cpuset", "cpu", "memory", "pids" };
-
-static long long cg_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-static void cg_sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
 
 /* Formats "fmt: strerror(rc)" into err; returns rc. */
 static int __attribute__((format(printf, 4, 5)))
@@ -585,7 +570,7 @@ static int cg_wait_event(const char *dir, const char *key, long want,
 		rc = cg_keyed(pfd.fd, key, got);
 		if (rc || *got == want)
 			break;
-		left = (int)(end - cg_now_ms());
+		left = (int)(end - clock_now_ms());
 		if (left <= 0) {
 			rc = -ETIMEDOUT;
 			break;
@@ -608,7 +593,7 @@ int cgroup_freeze(const struct cgroup *cg, int frozen, int timeout_ms,
 	if (rc)
 		return rc;
 	rc = cg_wait_event(cg->path, "frozen", !!frozen,
-			   cg_now_ms() + timeout_ms, &got);
+			   clock_now_ms() + timeout_ms, &got);
 	snprintf(path, sizeof(path), "%s/cgroup.events", cg->path);
 	if (rc == -ETIMEDOUT)
 		return cg_fail_why(err, errlen, rc,
@@ -771,7 +756,7 @@ static int cg_fail_busy(const struct cgroup *cg, int timeout_ms, char *err, size
 
 int cgroup_remove(const struct cgroup *cg, int timeout_ms, char *err, size_t errlen)
 {
-	long long end = cg_now_ms() + timeout_ms;
+	long long end = clock_now_ms() + timeout_ms;
 	char path[PATH_MAX], bad[PATH_MAX] = "";
 	long populated = 1;
 	struct stat st;
@@ -798,14 +783,14 @@ int cgroup_remove(const struct cgroup *cg, int timeout_ms, char *err, size_t err
 		if (!has_kill)
 			cg_kill_tree(cg->path);
 		rc = cg_wait_event(cg->path, "populated", 0,
-				   has_kill ? end : cg_now_ms() + 10, &populated);
+				   has_kill ? end : clock_now_ms() + 10, &populated);
 		if (rc == -ENOENT)
 			populated = 0;	/* someone removed it meanwhile */
 		else if (rc && rc != -ETIMEDOUT)
 			goto fail_events;
 		if (!populated)
 			break;
-		if (cg_now_ms() >= end) {
+		if (clock_now_ms() >= end) {
 			rc = cg_fail_busy(cg, timeout_ms, err, errlen);
 			goto out;
 		}
@@ -813,9 +798,9 @@ int cgroup_remove(const struct cgroup *cg, int timeout_ms, char *err, size_t err
 	for (;;) {
 		*bad = '\0';
 		rc = cg_rmdir_tree(cg->path, bad, sizeof(bad));
-		if (rc != -EBUSY || cg_now_ms() >= end)
+		if (rc != -EBUSY || clock_now_ms() >= end)
 			break;
-		cg_sleep_ms(5);
+		clock_sleep(0.005, 0);
 	}
 	if (rc)
 		rc = cg_fail(err, errlen, rc, "remove: %s", bad);

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "src/base/clock.h"
 #include "telemetry.h"
 
 /* The bench times checkpoints with the TSC: cheaper than the clock it times. */
@@ -17,22 +18,8 @@
 #include <x86intrin.h>
 #define telem_cycles()	__rdtsc()
 #else
-#define telem_cycles()	telem_now_ns()
+#define telem_cycles()	clock_now_ns()
 #endif
-
-/*
- * clock_gettime(CLOCK_MONOTONIC) is a vDSO call while the clocksource is
- * tsc (or kvm-clock); sched_getcpu() reads the rseq area glibc 2.35+
- * registers per thread (vDSO getcpu when rseq is off). Neither enters the
- * kernel: bench/telemetry.lua measures the cost and strace -c confirms it.
- */
-uint64_t telem_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void telem_mark_cpu(struct telem *t, int cpu)
 {
@@ -78,7 +65,7 @@ static uint64_t telem_thread_cpu_ns(void)
 
 void telem_begin(struct telem *t)
 {
-	uint64_t now = telem_now_ns();
+	uint64_t now = clock_now_ns();
 	int cpu = sched_getcpu();
 
 	t->pid = getpid();
@@ -99,7 +86,7 @@ void telem_begin(struct telem *t)
 
 void telem_checkpoint(struct telem *t, uint64_t units)
 {
-	uint64_t now = telem_now_ns();
+	uint64_t now = clock_now_ns();
 	uint64_t gap = now - t->last_ns;
 	int cpu = sched_getcpu();
 
@@ -151,7 +138,7 @@ void telem_end(struct telem *t)
 	uint64_t cpu, delay, slices;
 	struct rusage ru;
 
-	t->end_ns = telem_now_ns();
+	t->end_ns = clock_now_ns();
 	if (t->schedstat && telem_schedstat(0, &cpu, &delay, &slices) == 0) {
 		t->cpu_ns = cpu - t->cpu_start_ns;
 		t->run_delay_ns = delay - t->run_delay_start_ns;
@@ -214,7 +201,7 @@ uint64_t telem_bench_spin(struct telem *t, uint64_t iters, uint64_t every,
 	static void (*volatile checkpoint)(struct telem *, uint64_t) =
 		telem_checkpoint;
 	static volatile int stop;
-	uint64_t t0 = telem_now_ns(), c0 = telem_cycles(), done, i, a;
+	uint64_t t0 = clock_now_ns(), c0 = telem_cycles(), done, i, a;
 	uint64_t in = 0, empty = 0, calls = 0, ns, cycles;
 
 	if (!every)
@@ -233,7 +220,7 @@ uint64_t telem_bench_spin(struct telem *t, uint64_t iters, uint64_t every,
 		}
 	}
 out:
-	ns = telem_now_ns() - t0;
+	ns = clock_now_ns() - t0;
 	cycles = telem_cycles() - c0;
 	if (in_ns) {
 		/* what the two timer reads cost alone, taken off the total */

@@ -69,8 +69,6 @@ void telem_checkpoint(struct telem *t, uint64_t units);
 void telem_wake(struct telem *t, uint64_t ns);
 /* Marks the end: CPU time, run delay. Called by the worker when it stops. */
 void telem_end(struct telem *t);
-/* CLOCK_MONOTONIC in ns. */
-uint64_t telem_now_ns(void);
 
 /*
  * Reads /proc/<pid>/schedstat (pid 0: self): CPU time, run delay and

@@ -231,7 +231,7 @@ int work_set_phases(struct work_spec *s, const char *const *kinds,
 int64_t work_sleep_until(const struct work_ctx *c, uint64_t deadline)
 {
 	struct timespec ts;
-	uint64_t now = work_now_ns(), until;
+	uint64_t now = clock_now_ns(), until;
 
 	/*
 	 * Absolute deadlines: slicing for the stop check adds no drift, and
@@ -244,7 +244,7 @@ int64_t work_sleep_until(const struct work_ctx *c, uint64_t deadline)
 		ts.tv_sec = until / 1000000000ULL;
 		ts.tv_nsec = until % 1000000000ULL;
 		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-		now = work_now_ns();
+		now = clock_now_ns();
 	}
 	return (int64_t)(now - deadline);
 }
@@ -258,7 +258,7 @@ int work_spin_until(const struct work_ctx *c, uint64_t deadline,
 		for (i = 0; i < WORK_SPIN_BLOCK; i++)
 			work_cpu_relax();
 		telem_checkpoint(c->t, units_per_block);
-		if (work_now_ns() >= deadline)
+		if (clock_now_ns() >= deadline)
 			return 0;
 	}
 	return 1;

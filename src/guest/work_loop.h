@@ -2,6 +2,7 @@
 #ifndef KTSTR_WORK_LOOP_H
 #define KTSTR_WORK_LOOP_H
 
+#include "src/base/clock.h"
 #include "work.h"
 
 #include <errno.h>
@@ -26,14 +27,6 @@ extern const struct work_type work_spin_wait, work_yield_heavy, work_mixed,
 static inline int work_stopped(const struct work_ctx *c)
 {
 	return *c->stop;
-}
-
-static inline uint64_t work_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 static inline void work_cpu_relax(void)
@@ -78,7 +71,7 @@ static inline uint64_t work_rand(uint64_t *state)
 
 static inline uint64_t work_seed(const struct work_ctx *c)
 {
-	return (work_now_ns() ^ ((uint64_t)getpid() << 32) ^ c->index) | 1;
+	return (clock_now_ns() ^ ((uint64_t)getpid() << 32) ^ c->index) | 1;
 }
 
 static inline long work_futex(uint32_t *uaddr, int op, uint32_t val,

@@ -47,7 +47,7 @@ static int seq_yield(struct work_ctx *c, uint64_t end, struct seq_state *st)
 			return 1;
 		sched_yield();
 		telem_checkpoint(c->t, 0);
-	} while (work_now_ns() < end);
+	} while (clock_now_ns() < end);
 	return 0;
 }
 
@@ -61,10 +61,10 @@ static int seq_io(struct work_ctx *c, uint64_t end, struct seq_state *st)
 		n = pwrite(st->fd, st->buf, SEQ_IO_BYTES, 0);
 		if (n != SEQ_IO_BYTES)
 			return n < 0 ? -errno : -ENOSPC;
-		if (work_sleep_until(c, work_now_ns() + SEQ_IO_SLEEP_NS) < 0)
+		if (work_sleep_until(c, clock_now_ns() + SEQ_IO_SLEEP_NS) < 0)
 			return 1;
 		telem_checkpoint(c->t, 0);
-	} while (work_now_ns() < end);
+	} while (clock_now_ns() < end);
 	return 0;
 }
 
@@ -78,7 +78,7 @@ static int seq_alu_hot(struct work_ctx *c, uint64_t end, struct seq_state *st)
 			return 1;
 		sink = work_alu_rounds(SEQ_ALU_ROUNDS);
 		telem_checkpoint(c->t, 0);
-	} while (work_now_ns() < end);
+	} while (clock_now_ns() < end);
 	(void)sink;
 	return 0;
 }
@@ -143,7 +143,7 @@ static int sequence_run(struct work_ctx *c, const struct work_spec *s)
 	if (has_io && (rc = seq_open_io(c, &st)))
 		return rc;
 	while (!work_stopped(c)) {
-		rc = fns[i](c, work_now_ns() + (uint64_t)s->phases[i].ns, &st);
+		rc = fns[i](c, clock_now_ns() + (uint64_t)s->phases[i].ns, &st);
 		if (rc)
 			break;
 		telem_checkpoint(c->t, 1);

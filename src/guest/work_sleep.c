@@ -25,9 +25,9 @@ static int burst_sleep_run(struct work_ctx *c, const struct work_spec *s)
 	int64_t late;
 
 	while (!work_stopped(c)) {
-		if (work_spin_until(c, work_now_ns() + burst, 1))
+		if (work_spin_until(c, clock_now_ns() + burst, 1))
 			break;
-		late = work_sleep_until(c, work_now_ns() + sleep);
+		late = work_sleep_until(c, clock_now_ns() + sleep);
 		if (late < 0)
 			break;
 		telem_wake(c->t, (uint64_t)late);

@@ -14,7 +14,7 @@ static uint32_t work_load(uint32_t *p)
 
 static void work_stamp(struct work_group *g, unsigned member)
 {
-	__atomic_store_n(&g->stamp_ns[member], work_now_ns(), __ATOMIC_RELEASE);
+	__atomic_store_n(&g->stamp_ns[member], clock_now_ns(), __ATOMIC_RELEASE);
 }
 
 static uint64_t work_stamp_of(struct work_group *g, unsigned member)
@@ -100,7 +100,7 @@ static int pipe_io_run(struct work_ctx *c, const struct work_spec *s)
 		rc = pipe_wait(c, g->pipe_in[c->member]);
 		if (rc)
 			break;
-		work_wake_from(c, work_now_ns(), work_stamp_of(g, c->member));
+		work_wake_from(c, clock_now_ns(), work_stamp_of(g, c->member));
 		rc = pipe_pass(c, next, s);
 		if (!rc)
 			telem_checkpoint(c->t, 1);
@@ -167,7 +167,7 @@ static int futex_ping_pong_run(struct work_ctx *c, const struct work_spec *s)
 				return rc < 0 ? rc : 0;
 		}
 		if (turn)	/* the first turn was nobody's hand-off */
-			work_wake_from(c, work_now_ns(), work_stamp_of(g, c->member));
+			work_wake_from(c, clock_now_ns(), work_stamp_of(g, c->member));
 		if (work_spin(c, (uint64_t)s->args[0]))
 			break;
 		telem_checkpoint(c->t, 1);
@@ -241,7 +241,7 @@ static int fan_out_receiver(struct work_ctx *c, const struct work_spec *s)
 		rc = futex_wait_change(c, &g->seq, seen, &seq);
 		if (rc)
 			return rc < 0 ? rc : 0;
-		work_wake_from(c, work_now_ns(), work_stamp_of(g, 0));
+		work_wake_from(c, clock_now_ns(), work_stamp_of(g, 0));
 		seen = seq;
 		if (work_spin(c, (uint64_t)s->args[FAN_SPIN]))
 			break;
@@ -317,7 +317,7 @@ static int mutex_lock(struct work_ctx *c, uint32_t *lock)
 		if (rc < 0)
 			return rc;
 		if (rc)
-			work_wake_from(c, work_now_ns(), work_stamp_of(c->grp, 0));
+			work_wake_from(c, clock_now_ns(), work_stamp_of(c->grp, 0));
 		v = __atomic_exchange_n(lock, 2, __ATOMIC_ACQUIRE);
 	}
 	return 0;

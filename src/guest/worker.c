@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "src/base/clock.h"
 #include "worker.h"
 
 #define WORKER_PLACE_MS		10000	/* TCG guests fork slowly */
@@ -68,14 +69,6 @@ struct worker_set {
 	struct worker *w;
 	int started, stopped;
 };
-
-static long long worker_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 static const char *worker_policy_name(int policy)
 {
@@ -356,7 +349,7 @@ static void worker_set_exit(struct worker_set *ws, unsigned i, int status)
 	struct worker_exit *e = &ws->w[i].exit;
 
 	e->reaped = 1;
-	ws->w[i].reaped_ns = telem_now_ns();
+	ws->w[i].reaped_ns = clock_now_ns();
 	if (WIFEXITED(status)) {
 		e->code = WEXITSTATUS(status);
 	} else if (WIFSIGNALED(status)) {
@@ -374,7 +367,7 @@ static void worker_set_lost(struct worker_set *ws, unsigned i)
 
 	e->reaped = 1;
 	e->lost = 1;
-	ws->w[i].reaped_ns = telem_now_ns();
+	ws->w[i].reaped_ns = clock_now_ns();
 	if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == TELEM_DONE)
 		e->code = t->error ? 1 : 0;
 	else
@@ -434,7 +427,7 @@ static unsigned worker_reap_until(struct worker_set *ws, long long end)
 {
 	unsigned alive;
 
-	while ((alive = worker_reap(ws)) && worker_now_ms() < end)
+	while ((alive = worker_reap(ws)) && clock_now_ms() < end)
 		usleep(1000);
 	return alive;
 }
@@ -454,7 +447,7 @@ int worker_stop(struct worker_set *ws, int timeout_ms)
 	ws->stopped = 1;
 	__atomic_store_n(&ws->shm->stop, 1, __ATOMIC_RELEASE);
 	worker_release(ws);
-	if (!worker_reap_until(ws, worker_now_ms() + timeout_ms))
+	if (!worker_reap_until(ws, clock_now_ms() + timeout_ms))
 		return 0;
 	/*
 	 * Stragglers: frozen, blocked, or ignoring the flag. SIGKILL reaches
@@ -469,7 +462,7 @@ int worker_stop(struct worker_set *ws, int timeout_ms)
 		kill(-w->pid, SIGKILL);
 		kill(w->pid, SIGKILL);
 	}
-	return worker_reap_until(ws, worker_now_ms() + WORKER_REAP_MS) ?
+	return worker_reap_until(ws, clock_now_ms() + WORKER_REAP_MS) ?
 	       -EBUSY : 0;
 }
 
@@ -549,7 +542,7 @@ static void worker_describe_exit(struct worker_set *ws, unsigned i, char *buf,
 static int worker_wait_placed(struct worker_set *ws, int timeout_ms, char *err,
 			      size_t errlen)
 {
-	long long end = worker_now_ms() + timeout_ms;
+	long long end = clock_now_ms() + timeout_ms;
 	char why[TELEM_ERR_LEN + 64];
 	unsigned i, placed;
 
@@ -566,7 +559,7 @@ static int worker_wait_placed(struct worker_set *ws, int timeout_ms, char *err,
 			snprintf(err, errlen, "worker %u: %s", i, why);
 			return ws->telem[i].error ? ws->telem[i].error : -ECHILD;
 		}
-		if (worker_now_ms() >= end) {
+		if (clock_now_ms() >= end) {
 			snprintf(err, errlen,
 				 "only %u of %u workers placed after %d ms", placed,
 				 ws->n, timeout_ms);
@@ -783,7 +776,7 @@ void worker_report(struct worker_set *ws, unsigned i, struct worker_report *r)
 	memcpy(r->cpus_seen, s.cpus_seen, sizeof(r->cpus_seen));
 	if (s.state >= TELEM_RUNNING && s.start_ns) {
 		end = s.end_ns ? s.end_ns :
-		      w->exit.reaped ? w->reaped_ns : telem_now_ns();
+		      w->exit.reaped ? w->reaped_ns : clock_now_ns();
 		r->wall_ns = end > s.start_ns ? end - s.start_ns : 0;
 	}
 	if (s.state == TELEM_DONE) {
