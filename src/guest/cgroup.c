@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "src/base/clock.h"
+#include "src/base/cpulist.h"
 #include "cgroup.h"
 
 #define CPUS_ONLINE	"/sys/devices/system/cpu/online"
@@ -208,95 +209,6 @@ static int cg_check_fs(const char *op, char *err, size_t errlen)
 
 /* ---- cpulists ---- */
 
-#define CG_MAX_BITS	8192
-
-struct cg_mask {
-	uint64_t w[CG_MAX_BITS / 64];
-};
-
-static int cg_mask_test(const struct cg_mask *m, unsigned i)
-{
-	return (m->w[i / 64] >> (i % 64)) & 1;
-}
-
-static int cg_num(const char **s, unsigned long *v)
-{
-	char *e;
-
-	if (!isdigit((unsigned char)**s))
-		return -EINVAL;
-	errno = 0;
-	*v = strtoul(*s, &e, 10);
-	if (errno)
-		return -ERANGE;
-	*s = e;
-	return 0;
-}
-
-/* Parses the kernel's list format: "0-3,5,8-15:2/4"; "" is the empty set. */
-static int cg_mask_parse(const char *s, struct cg_mask *m)
-{
-	unsigned long a, b, used, grp, i;
-
-	memset(m, 0, sizeof(*m));
-	while (isspace((unsigned char)*s))
-		s++;
-	while (*s) {
-		used = grp = 1;
-		if (cg_num(&s, &a))
-			return -EINVAL;
-		b = a;
-		if (*s == '-') {
-			s++;
-			if (cg_num(&s, &b))
-				return -EINVAL;
-			if (*s == ':') {
-				s++;
-				if (cg_num(&s, &used) || *s++ != '/' || cg_num(&s, &grp))
-					return -EINVAL;
-			}
-		}
-		if (b < a || !used || !grp || used > grp)
-			return -EINVAL;
-		if (b >= CG_MAX_BITS)
-			return -ERANGE;
-		for (i = a; i <= b; i++)
-			if ((i - a) % grp < used)
-				m->w[i / 64] |= 1ULL << (i % 64);
-		while (isspace((unsigned char)*s))
-			s++;
-		if (*s == ',')
-			s++;
-		else if (*s)
-			return -EINVAL;
-	}
-	return 0;
-}
-
-/* Prints the set in list format; returns its size. */
-static int cg_mask_format(const struct cg_mask *m, char *buf, size_t len)
-{
-	unsigned i = 0, j;
-	size_t off = 0;
-	int count = 0;
-
-	buf[0] = '\0';
-	while (i < CG_MAX_BITS) {
-		if (!cg_mask_test(m, i)) {
-			i++;
-			continue;
-		}
-		for (j = i; j + 1 < CG_MAX_BITS && cg_mask_test(m, j + 1); j++)
-			;
-		count += j - i + 1;
-		if (off < len)
-			off += snprintf(buf + off, len - off, j > i ? "%s%u-%u" : "%s%u",
-					off ? "," : "", i, j);
-		i = j + 1;
-	}
-	return count;
-}
-
 /*
  * Writes a cpuset list after checking it against the reference set (online
  * CPUs, nodes with memory); a missing reference file skips the check.
@@ -305,23 +217,23 @@ static int cg_set_list(const struct cgroup *cg, const char *op, const char *file
 		       const char *list, const char *ref, const char *what,
 		       const char *state, char *err, size_t errlen)
 {
-	struct cg_mask want, have;
+	struct cpulist want, have;
 	char path[PATH_MAX], refbuf[1024], bad[256];
 	unsigned i;
 	int rc, n;
 
 	snprintf(path, sizeof(path), "%s/%s", cg->path, file);
-	rc = cg_mask_parse(list, &want);
+	rc = cpulist_parse(list, &want);
 	if (rc)
 		return cg_fail(err, errlen, rc, "%s: %s: %s", op, path, list);
 	rc = cg_read_path(ref, refbuf, sizeof(refbuf));
 	if (rc >= 0) {
-		rc = cg_mask_parse(refbuf, &have);
+		rc = cpulist_parse(refbuf, &have);
 		if (rc)
 			return cg_fail(err, errlen, rc, "%s: %s: %s", op, ref, refbuf);
-		for (i = 0; i < CG_MAX_BITS / 64; i++)
+		for (i = 0; i < CPULIST_MAX / 64; i++)
 			want.w[i] &= ~have.w[i];
-		n = cg_mask_format(&want, bad, sizeof(bad));
+		n = cpulist_format(&want, bad, sizeof(bad));
 		if (n)
 			return cg_fail_why(err, errlen, -EINVAL,
 					   "%s: %s: %s: %s%s %s %s not %s (%s: %s)", op,

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "src/base/clock.h"
+#include "src/base/cpulist.h"
 #include "worker.h"
 
 #define WORKER_PLACE_MS		10000	/* TCG guests fork slowly */
@@ -87,38 +88,22 @@ static const char *worker_policy_name(int policy)
 	return "?";
 }
 
-/* "0-3,6" -> set; -EINVAL on anything else, an empty list included. */
+/* A cpulist as an affinity mask; -EINVAL for bad syntax, an empty set or a CPU past CPU_SETSIZE. */
 static int worker_parse_cpus(const char *s, cpu_set_t *set)
 {
-	const char *p = s;
-	char *end;
-	long a, b;
+	struct cpulist m;
+	int i, last;
 
+	if (cpulist_parse(s, &m) || !cpulist_count(&m))
+		return -EINVAL;
+	last = cpulist_last(&m);
+	if (last >= CPU_SETSIZE)
+		return -EINVAL;
 	CPU_ZERO(set);
-	while (*p) {
-		if (*p < '0' || *p > '9')
-			return -EINVAL;
-		a = strtol(p, &end, 10);
-		b = a;
-		p = end;
-		if (*p == '-') {
-			if (p[1] < '0' || p[1] > '9')
-				return -EINVAL;
-			b = strtol(p + 1, &end, 10);
-			p = end;
-		}
-		if (a > b || b >= CPU_SETSIZE)
-			return -EINVAL;
-		for (; a <= b; a++)
-			CPU_SET(a, set);
-		if (*p == ',')
-			p++;
-		else if (*p == '\n' && !p[1])
-			p++;
-		else if (*p)
-			return -EINVAL;
-	}
-	return CPU_COUNT(set) ? 0 : -EINVAL;
+	for (i = 0; i <= last; i++)
+		if (cpulist_test(&m, i))
+			CPU_SET(i, set);
+	return 0;
 }
 
 static const char *worker_spec_name(const struct work_spec *spec,
