@@ -1,7 +1,5 @@
 /* Samples the guest's runqueues and sched_ext counters without the guest's help. */
 #include <errno.h>
-#include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "monitor.h"
@@ -101,19 +99,4 @@ int mon_sample(const struct kmem *k, const struct mon_layout *l, struct mon_samp
 		return s->cpu[0].fault;
 	s->have_sched = mon_sample_events(k, l, s);
 	return 0;
-}
-
-int mon_thread_schedstat(pid_t pid, pid_t tid, uint64_t *run_ns, uint64_t *delay_ns)
-{
-	char path[64];
-	FILE *f;
-	int n;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", (int)pid, (int)tid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	n = fscanf(f, "%" SCNu64 " %" SCNu64, run_ns, delay_ns);
-	fclose(f);
-	return n == 2 ? 0 : -EIO;
 }

@@ -44,7 +44,5 @@ struct mon_sample {
 
 /* One sample of every CPU; 0, or -errno when nothing at all could be read. */
 int mon_sample(const struct kmem *k, const struct mon_layout *l, struct mon_sample *s);
-/* A host thread's cumulative on-CPU and run-queue wait time (ns), from its schedstat. */
-int mon_thread_schedstat(pid_t pid, pid_t tid, uint64_t *run_ns, uint64_t *delay_ns);
 
 #endif

@@ -165,20 +165,6 @@ static int l_mon_sample(lua_State *L)
 	return 1;
 }
 
-/* core.schedstat(pid, tid) -> run_ns, delay_ns | nil, err, code */
-static int l_schedstat(lua_State *L)
-{
-	uint64_t run, delay;
-	int rc = mon_thread_schedstat((pid_t)luaL_checkinteger(L, 1),
-				      (pid_t)luaL_checkinteger(L, 2), &run, &delay);
-
-	if (rc)
-		return lk_fail(L, rc, "schedstat", lua_tostring(L, 2));
-	lua_pushinteger(L, (lua_Integer)run);
-	lua_pushinteger(L, (lua_Integer)delay);
-	return 2;
-}
-
 static const luaL_Reg mon_methods[] = {
 	{ "sample", l_mon_sample },
 	{ NULL, NULL },
@@ -197,7 +183,6 @@ static void l_monitor_setup(lua_State *L)
 
 static const luaL_Reg monitor_funcs[] = {
 	{ "monitor_new", l_monitor_new },
-	{ "schedstat", l_schedstat },
 	{ NULL, NULL },
 };
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "src/base/clock.h"
+#include "src/base/schedstat.h"
 #include "telemetry.h"
 
 /* The bench times checkpoints with the TSC: cheaper than the clock it times. */
@@ -27,34 +28,6 @@ static void telem_mark_cpu(struct telem *t, int cpu)
 		t->cpus_seen[cpu / 64] |= 1ull << (cpu % 64);
 }
 
-int telem_schedstat(int pid, uint64_t *cpu_ns, uint64_t *run_delay_ns,
-		    uint64_t *slices)
-{
-	char path[64], buf[128];
-	unsigned long long a, b, c;
-	ssize_t n;
-	int fd;
-
-	if (pid)
-		snprintf(path, sizeof(path), "/proc/%d/schedstat", pid);
-	else
-		snprintf(path, sizeof(path), "/proc/self/schedstat");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return n < 0 ? -errno : -ENODATA;
-	buf[n] = '\0';
-	if (sscanf(buf, "%llu %llu %llu", &a, &b, &c) != 3)
-		return -EINVAL;
-	*cpu_ns = a;
-	*run_delay_ns = b;
-	*slices = c;
-	return 0;
-}
-
 static uint64_t telem_thread_cpu_ns(void)
 {
 	struct timespec ts;
@@ -69,9 +42,9 @@ void telem_begin(struct telem *t)
 	int cpu = sched_getcpu();
 
 	t->pid = getpid();
-	t->schedstat = telem_schedstat(0, &t->cpu_start_ns,
-				       &t->run_delay_start_ns,
-				       &t->slices_start) == 0;
+	t->schedstat = schedstat_read(0, 0, &t->cpu_start_ns,
+				      &t->run_delay_start_ns,
+				      &t->slices_start) == 0;
 	if (!t->schedstat)
 		t->cpu_start_ns = telem_thread_cpu_ns();
 	/* a nonzero seed that differs per worker; xorshift sticks at 0 */
@@ -139,7 +112,7 @@ void telem_end(struct telem *t)
 	struct rusage ru;
 
 	t->end_ns = clock_now_ns();
-	if (t->schedstat && telem_schedstat(0, &cpu, &delay, &slices) == 0) {
+	if (t->schedstat && schedstat_read(0, 0, &cpu, &delay, &slices) == 0) {
 		t->cpu_ns = cpu - t->cpu_start_ns;
 		t->run_delay_ns = delay - t->run_delay_start_ns;
 		t->slices = slices - t->slices_start;

@@ -69,13 +69,6 @@ void telem_checkpoint(struct telem *t, uint64_t units);
 void telem_wake(struct telem *t, uint64_t ns);
 /* Marks the end: CPU time, run delay. Called by the worker when it stops. */
 void telem_end(struct telem *t);
-
-/*
- * Reads /proc/<pid>/schedstat (pid 0: self): CPU time, run delay and
- * timeslices. 0 or -errno (-ENOENT without CONFIG_SCHED_INFO).
- */
-int telem_schedstat(int pid, uint64_t *cpu_ns, uint64_t *run_delay_ns,
-		    uint64_t *slices);
 struct telem_wake_stats {
 	uint64_t count, mean_ns, max_ns;	/* over every wake */
 	uint64_t p50_ns, p90_ns, p99_ns;	/* nearest rank, from the reservoir */

@@ -20,6 +20,7 @@
 
 #include "src/base/clock.h"
 #include "src/base/cpulist.h"
+#include "src/base/schedstat.h"
 #include "worker.h"
 
 #define WORKER_PLACE_MS		10000	/* TCG guests fork slowly */
@@ -367,8 +368,8 @@ static void worker_save_schedstat(struct worker_set *ws, unsigned i)
 	if (__atomic_load_n(&ws->telem[i].state, __ATOMIC_ACQUIRE) !=
 	    TELEM_RUNNING || !ws->telem[i].schedstat)
 		return;
-	if (telem_schedstat(w->pid, &w->last_cpu_ns, &w->last_delay_ns,
-			    &w->last_slices) == 0)
+	if (schedstat_read(w->pid, 0, &w->last_cpu_ns, &w->last_delay_ns,
+			   &w->last_slices) == 0)
 		w->have_last = 1;
 }
 
