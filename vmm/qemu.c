@@ -79,12 +79,21 @@ int qemu_kvm_usable(void)
 	return 1;
 }
 
+const char *qemu_binary(const char *qemu)
+{
+	const char *env = getenv("KTSTR_QEMU");
+
+	if (qemu && *qemu)
+		return qemu;
+	return env && *env ? env : "qemu-system-x86_64";
+}
+
 int qemu_build_argv(const struct qemu_cfg *c, struct argv_buf *a)
 {
 	int kvm = c->accel_kvm < 0 ? qemu_kvm_usable() : c->accel_kvm;
 	int rc = 0;
 
-	rc |= argv_push(a, "%s", c->qemu);
+	rc |= argv_push(a, "%s", qemu_binary(c->qemu));
 	rc |= argv_push(a, "-machine");
 	rc |= argv_push(a, "q35");
 	rc |= argv_push(a, "-accel");
@@ -107,6 +116,18 @@ int qemu_build_argv(const struct qemu_cfg *c, struct argv_buf *a)
 	rc |= argv_push(a, "stdio,id=con,signal=off");
 	rc |= argv_push(a, "-serial");
 	rc |= argv_push(a, "chardev:con");
+	if (c->probe) {
+		/* no initrd: the kernel panics looking for its root fs, and that proves it ran */
+		rc |= argv_push(a, "-smp");
+		rc |= argv_push(a, "1");
+		rc |= argv_push(a, "-m");
+		rc |= argv_push(a, "256M");
+		rc |= argv_push(a, "-kernel");
+		rc |= argv_push(a, "%s", c->kernel);
+		rc |= argv_push(a, "-append");
+		rc |= argv_push(a, "console=ttyS0 panic=-1 tsc=reliable");
+		return rc ? -ENOMEM : 0;
+	}
 	rc |= argv_push(a, "-device");
 	rc |= argv_push(a, "virtio-serial-pci,id=vs0");
 	rc |= argv_push(a, "-chardev");

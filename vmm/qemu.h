@@ -19,15 +19,22 @@ struct qemu_opts {
 
 /* What qemu_build_argv needs besides the topology. */
 struct qemu_cfg {
-	const char *qemu;		/* binary, e.g. qemu-system-x86_64 */
+	const char *qemu;		/* binary; NULL: qemu_binary's default */
 	const char *kernel;		/* PVH vmlinux or bzImage */
 	const char *initrd;
 	const char *cmdline;		/* appended to the fixed kernel cmdline */
 	const char *chan_path, *qmp_path;
 	int accel_kvm;			/* -1: probe /dev/kvm, 0: tcg, 1: kvm */
+	/*
+	 * The KVM probe's command line instead: one vCPU, 256 MiB, the
+	 * kernel alone (no initrd, cmdline or sockets, and no topology after).
+	 */
+	int probe;
 };
 
-/* Appends everything but the topology part of the QEMU command line. */
+/* The QEMU binary: qemu when set, else $KTSTR_QEMU, else qemu-system-x86_64. */
+const char *qemu_binary(const char *qemu);
+/* Appends everything but the topology part of the QEMU command line (all of the probe's). */
 int qemu_build_argv(const struct qemu_cfg *c, struct argv_buf *a);
 /* 1 when /dev/kvm can be opened read-write. */
 int qemu_kvm_usable(void);

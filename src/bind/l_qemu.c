@@ -33,7 +33,11 @@ static void l_push_argv(lua_State *L, const struct argv_buf *a)
 	}
 }
 
-/* core.qemu_argv{qemu=, kernel=, initrd=, cmdline=, chan=, qmp=, kvm=} -> {argv...} */
+/*
+ * core.qemu_argv{qemu=, kernel=, initrd=, cmdline=, chan=, qmp=, kvm=} -> {argv...}
+ * qemu defaults to $KTSTR_QEMU, then qemu-system-x86_64. With probe = true,
+ * the KVM probe's whole command line from kernel= (and kvm=) alone.
+ */
 static int l_qemu_argv(lua_State *L)
 {
 	struct qemu_cfg c = { 0 };
@@ -41,13 +45,14 @@ static int l_qemu_argv(lua_State *L)
 	int rc;
 
 	luaL_checktype(L, 1, LUA_TTABLE);
-	c.qemu = lk_opt_str_field(L, 1, "qemu", "qemu-system-x86_64");
+	c.qemu = lk_opt_str_field(L, 1, "qemu", NULL);
+	c.probe = lk_opt_bool_field(L, 1, "probe", 0);
 	c.kernel = lk_opt_str_field(L, 1, "kernel", NULL);
 	c.initrd = lk_opt_str_field(L, 1, "initrd", NULL);
 	c.cmdline = lk_opt_str_field(L, 1, "cmdline", NULL);
 	c.chan_path = lk_opt_str_field(L, 1, "chan", NULL);
 	c.qmp_path = lk_opt_str_field(L, 1, "qmp", NULL);
-	if (!c.kernel || !c.initrd || !c.chan_path || !c.qmp_path)
+	if (!c.kernel || (!c.probe && (!c.initrd || !c.chan_path || !c.qmp_path)))
 		return luaL_error(L, "qemu_argv: kernel, initrd, chan and qmp are required");
 	lua_getfield(L, 1, "kvm");
 	c.accel_kvm = lua_isnil(L, -1) ? -1 : lua_toboolean(L, -1);
