@@ -29,9 +29,9 @@
 /* Controllers PID 1 enables at the root; we pass on those available. */
 static const char *const cg_controllers[] = { "cpuset", "cpu", "memory", "pids" };
 
-/* Formats "fmt: strerror(rc)" into err; returns rc. */
-static int __attribute__((format(printf, 4, 5)))
-cg_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+/* Formats fmt into err, then ": strerror(rc)" unless fmt already says why; returns rc. */
+static int __attribute__((format(printf, 5, 6)))
+cg_report(char *err, size_t errlen, int rc, int why, const char *fmt, ...)
 {
 	va_list ap;
 	size_t n;
@@ -42,24 +42,15 @@ cg_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
 	n = strlen(err);
-	if (n + 1 < errlen)
+	if (!why && n + 1 < errlen)
 		snprintf(err + n, errlen - n, ": %s", strerror(-rc));
 	return rc;
 }
 
-/* Formats fmt (which already says why) into err; returns rc. */
-static int __attribute__((format(printf, 4, 5)))
-cg_fail_why(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return rc;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return rc;
-}
+/* "fmt: strerror(rc)" into err; returns rc. */
+#define cg_fail(err, errlen, rc, ...)		cg_report(err, errlen, rc, 0, __VA_ARGS__)
+/* fmt alone, which already says why; returns rc. */
+#define cg_fail_why(err, errlen, rc, ...)	cg_report(err, errlen, rc, 1, __VA_ARGS__)
 
 /* ---- files ---- */
 
@@ -560,17 +551,14 @@ static int cg_pids_read(const char *dir, struct cg_pids *ps)
 	return rc;
 }
 
-/* Members of dir and every cgroup below it; a cgroup gone meanwhile is empty. */
-static int cg_pids_tree(const char *dir, struct cg_pids *ps)
+/* fn(sub, arg) for each child cgroup of dir until one fails: 0 (dir gone too), its rc, -errno. */
+static int cg_each_child(const char *dir, int (*fn)(const char *sub, void *arg), void *arg)
 {
 	char sub[PATH_MAX];
 	struct dirent *de;
 	DIR *d;
-	int rc;
+	int rc = 0;
 
-	rc = cg_pids_read(dir, ps);
-	if (rc)
-		return rc == -ENOENT ? 0 : rc;
 	d = opendir(dir);
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
@@ -578,12 +566,22 @@ static int cg_pids_tree(const char *dir, struct cg_pids *ps)
 		if (de->d_type != DT_DIR || de->d_name[0] == '.')
 			continue;
 		snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
-		rc = cg_pids_tree(sub, ps);
+		rc = fn(sub, arg);
 		if (rc)
 			break;
 	}
 	closedir(d);
 	return rc;
+}
+
+/* Members of dir and every cgroup below it; a cgroup gone meanwhile is empty. */
+static int cg_pids_tree(const char *dir, void *ps)
+{
+	int rc = cg_pids_read(dir, ps);
+
+	if (rc)
+		return rc == -ENOENT ? 0 : rc;
+	return cg_each_child(dir, cg_pids_tree, ps);
 }
 
 int cgroup_procs(const struct cgroup *cg, pid_t *pids, size_t n,
@@ -619,31 +617,29 @@ static void cg_kill_tree(const char *dir)
 	free(now.v);
 }
 
-/* rmdir depth-first; on failure copies the directory that stayed to bad. */
-static int cg_rmdir_tree(const char *dir, char *bad, size_t badlen)
-{
-	char sub[PATH_MAX];
-	struct dirent *de;
-	DIR *d;
-	int rc = 0;
+struct cg_rmdir {
+	char *bad;
+	size_t badlen;
+};
 
-	d = opendir(dir);
-	if (!d)
-		return errno == ENOENT ? 0 : -errno;
-	while ((de = readdir(d))) {
-		if (de->d_type != DT_DIR || de->d_name[0] == '.')
-			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
-		rc = cg_rmdir_tree(sub, bad, badlen);
-		if (rc)
-			break;
-	}
-	closedir(d);
+/* rmdir depth-first; on failure copies the directory that stayed to r->bad. */
+static int cg_rmdir_walk(const char *dir, void *arg)
+{
+	struct cg_rmdir *r = arg;
+	int rc = cg_each_child(dir, cg_rmdir_walk, r);
+
 	if (!rc && rmdir(dir) < 0 && errno != ENOENT)
 		rc = -errno;
-	if (rc && !*bad)
-		snprintf(bad, badlen, "%s", dir);
+	if (rc && !*r->bad)
+		snprintf(r->bad, r->badlen, "%s", dir);
 	return rc;
+}
+
+static int cg_rmdir_tree(const char *dir, char *bad, size_t badlen)
+{
+	struct cg_rmdir r = { bad, badlen };
+
+	return cg_rmdir_walk(dir, &r);
 }
 
 /* "remove: <path>: Device or resource busy: pids still inside: 12 34" */
