@@ -37,15 +37,13 @@ void chan_header(char hdr[CHAN_HDR_LEN], const void *payload, size_t n);
 /* Writes one whole frame to a blocking fd; 0 or -errno. */
 int chan_write_frame(int fd, const void *payload, size_t n);
 
-/* Guest side: a virtio-serial port found by name, read with a timeout. */
+/* A frame reader on an fd (the guest's virtio port, a unix socket), with a timeout. */
 struct chan_port {
 	int fd;
 	struct chan_buf in;
 	char name[64];
 };
 
-/* Finds /sys/class/virtio-ports/<x>/name == name and opens /dev/<x>. */
-int chan_port_open(struct chan_port *p, const char *name);
 /* 1 with a frame, 0 on timeout (ms < 0 waits forever), -errno, -EBADMSG. */
 int chan_port_recv(struct chan_port *p, int timeout_ms, const char **payload,
 		   size_t *len, char *err, size_t errlen);

@@ -1,8 +1,9 @@
-/* ktstr.core bindings for the guest's end of the channel. */
+/* ktstr.core bindings of src/base/chan.c (frames, ports) and src/guest/vport.c (the guest's port). */
 #include <errno.h>
 #include <stdlib.h>
 
 #include "src/base/chan.h"
+#include "src/guest/vport.h"
 #include "lk.h"
 
 #define PORT_MT "ktstr.port"
@@ -25,7 +26,7 @@ static int l_port_open(lua_State *L)
 
 	p->fd = -1;
 	luaL_setmetatable(L, PORT_MT);
-	rc = chan_port_open(p, name);
+	rc = vport_open(p, name);
 	return rc ? lk_fail(L, rc, "port_open", name) : 1;
 }
 
