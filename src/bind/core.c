@@ -1,8 +1,6 @@
 /* luaopen_ktstr_core: gathers every binding file's functions into one table. */
 #include "lk.h"
 
-int luaopen_ktstr_core(lua_State *L);
-
 int luaopen_ktstr_core(lua_State *L)
 {
 	struct lk_module *m;

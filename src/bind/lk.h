@@ -18,6 +18,8 @@ struct lk_module {
 };
 
 void lk_module_add(struct lk_module *m);
+/* The ktstr.core table: every LK_MODULE's functions (core.c). */
+int luaopen_ktstr_core(lua_State *L);
 struct lk_module *lk_modules(void);
 
 #define LK_MODULE(n, f, s)						\

@@ -13,9 +13,8 @@
 
 #include "src/base/sig.h"
 #include "l_sig.h"
+#include "lk.h"
 #include "lmain.h"
-
-int luaopen_ktstr_core(lua_State *L);
 
 static int lmain_traceback(lua_State *L)
 {
