@@ -3,20 +3,23 @@ CC      ?= gcc
 PKGS    := lua5.4 libuv libbpf libelf jansson zlib libedit
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -fno-strict-aliasing \
-	   -Isrc -Ivmm -Iinitramfs $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+	   -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lzstd
 
 B       := build
-SRCS    := $(wildcard src/*.c vmm/*.c initramfs/*.c)
+SRCS    := $(wildcard src/*.c src/*/*.c vmm/*.c initramfs/*.c)
+HDRS    := $(wildcard src/*/*.h vmm/*.h initramfs/*.h)
 OBJS    := $(SRCS:%.c=$(B)/%.o)
 KTSTR   := $(B)/ktstr
 
 .PHONY: all check demo deps kernel bench clean format
 all: $(KTSTR) sched
 
-$(B)/%.o: %.c $(wildcard src/*.h vmm/*.h initramfs/*.h)
+# -MMD: each object also depends on the headers it included (build/**/*.d).
+$(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+-include $(OBJS:.o=.d)
 
 # -rdynamic: C Lua modules loaded by require (cjson) resolve lua_* here.
 $(KTSTR): $(OBJS)
@@ -84,7 +87,7 @@ bench: all
 	$(KTSTR) lua bench/run.lua
 
 format:
-	clang-format -i $(SRCS) $(wildcard src/*.h vmm/*.h initramfs/*.h)
+	clang-format -i $(SRCS) $(HDRS)
 
 clean:
 	rm -rf $(B)

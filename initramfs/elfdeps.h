@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "strlist.h"
+#include "src/base/strlist.h"
 
 /*
  * Appends to out the interpreters (PT_INTERP) of bins[0..n) and every

@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "strlist.h"
+#include "src/base/strlist.h"
 
 /*
  * Writes ins[0..n) one after another into out (created or truncated). On

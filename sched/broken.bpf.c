@@ -49,11 +49,7 @@ void BPF_PROG(broken_enqueue, struct task_struct *p, u64 enq_flags)
 SEC("struct_ops/broken_exit")
 void BPF_PROG(broken_exit, struct scx_exit_info *ei)
 {
-	bpf_probe_read_kernel_str(uei.reason, sizeof(uei.reason), ei->reason);
-	bpf_probe_read_kernel_str(uei.msg, sizeof(uei.msg), ei->msg);
-	uei.exit_code = ei->exit_code;
-	uei.exit_cpu = ei->exit_cpu;
-	__sync_val_compare_and_swap(&uei.kind, uei.kind, ei->kind);
+	ktstr_exit_record(&uei, ei);
 }
 
 SEC(".struct_ops.link")

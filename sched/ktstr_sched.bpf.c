@@ -434,12 +434,7 @@ s32 BPF_STRUCT_OPS_SLEEPABLE(ktstr_init)
 
 void BPF_STRUCT_OPS(ktstr_exit, struct scx_exit_info *ei)
 {
-	bpf_probe_read_kernel_str(uei.reason, sizeof(uei.reason), ei->reason);
-	bpf_probe_read_kernel_str(uei.msg, sizeof(uei.msg), ei->msg);
-	uei.exit_code = ei->exit_code;
-	uei.exit_cpu = ei->exit_cpu;
-	/* Published last, with a barrier: the loader polls kind. */
-	__sync_val_compare_and_swap(&uei.kind, uei.kind, ei->kind);
+	ktstr_exit_record(&uei, ei);
 }
 
 SEC(".struct_ops.link")

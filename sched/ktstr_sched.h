@@ -51,4 +51,20 @@ struct ktstr_exit {
 	char msg[KTSTR_MSG_LEN];
 };
 
+#ifdef __bpf__
+/*
+ * What every fixture's ops.exit() does: copy the exit info into uei, kind
+ * published last with a barrier (the loader polls kind).
+ */
+static __always_inline void ktstr_exit_record(struct ktstr_exit *uei,
+					      const struct scx_exit_info *ei)
+{
+	bpf_probe_read_kernel_str(uei->reason, sizeof(uei->reason), ei->reason);
+	bpf_probe_read_kernel_str(uei->msg, sizeof(uei->msg), ei->msg);
+	uei->exit_code = ei->exit_code;
+	uei->exit_cpu = ei->exit_cpu;
+	__sync_val_compare_and_swap(&uei->kind, uei->kind, ei->kind);
+}
+#endif
+
 #endif /* KTSTR_SCHED_H */

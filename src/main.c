@@ -1,151 +1,21 @@
 /* Entry point: PID 1 becomes the guest init, anything else runs the Lua CLI. */
-#define _GNU_SOURCE
-#include <libgen.h>
-#include <limits.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
-#include <lua.h>
-#include <lauxlib.h>
-#include <lualib.h>
-
-#include "guest.h"
-#include "sig.h"
-
-int luaopen_ktstr_core(lua_State *L);
-
-static lua_State *main_L;
-
-/* As lua.c does: stop running Lua at the next hook call after a signal. */
-static void main_lstop(lua_State *L, lua_Debug *ar)
-{
-	(void)ar;
-	lua_sethook(L, NULL, 0, 0);
-	luaL_error(L, "interrupted");
-}
-
-static void main_on_signal(int signo)
-{
-	(void)signo;
-	if (main_L)
-		lua_sethook(main_L, main_lstop,
-			    LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
-}
-
-static int main_traceback(lua_State *L)
-{
-	const char *msg = lua_tostring(L, 1);
-
-	if (!msg) {
-		if (luaL_callmeta(L, 1, "__tostring") &&
-		    lua_type(L, -1) == LUA_TSTRING)
-			return 1;
-		msg = lua_pushfstring(L, "(error object is a %s value)",
-				      luaL_typename(L, 1));
-	}
-	luaL_traceback(L, L, msg, 1);
-	return 1;
-}
-
-/* Finds lua/ beside or above the binary: build/ktstr -> ./lua, /init -> /lua. */
-static void main_lua_dir(char *out, size_t len)
-{
-	char exe[PATH_MAX], cand[PATH_MAX + 16];
-	const char *env = getenv("KTSTR_LUA_DIR");
-	ssize_t n;
-	char *dir;
-
-	if (env && *env) {
-		snprintf(out, len, "%s", env);
-		return;
-	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n < 0) {
-		snprintf(out, len, "lua");
-		return;
-	}
-	exe[n] = '\0';
-	dir = dirname(exe);
-	snprintf(cand, sizeof(cand), "%s/lua/ktstr", dir);
-	if (access(cand, F_OK) == 0) {
-		snprintf(out, len, "%s/lua", dir);
-		return;
-	}
-	snprintf(out, len, "%s/../lua", dir);
-}
-
-static void main_set_paths(lua_State *L)
-{
-	char dir[PATH_MAX];
-
-	main_lua_dir(dir, sizeof(dir));
-	lua_getglobal(L, "package");
-	lua_getfield(L, -1, "path");
-	lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", dir, dir,
-			lua_tostring(L, -1));
-	lua_setfield(L, -3, "path");
-	lua_pop(L, 1);
-	lua_pushstring(L, dir);
-	lua_setfield(L, -2, "ktstr_lua_dir");
-	lua_pop(L, 1);
-}
-
-/* Runs require(mod).main(argv...) and returns its integer result. */
-static int main_run_lua(const char *mod, int argc, char **argv)
-{
-	lua_State *L = luaL_newstate();
-	int i, rc;
-
-	if (!L) {
-		fprintf(stderr, "ktstr: out of memory\n");
-		return 2;
-	}
-	main_L = L;
-	luaL_openlibs(L);
-	luaL_requiref(L, "ktstr.core", luaopen_ktstr_core, 0);
-	lua_pop(L, 1);
-	main_set_paths(L);
-	lua_pushcfunction(L, main_traceback);
-	lua_getglobal(L, "require");
-	lua_pushstring(L, mod);
-	rc = lua_pcall(L, 1, 1, 1);
-	if (rc == LUA_OK) {
-		lua_getfield(L, -1, "main");
-		lua_remove(L, -2);
-		lua_checkstack(L, argc + 1);
-		for (i = 0; i < argc; i++)
-			lua_pushstring(L, argv[i]);
-		rc = lua_pcall(L, argc, 1, 1);
-	}
-	if (rc != LUA_OK && sig_pending()) {
-		fprintf(stderr, "ktstr: interrupted by %s\n",
-			strsignal(sig_pending()));
-		rc = 128 + sig_pending();
-	} else if (rc != LUA_OK) {
-		fprintf(stderr, "ktstr: %s\n", lua_tostring(L, -1));
-		rc = 2;
-	} else {
-		rc = lua_isnumber(L, -1) ? (int)lua_tonumber(L, -1) : 0;
-	}
-	main_L = NULL;
-	lua_close(L);
-	return rc;
-}
+#include "src/base/sig.h"
+#include "src/bind/lmain.h"
+#include "src/guest/init.h"
 
 int main(int argc, char **argv)
 {
 	int rc;
 
 	if (getpid() == 1) {
-		rc = guest_init();
+		rc = init_setup();
 		if (rc == 0)
-			rc = main_run_lua("ktstr.guest.agent", argc - 1, argv + 1);
-		guest_poweroff(rc);
+			rc = lmain_run("ktstr.guest.agent", argc - 1, argv + 1);
+		init_poweroff(rc);
 		return rc;
 	}
 	sig_setup();
-	sig_set_hook(main_on_signal);
-	return main_run_lua("ktstr.host.cli", argc - 1, argv + 1);
+	return lmain_run("ktstr.host.cli", argc - 1, argv + 1);
 }

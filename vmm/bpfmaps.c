@@ -7,7 +7,7 @@
 #include <linux/bpf.h>
 
 #include "bpfmaps.h"
-#include "btf.h"
+#include "kbtf.h"
 
 /* include/linux/xarray.h */
 #define XA_CHUNK_SHIFT	6
@@ -124,11 +124,11 @@ static uint64_t u64_at(const uint8_t *b, uint32_t off)
 	return v;
 }
 
-int bpfmap_info_read(const struct kern *k, const struct bpfmaps_layout *l, uint64_t va,
+int bpfmap_info_read(const struct kmem *k, const struct bpfmaps_layout *l, uint64_t va,
 		     struct bpfmap_info *m)
 {
 	uint8_t buf[MAP_BUF];
-	int rc = kern_read(k, va, buf, l->map_size);
+	int rc = kmem_read(k, va, buf, l->map_size);
 
 	if (rc)
 		return rc;
@@ -148,7 +148,7 @@ int bpfmap_info_read(const struct kern *k, const struct bpfmaps_layout *l, uint6
 }
 
 struct xa_walk {
-	const struct kern *k;
+	const struct kmem *k;
 	const struct bpfmaps_layout *l;
 	int (*leaf)(struct xa_walk *w, uint64_t entry);
 	void *out;
@@ -191,9 +191,9 @@ static int xa_node_walk(struct xa_walk *w, uint64_t node, int shift_above)
 
 	if (++w->nodes > BPFMAP_MAX_NODES)
 		return -ELOOP;
-	rc = kern_read(w->k, node + w->l->node_shift, &shift, 1);
+	rc = kmem_read(w->k, node + w->l->node_shift, &shift, 1);
 	if (!rc)
-		rc = kern_read(w->k, node + w->l->node_slots, slots, sizeof(slots));
+		rc = kmem_read(w->k, node + w->l->node_slots, slots, sizeof(slots));
 	if (rc)
 		return rc;
 	if (shift_above < 0 ? shift > XA_MAX_SHIFT || shift % XA_CHUNK_SHIFT :
@@ -211,7 +211,7 @@ static int xa_node_walk(struct xa_walk *w, uint64_t node, int shift_above)
 static int idr_walk(struct xa_walk *w, uint64_t idr_va)
 {
 	uint64_t head;
-	int rc = kern_read_u64(w->k, idr_va + w->l->xa_head, &head);
+	int rc = kmem_read_u64(w->k, idr_va + w->l->xa_head, &head);
 
 	if (!rc)
 		rc = xa_entry(w, head, -1);
@@ -223,7 +223,7 @@ static int map_leaf(struct xa_walk *w, uint64_t e)
 	return bpfmap_info_read(w->k, w->l, e, (struct bpfmap_info *)w->out + w->n);
 }
 
-int bpfmaps_list(const struct kern *k, const struct bpfmaps_layout *l, uint64_t map_idr_va,
+int bpfmaps_list(const struct kmem *k, const struct bpfmaps_layout *l, uint64_t map_idr_va,
 		 struct bpfmap_info *out, int max)
 {
 	struct xa_walk w = { .k = k, .l = l, .leaf = map_leaf, .out = out, .max = max };
@@ -232,16 +232,16 @@ int bpfmaps_list(const struct kern *k, const struct bpfmaps_layout *l, uint64_t 
 }
 
 /* Run counts summed over the CPUs' stats; 0 and 0 while kernel.bpf_stats_enabled is off. */
-static int prog_stats(const struct kern *k, const struct bpfmaps_layout *l, uint64_t stats,
+static int prog_stats(const struct kmem *k, const struct bpfmaps_layout *l, uint64_t stats,
 		      struct bpfprog_info *p)
 {
 	int cpu;
 
 	for (cpu = 0; stats && cpu < k->a.nr_cpus; cpu++) {
-		uint64_t at = kern_percpu(k, stats, cpu), cnt, ns;
+		uint64_t at = kmem_percpu(k, stats, cpu), cnt, ns;
 
-		if (kern_read_u64(k, at + l->pstats_cnt, &cnt) ||
-		    kern_read_u64(k, at + l->pstats_nsecs, &ns))
+		if (kmem_read_u64(k, at + l->pstats_cnt, &cnt) ||
+		    kmem_read_u64(k, at + l->pstats_nsecs, &ns))
 			return -EFAULT;
 		p->cnt += cnt;
 		p->nsecs += ns;
@@ -257,18 +257,18 @@ static int prog_leaf(struct xa_walk *w, uint64_t e)
 
 	memset(p, 0, sizeof(*p));
 	p->va = e;
-	if (kern_read(w->k, e + l->prog_type, &p->type, 4) ||
-	    kern_read_u64(w->k, e + l->prog_aux, &aux) ||
-	    kern_read_u64(w->k, e + l->prog_stats, &stats) ||
-	    kern_read(w->k, aux + l->aux_id, &p->id, 4) ||
-	    kern_read(w->k, aux + l->aux_name, p->name, BPFMAP_NAME_LEN) ||
-	    kern_read(w->k, aux + l->aux_verified_insns, &p->verified_insns, 4))
+	if (kmem_read(w->k, e + l->prog_type, &p->type, 4) ||
+	    kmem_read_u64(w->k, e + l->prog_aux, &aux) ||
+	    kmem_read_u64(w->k, e + l->prog_stats, &stats) ||
+	    kmem_read(w->k, aux + l->aux_id, &p->id, 4) ||
+	    kmem_read(w->k, aux + l->aux_name, p->name, BPFMAP_NAME_LEN) ||
+	    kmem_read(w->k, aux + l->aux_verified_insns, &p->verified_insns, 4))
 		return -EFAULT;
 	p->name[BPFMAP_NAME_LEN] = '\0';
 	return prog_stats(w->k, l, stats, p);
 }
 
-int bpfprogs_list(const struct kern *k, const struct bpfmaps_layout *l, uint64_t prog_idr_va,
+int bpfprogs_list(const struct kmem *k, const struct bpfmaps_layout *l, uint64_t prog_idr_va,
 		  struct bpfprog_info *out, int max)
 {
 	struct xa_walk w = { .k = k, .l = l, .leaf = prog_leaf, .out = out, .max = max };
@@ -293,7 +293,7 @@ static int map_is_array(uint32_t type)
 	return type == BPF_MAP_TYPE_ARRAY || type == BPF_MAP_TYPE_PERCPU_ARRAY;
 }
 
-int bpfmap_scratch_size(const struct kern *k, const struct bpfmap_info *m, size_t *size)
+int bpfmap_scratch_size(const struct kmem *k, const struct bpfmap_info *m, size_t *size)
 {
 	uint64_t nvals = bpfmap_is_percpu(m->type) ? k->a.nr_cpus : 1;
 	uint64_t key = map_is_hash(m->type) ? m->key_size : 0;
@@ -309,7 +309,7 @@ int bpfmap_scratch_size(const struct kern *k, const struct bpfmap_info *m, size_
 }
 
 struct map_walk {
-	const struct kern *k;
+	const struct kmem *k;
 	const struct bpfmaps_layout *l;
 	const struct bpfmap_info *m;
 	uint8_t *key, *val;
@@ -327,10 +327,10 @@ static int read_values(struct map_walk *w, uint64_t va)
 	int cpu, rc;
 
 	if (!w->percpu)
-		return kern_read(w->k, va, w->val, size);
-	rc = kern_read_u64(w->k, va, &pptr);
+		return kmem_read(w->k, va, w->val, size);
+	rc = kmem_read_u64(w->k, va, &pptr);
 	for (cpu = 0; !rc && cpu < w->nvals; cpu++)
-		rc = kern_read(w->k, kern_percpu(w->k, pptr, cpu), w->val + (size_t)cpu * size,
+		rc = kmem_read(w->k, kmem_percpu(w->k, pptr, cpu), w->val + (size_t)cpu * size,
 			       size);
 	return rc;
 }
@@ -372,13 +372,13 @@ static int htab_chain(struct map_walk *w, uint64_t node)
 		if (w->seen >= cap)
 			return -ELOOP;
 		key = node - w->l->elem_node + w->l->elem_key;
-		rc = kern_read(w->k, key, w->key, w->m->key_size);
+		rc = kmem_read(w->k, key, w->key, w->m->key_size);
 		if (!rc)
 			rc = read_values(w, key + ROUND8(w->m->key_size));
 		if (!rc)
 			rc = emit(w, w->seen++, w->key);
 		if (!rc)
-			rc = kern_read_u64(w->k, node + w->l->node_next, &node);
+			rc = kmem_read_u64(w->k, node + w->l->node_next, &node);
 		if (rc)
 			return rc;
 	}
@@ -389,17 +389,17 @@ static int htab_read(struct map_walk *w)
 {
 	uint64_t htab = w->m->va - w->l->htab_map, buckets, b, first;
 	uint32_t n;
-	int rc = kern_read_u64(w->k, htab + w->l->htab_buckets, &buckets);
+	int rc = kmem_read_u64(w->k, htab + w->l->htab_buckets, &buckets);
 
 	if (!rc)
-		rc = kern_read_u32(w->k, htab + w->l->htab_n_buckets, &n);
+		rc = kmem_read_u32(w->k, htab + w->l->htab_n_buckets, &n);
 	if (rc)
 		return rc;
 	/* n_buckets = roundup_pow_of_two(max_entries) */
 	if (!n || (n & (n - 1)) || n > 2ULL * w->m->max_entries)
 		return -EBADMSG;
 	for (b = 0; b < n; b++) {
-		rc = kern_read_u64(w->k, buckets + b * w->l->bucket_size + w->l->bucket_first,
+		rc = kmem_read_u64(w->k, buckets + b * w->l->bucket_size + w->l->bucket_first,
 				   &first);
 		if (!rc)
 			rc = htab_chain(w, first);
@@ -409,7 +409,7 @@ static int htab_read(struct map_walk *w)
 	return 0;
 }
 
-int bpfmap_read(const struct kern *k, const struct bpfmaps_layout *l,
+int bpfmap_read(const struct kmem *k, const struct bpfmaps_layout *l,
 		const struct bpfmap_info *m, void *scratch, bpfmap_fn fn, void *ctx)
 {
 	struct map_walk w = { .k = k, .l = l, .m = m, .fn = fn, .ctx = ctx };
@@ -429,15 +429,15 @@ int bpfmap_read(const struct kern *k, const struct bpfmaps_layout *l,
 	return htab_read(&w);
 }
 
-int bpfmap_btf_blob(const struct kern *k, const struct bpfmaps_layout *l, uint64_t btf_va,
+int bpfmap_btf_blob(const struct kmem *k, const struct bpfmaps_layout *l, uint64_t btf_va,
 		    void *buf, size_t cap, size_t *len)
 {
 	uint64_t data;
 	uint32_t size;
-	int rc = kern_read_u64(k, btf_va + l->btf_data, &data);
+	int rc = kmem_read_u64(k, btf_va + l->btf_data, &data);
 
 	if (!rc)
-		rc = kern_read_u32(k, btf_va + l->btf_data_size, &size);
+		rc = kmem_read_u32(k, btf_va + l->btf_data_size, &size);
 	if (rc)
 		return rc;
 	if (size > BPFMAP_MAX_BTF)
@@ -445,7 +445,7 @@ int bpfmap_btf_blob(const struct kern *k, const struct bpfmaps_layout *l, uint64
 	*len = size;
 	if (!buf)
 		return 0;
-	return cap < size ? -ENOSPC : kern_read(k, data, buf, size);
+	return cap < size ? -ENOSPC : kmem_read(k, data, buf, size);
 }
 
 const char *bpfmaps_strerror(int rc)

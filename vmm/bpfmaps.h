@@ -1,11 +1,11 @@
-/* The guest kernel's BPF maps, found through map_idr and read through struct kern only. */
+/* The guest kernel's BPF maps, found through map_idr and read through struct kmem only. */
 #ifndef KTSTR_BPFMAPS_H
 #define KTSTR_BPFMAPS_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kernel.h"
+#include "kmem.h"
 
 struct btf;
 
@@ -78,32 +78,32 @@ int bpfmaps_layout_init(struct bpfmaps_layout *l, const struct btf *vmlinux);
  * or -EFAULT (wild pointer), -EBADMSG (xa_node shifts out of order),
  * -ELOOP (more than BPFMAP_MAX_NODES nodes), -ENOSPC (more than max maps).
  */
-int bpfmaps_list(const struct kern *k, const struct bpfmaps_layout *l, uint64_t map_idr_va,
+int bpfmaps_list(const struct kmem *k, const struct bpfmaps_layout *l, uint64_t map_idr_va,
 		 struct bpfmap_info *out, int max);
 /* Every program in prog_idr, as bpfmaps_list does maps. */
-int bpfprogs_list(const struct kern *k, const struct bpfmaps_layout *l, uint64_t prog_idr_va,
+int bpfprogs_list(const struct kmem *k, const struct bpfmaps_layout *l, uint64_t prog_idr_va,
 		  struct bpfprog_info *out, int max);
 /* The header of the struct bpf_map at va; 0 or -EFAULT. */
-int bpfmap_info_read(const struct kern *k, const struct bpfmaps_layout *l, uint64_t va,
+int bpfmap_info_read(const struct kmem *k, const struct bpfmaps_layout *l, uint64_t va,
 		     struct bpfmap_info *m);
 /*
  * Scratch bytes bpfmap_read needs for m (a key and every CPU's value) into
  * *size; -EOPNOTSUPP for a type it cannot read, -E2BIG past the limits.
  */
-int bpfmap_scratch_size(const struct kern *k, const struct bpfmap_info *m, size_t *size);
+int bpfmap_scratch_size(const struct kmem *k, const struct bpfmap_info *m, size_t *size);
 /*
  * Calls fn for each element: arrays in index order, hashes bucket by bucket.
  * 0, fn's nonzero return, or -EFAULT, -EBADMSG (bucket count), -ELOOP
  * (a hash chain longer than max_entries allows), or bpfmap_scratch_size's.
  */
-int bpfmap_read(const struct kern *k, const struct bpfmaps_layout *l,
+int bpfmap_read(const struct kmem *k, const struct bpfmaps_layout *l,
 		const struct bpfmap_info *m, void *scratch, bpfmap_fn fn, void *ctx);
 /*
  * The BTF blob of the struct btf at btf_va: its size into *len, and when buf
  * is not NULL (and cap >= *len) the bytes. 0, -E2BIG past BPFMAP_MAX_BTF,
  * -ENOSPC if cap is short, -EFAULT.
  */
-int bpfmap_btf_blob(const struct kern *k, const struct bpfmaps_layout *l, uint64_t btf_va,
+int bpfmap_btf_blob(const struct kmem *k, const struct bpfmaps_layout *l, uint64_t btf_va,
 		    void *buf, size_t cap, size_t *len);
 /* Whether values of this map type are per CPU (bpfmap_entry.nvals == nr_cpus). */
 int bpfmap_is_percpu(uint32_t type);

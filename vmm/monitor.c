@@ -1,32 +1,30 @@
 /* Samples the guest's runqueues and sched_ext counters without the guest's help. */
 #include <errno.h>
-#include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "monitor.h"
 
-static uint32_t rd32(const struct kern *k, uint64_t va, int *fault)
+static uint32_t rd32(const struct kmem *k, uint64_t va, int *fault)
 {
 	uint32_t v = 0;
-	int rc = kern_read_u32(k, va, &v);
+	int rc = kmem_read_u32(k, va, &v);
 
 	if (rc && !*fault)
 		*fault = rc;
 	return v;
 }
 
-static uint64_t rd64_opt(const struct kern *k, uint64_t rq, uint32_t off)
+static uint64_t rd64_opt(const struct kmem *k, uint64_t rq, uint32_t off)
 {
 	uint64_t v = 0;
 
 	if (off != MON_NO_FIELD)
-		kern_read_u64(k, rq + off, &v);
+		kmem_read_u64(k, rq + off, &v);
 	return v;
 }
 
 /* Counters only a schedstat kernel keeps: zero where absent, never a fault. */
-static void mon_sample_schedstat(const struct kern *k, const struct mon_layout *l, uint64_t rq,
+static void mon_sample_schedstat(const struct kmem *k, const struct mon_layout *l, uint64_t rq,
 				 struct mon_cpu *c)
 {
 	int fault = 0;
@@ -40,10 +38,10 @@ static void mon_sample_schedstat(const struct kern *k, const struct mon_layout *
 			  rd32(k, rq + l->rq_sched_goidle, &fault);
 }
 
-static void mon_sample_rq(const struct kern *k, const struct mon_layout *l, int cpu,
+static void mon_sample_rq(const struct kmem *k, const struct mon_layout *l, int cpu,
 			  struct mon_cpu *c)
 {
-	uint64_t rq = kern_percpu(k, l->runqueues, cpu);
+	uint64_t rq = kmem_percpu(k, l->runqueues, cpu);
 	int rc;
 
 	c->fault = 0;
@@ -51,42 +49,42 @@ static void mon_sample_rq(const struct kern *k, const struct mon_layout *l, int 
 	c->scx_nr_running = rd32(k, rq + l->rq_scx_nr_running, &c->fault);
 	c->scx_flags = rd32(k, rq + l->rq_scx_flags, &c->fault);
 	c->dsq_depth = rd32(k, rq + l->rq_scx_dsq_nr, &c->fault);
-	rc = kern_read_u64(k, rq + l->rq_clock, &c->clock);
+	rc = kmem_read_u64(k, rq + l->rq_clock, &c->clock);
 	if (rc && !c->fault)
 		c->fault = rc;
 	mon_sample_schedstat(k, l, rq, c);
 }
 
 /* The attached scheduler's per-CPU event counters; 0 if none is attached. */
-static int mon_sample_events(const struct kern *k, const struct mon_layout *l,
+static int mon_sample_events(const struct kmem *k, const struct mon_layout *l,
 			     struct mon_sample *s)
 {
 	uint64_t sch = 0, pcpu, ei;
 	uint32_t kind = 0, ei_kind = 0;
 	int cpu, i, rc;
 
-	if (!l->scx_root || kern_read_u64(k, l->scx_root, &sch) || !sch)
+	if (!l->scx_root || kmem_read_u64(k, l->scx_root, &sch) || !sch)
 		return 0;
-	rc = kern_read_u32(k, sch + l->sch_exit_kind, &kind);
+	rc = kmem_read_u32(k, sch + l->sch_exit_kind, &kind);
 	if (!rc)
-		rc = kern_read_u64(k, sch + l->sch_pcpu, &pcpu);
+		rc = kmem_read_u64(k, sch + l->sch_pcpu, &pcpu);
 	if (rc)
 		return 0;	/* a scheduler being torn down: no counters this time */
 	s->exit_kind = (int)kind;
-	if (!kern_read_u64(k, sch + l->sch_exit_info, &ei) && ei &&
-	    !kern_read_u32(k, ei + l->ei_kind, &ei_kind))
+	if (!kmem_read_u64(k, sch + l->sch_exit_info, &ei) && ei &&
+	    !kmem_read_u32(k, ei + l->ei_kind, &ei_kind))
 		s->exit_info_kind = (int)ei_kind;
 	for (cpu = 0; cpu < s->nr_cpus; cpu++) {
-		uint64_t ev = kern_percpu(k, pcpu, cpu) + l->pcpu_events;
+		uint64_t ev = kmem_percpu(k, pcpu, cpu) + l->pcpu_events;
 
 		for (i = 0; i < l->nr_events; i++)
-			if (kern_read(k, ev + l->ev_off[i], &s->cpu[cpu].ev[i], 8))
+			if (kmem_read(k, ev + l->ev_off[i], &s->cpu[cpu].ev[i], 8))
 				return 0;
 	}
 	return 1;
 }
 
-int mon_sample(const struct kern *k, const struct mon_layout *l, struct mon_sample *s)
+int mon_sample(const struct kmem *k, const struct mon_layout *l, struct mon_sample *s)
 {
 	int cpu, ok = 0;
 
@@ -101,19 +99,4 @@ int mon_sample(const struct kern *k, const struct mon_layout *l, struct mon_samp
 		return s->cpu[0].fault;
 	s->have_sched = mon_sample_events(k, l, s);
 	return 0;
-}
-
-int mon_thread_schedstat(pid_t pid, pid_t tid, uint64_t *run_ns, uint64_t *delay_ns)
-{
-	char path[64];
-	FILE *f;
-	int n;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", (int)pid, (int)tid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	n = fscanf(f, "%" SCNu64 " %" SCNu64, run_ns, delay_ns);
-	fclose(f);
-	return n == 2 ? 0 : -EIO;
 }

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "kernel.h"
+#include "kmem.h"
 
 #define MON_MAX_EVENTS	32
 #define MON_NO_FIELD	UINT32_MAX
@@ -39,12 +39,10 @@ struct mon_sample {
 	int have_sched;		/* scx_root was set: the event counters are valid */
 	int exit_kind;		/* scx_root->exit_kind; 0 while running */
 	int exit_info_kind;	/* scx_root->exit_info->kind: why it is exiting or exited */
-	struct mon_cpu cpu[KERN_MAX_CPUS];
+	struct mon_cpu cpu[KMEM_MAX_CPUS];
 };
 
 /* One sample of every CPU; 0, or -errno when nothing at all could be read. */
-int mon_sample(const struct kern *k, const struct mon_layout *l, struct mon_sample *s);
-/* A host thread's cumulative on-CPU and run-queue wait time (ns), from its schedstat. */
-int mon_thread_schedstat(pid_t pid, pid_t tid, uint64_t *run_ns, uint64_t *delay_ns);
+int mon_sample(const struct kmem *k, const struct mon_layout *l, struct mon_sample *s);
 
 #endif

@@ -13,14 +13,14 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "chan.h"
-#include "proc.h"
+#include "src/base/chan.h"
+#include "src/base/proc.h"
+#include "src/base/sig.h"
 #include "qemu.h"
-#include "sig.h"
 
-#define VM_TAIL_LEN	(64 * 1024)
-#define VM_ERR_LEN	4096
-#define VM_RBUF_LEN	(64 * 1024)
+#define QEMU_TAIL_LEN	(64 * 1024)
+#define QEMU_ERR_LEN	4096
+#define QEMU_RBUF_LEN	(64 * 1024)
 
 /*
  * Fixed kernel command line: quiet PVH boot, panic powers the guest off.
@@ -37,13 +37,13 @@ static const char qemu_base_cmdline[] =
 	"page_alloc.shuffle=0 random.trust_cpu=on audit=0 schedstats=enable "
 	"sysctl.kernel.bpf_stats_enabled=1";
 
-struct vm_frame {
-	struct vm_frame *next;
+struct qemu_frame {
+	struct qemu_frame *next;
 	size_t len;
 	char data[];
 };
 
-struct vm {
+struct qemu {
 	uv_loop_t loop;
 	struct proc proc;
 	int pidfd;
@@ -56,16 +56,16 @@ struct vm {
 	int log_fd, echo;
 	char *chan_path, *qmp_path;
 	struct chan_buf chan_in;
-	struct vm_frame *frames, **frames_tail;
+	struct qemu_frame *frames, **frames_tail;
 	char bad_frame[256];
 	struct chan_buf qmp_in;
 	char *qmp_reply;
 	int qmp_ready;
-	char tail[VM_TAIL_LEN];
+	char tail[QEMU_TAIL_LEN];
 	size_t tail_len;		/* total bytes ever written */
-	char qerr_buf[VM_ERR_LEN];
+	char qerr_buf[QEMU_ERR_LEN];
 	size_t qerr_len;
-	char rbuf[VM_RBUF_LEN];
+	char rbuf[QEMU_RBUF_LEN];
 	int writes_pending;
 };
 
@@ -79,12 +79,21 @@ int qemu_kvm_usable(void)
 	return 1;
 }
 
+const char *qemu_binary(const char *qemu)
+{
+	const char *env = getenv("KTSTR_QEMU");
+
+	if (qemu && *qemu)
+		return qemu;
+	return env && *env ? env : "qemu-system-x86_64";
+}
+
 int qemu_build_argv(const struct qemu_cfg *c, struct argv_buf *a)
 {
 	int kvm = c->accel_kvm < 0 ? qemu_kvm_usable() : c->accel_kvm;
 	int rc = 0;
 
-	rc |= argv_push(a, "%s", c->qemu);
+	rc |= argv_push(a, "%s", qemu_binary(c->qemu));
 	rc |= argv_push(a, "-machine");
 	rc |= argv_push(a, "q35");
 	rc |= argv_push(a, "-accel");
@@ -107,6 +116,18 @@ int qemu_build_argv(const struct qemu_cfg *c, struct argv_buf *a)
 	rc |= argv_push(a, "stdio,id=con,signal=off");
 	rc |= argv_push(a, "-serial");
 	rc |= argv_push(a, "chardev:con");
+	if (c->probe) {
+		/* no initrd: the kernel panics looking for its root fs, and that proves it ran */
+		rc |= argv_push(a, "-smp");
+		rc |= argv_push(a, "1");
+		rc |= argv_push(a, "-m");
+		rc |= argv_push(a, "256M");
+		rc |= argv_push(a, "-kernel");
+		rc |= argv_push(a, "%s", c->kernel);
+		rc |= argv_push(a, "-append");
+		rc |= argv_push(a, "console=ttyS0 panic=-1 tsc=reliable");
+		return rc ? -ENOMEM : 0;
+	}
 	rc |= argv_push(a, "-device");
 	rc |= argv_push(a, "virtio-serial-pci,id=vs0");
 	rc |= argv_push(a, "-chardev");
@@ -128,42 +149,42 @@ int qemu_build_argv(const struct qemu_cfg *c, struct argv_buf *a)
 	return rc ? -ENOMEM : 0;
 }
 
-static void vm_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+static void qemu_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
-	struct vm *vm = h->loop->data;
+	struct qemu *vm = h->loop->data;
 
 	(void)hint;
 	*buf = uv_buf_init(vm->rbuf, sizeof(vm->rbuf));
 }
 
-static void vm_tail_add(struct vm *vm, const char *p, size_t n)
+static void qemu_tail_add(struct qemu *vm, const char *p, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		vm->tail[(vm->tail_len + i) % VM_TAIL_LEN] = p[i];
+		vm->tail[(vm->tail_len + i) % QEMU_TAIL_LEN] = p[i];
 	vm->tail_len += n;
 }
 
-static void vm_on_console(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+static void qemu_on_console(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
-	struct vm *vm = s->loop->data;
+	struct qemu *vm = s->loop->data;
 
 	if (n < 0) {
 		uv_read_stop(s);
 		vm->con_open = 0;
 		return;
 	}
-	vm_tail_add(vm, buf->base, n);
+	qemu_tail_add(vm, buf->base, n);
 	if (vm->log_fd >= 0 && write(vm->log_fd, buf->base, n) < 0)
 		vm->log_fd = -1;	/* keep the run going without a log */
 	if (vm->echo && write(2, buf->base, n) < 0)
 		vm->echo = 0;
 }
 
-static void vm_on_qerr(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+static void qemu_on_qerr(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
-	struct vm *vm = s->loop->data;
+	struct qemu *vm = s->loop->data;
 	size_t room = sizeof(vm->qerr_buf) - 1 - vm->qerr_len;
 
 	if (n < 0) {
@@ -178,9 +199,9 @@ static void vm_on_qerr(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	vm->qerr_buf[vm->qerr_len] = '\0';
 }
 
-static void vm_queue_frame(struct vm *vm, const char *p, size_t n)
+static void qemu_queue_frame(struct qemu *vm, const char *p, size_t n)
 {
-	struct vm_frame *f = malloc(sizeof(*f) + n + 1);
+	struct qemu_frame *f = malloc(sizeof(*f) + n + 1);
 
 	if (!f)
 		return;
@@ -192,9 +213,9 @@ static void vm_queue_frame(struct vm *vm, const char *p, size_t n)
 	vm->frames_tail = &f->next;
 }
 
-static void vm_on_chan(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+static void qemu_on_chan(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
-	struct vm *vm = s->loop->data;
+	struct qemu *vm = s->loop->data;
 	const char *p;
 	size_t len;
 	int rc;
@@ -208,13 +229,13 @@ static void vm_on_chan(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		return;
 	while ((rc = chan_buf_next(&vm->chan_in, &p, &len, vm->bad_frame,
 				   sizeof(vm->bad_frame))) == 1)
-		vm_queue_frame(vm, p, len);
+		qemu_queue_frame(vm, p, len);
 }
 
 /* QMP speaks one JSON object per line; events are dropped, replies kept. */
-static void vm_on_qmp(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+static void qemu_on_qmp(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
-	struct vm *vm = s->loop->data;
+	struct qemu *vm = s->loop->data;
 	char *start, *nl;
 
 	if (n < 0) {
@@ -239,9 +260,9 @@ static void vm_on_qmp(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	}
 }
 
-static void vm_on_connect(uv_stream_t *srv, int status)
+static void qemu_on_connect(uv_stream_t *srv, int status)
 {
-	struct vm *vm = srv->loop->data;
+	struct qemu *vm = srv->loop->data;
 	int is_chan = srv == (uv_stream_t *)&vm->chan_srv;
 	uv_pipe_t *c = is_chan ? &vm->chan : &vm->qmp;
 
@@ -254,16 +275,16 @@ static void vm_on_connect(uv_stream_t *srv, int status)
 	}
 	if (is_chan) {
 		vm->chan_open = 1;
-		uv_read_start((uv_stream_t *)c, vm_alloc, vm_on_chan);
+		uv_read_start((uv_stream_t *)c, qemu_alloc, qemu_on_chan);
 	} else {
 		vm->qmp_open = 1;
-		uv_read_start((uv_stream_t *)c, vm_alloc, vm_on_qmp);
+		uv_read_start((uv_stream_t *)c, qemu_alloc, qemu_on_qmp);
 	}
 }
 
-static void vm_on_exit(uv_poll_t *h, int status, int events)
+static void qemu_on_exit(uv_poll_t *h, int status, int events)
 {
-	struct vm *vm = h->loop->data;
+	struct qemu *vm = h->loop->data;
 
 	(void)status;
 	(void)events;
@@ -273,9 +294,9 @@ static void vm_on_exit(uv_poll_t *h, int status, int events)
 	}
 }
 
-static void vm_on_signal(uv_poll_t *h, int status, int events)
+static void qemu_on_signal(uv_poll_t *h, int status, int events)
 {
-	struct vm *vm = h->loop->data;
+	struct qemu *vm = h->loop->data;
 	char c[16];
 
 	(void)status;
@@ -286,14 +307,14 @@ static void vm_on_signal(uv_poll_t *h, int status, int events)
 	vm->interrupted = 1;
 }
 
-static void vm_on_timer(uv_timer_t *t)
+static void qemu_on_timer(uv_timer_t *t)
 {
-	struct vm *vm = t->loop->data;
+	struct qemu *vm = t->loop->data;
 
 	vm->timed_out = 1;
 }
 
-static int vm_listen(struct vm *vm, uv_pipe_t *srv, const char *path)
+static int qemu_listen(struct qemu *vm, uv_pipe_t *srv, const char *path)
 {
 	int rc;
 
@@ -301,11 +322,11 @@ static int vm_listen(struct vm *vm, uv_pipe_t *srv, const char *path)
 	uv_pipe_init(&vm->loop, srv, 0);
 	rc = uv_pipe_bind(srv, path);
 	if (!rc)
-		rc = uv_listen((uv_stream_t *)srv, 1, vm_on_connect);
+		rc = uv_listen((uv_stream_t *)srv, 1, qemu_on_connect);
 	return rc;
 }
 
-static int vm_spawn(struct vm *vm, char *const *argv)
+static int qemu_spawn(struct qemu *vm, char *const *argv)
 {
 	struct proc_opts po = {
 		.new_pgrp = 1, .pdeathsig = SIGKILL, .stdin_null = 1,
@@ -318,23 +339,23 @@ static int vm_spawn(struct vm *vm, char *const *argv)
 	if (vm->pidfd < 0)
 		return -errno;
 	uv_poll_init(&vm->loop, &vm->pid_poll, vm->pidfd);
-	uv_poll_start(&vm->pid_poll, UV_READABLE, vm_on_exit);
+	uv_poll_start(&vm->pid_poll, UV_READABLE, qemu_on_exit);
 	uv_pipe_init(&vm->loop, &vm->con, 0);
 	uv_pipe_open(&vm->con, vm->proc.out_fd);
 	vm->proc.out_fd = -1;
 	vm->con_open = 1;
-	uv_read_start((uv_stream_t *)&vm->con, vm_alloc, vm_on_console);
+	uv_read_start((uv_stream_t *)&vm->con, qemu_alloc, qemu_on_console);
 	uv_pipe_init(&vm->loop, &vm->qerr, 0);
 	uv_pipe_open(&vm->qerr, vm->proc.err_fd);
 	vm->proc.err_fd = -1;
 	vm->qerr_open = 1;
-	uv_read_start((uv_stream_t *)&vm->qerr, vm_alloc, vm_on_qerr);
+	uv_read_start((uv_stream_t *)&vm->qerr, qemu_alloc, qemu_on_qerr);
 	return 0;
 }
 
-int vm_start(struct vm **out, const struct vm_opts *o)
+int qemu_start(struct qemu **out, const struct qemu_opts *o)
 {
-	struct vm *vm = calloc(1, sizeof(*vm));
+	struct qemu *vm = calloc(1, sizeof(*vm));
 	int rc;
 
 	if (!vm)
@@ -352,7 +373,7 @@ int vm_start(struct vm **out, const struct vm_opts *o)
 	uv_timer_init(&vm->loop, &vm->timer);
 	if (sig_fd() >= 0) {
 		uv_poll_init(&vm->loop, &vm->sig_poll, sig_fd());
-		uv_poll_start(&vm->sig_poll, UV_READABLE, vm_on_signal);
+		uv_poll_start(&vm->sig_poll, UV_READABLE, qemu_on_signal);
 	}
 	if (o->console_log) {
 		vm->log_fd = open(o->console_log,
@@ -363,22 +384,22 @@ int vm_start(struct vm **out, const struct vm_opts *o)
 		}
 	}
 	/* Listen before QEMU starts: it connects as a client, nothing races. */
-	rc = vm_listen(vm, &vm->chan_srv, o->chan_path);
+	rc = qemu_listen(vm, &vm->chan_srv, o->chan_path);
 	if (!rc)
-		rc = vm_listen(vm, &vm->qmp_srv, o->qmp_path);
+		rc = qemu_listen(vm, &vm->qmp_srv, o->qmp_path);
 	if (!rc)
-		rc = vm_spawn(vm, o->argv);
+		rc = qemu_spawn(vm, o->argv);
 	if (rc)
 		goto fail;
 	*out = vm;
 	return 0;
 fail:
-	vm_destroy(vm);
+	qemu_destroy(vm);
 	return rc;
 }
 
 /* Runs the loop until done(vm) holds, the deadline passes or a signal comes. */
-static int vm_run(struct vm *vm, int ms, int (*done)(struct vm *))
+static int qemu_run(struct qemu *vm, int ms, int (*done)(struct qemu *))
 {
 	vm->timed_out = 0;
 	/*
@@ -389,7 +410,7 @@ static int vm_run(struct vm *vm, int ms, int (*done)(struct vm *))
 	 */
 	if (ms >= 0) {
 		uv_update_time(&vm->loop);
-		uv_timer_start(&vm->timer, vm_on_timer, ms, ms > 0 ? ms : 1);
+		uv_timer_start(&vm->timer, qemu_on_timer, ms, ms > 0 ? ms : 1);
 	}
 	while (!done(vm) && !vm->timed_out && !vm->interrupted)
 		uv_run(&vm->loop, UV_RUN_ONCE);
@@ -399,17 +420,17 @@ static int vm_run(struct vm *vm, int ms, int (*done)(struct vm *))
 	return vm->interrupted ? -EINTR : -ETIMEDOUT;
 }
 
-static int vm_has_frame(struct vm *vm)
+static int qemu_has_frame(struct qemu *vm)
 {
 	return vm->frames || vm->bad_frame[0] || vm->chan_eof ||
 	       (vm->exited && !vm->chan_open);
 }
 
-int vm_recv(struct vm *vm, int ms, char **payload, size_t *len, char *err,
+int qemu_recv(struct qemu *vm, int ms, char **payload, size_t *len, char *err,
 	    size_t errlen)
 {
-	struct vm_frame *f;
-	int rc = vm_run(vm, ms, vm_has_frame);
+	struct qemu_frame *f;
+	int rc = qemu_run(vm, ms, qemu_has_frame);
 
 	if (rc)
 		return rc;
@@ -431,21 +452,21 @@ int vm_recv(struct vm *vm, int ms, char **payload, size_t *len, char *err,
 	return -ECHILD;
 }
 
-static void vm_on_write(uv_write_t *req, int status)
+static void qemu_on_write(uv_write_t *req, int status)
 {
-	struct vm *vm = req->handle->loop->data;
+	struct qemu *vm = req->handle->loop->data;
 
 	(void)status;
 	vm->writes_pending--;
 	free(req);
 }
 
-static int vm_writes_done(struct vm *vm)
+static int qemu_writes_done(struct qemu *vm)
 {
 	return vm->writes_pending == 0 || vm->exited;
 }
 
-static int vm_write(struct vm *vm, uv_pipe_t *p, const void *hdr, size_t hn,
+static int qemu_write(struct qemu *vm, uv_pipe_t *p, const void *hdr, size_t hn,
 		    const void *data, size_t n)
 {
 	uv_write_t *req = malloc(sizeof(*req) + hn + n);
@@ -457,52 +478,52 @@ static int vm_write(struct vm *vm, uv_pipe_t *p, const void *hdr, size_t hn,
 	memcpy((char *)(req + 1), hdr, hn);
 	memcpy((char *)(req + 1) + hn, data, n);
 	buf = uv_buf_init((char *)(req + 1), hn + n);
-	rc = uv_write(req, (uv_stream_t *)p, &buf, 1, vm_on_write);
+	rc = uv_write(req, (uv_stream_t *)p, &buf, 1, qemu_on_write);
 	if (rc) {
 		free(req);
 		return rc;
 	}
 	vm->writes_pending++;
-	return vm_run(vm, 10000, vm_writes_done);
+	return qemu_run(vm, 10000, qemu_writes_done);
 }
 
-static int vm_chan_ready(struct vm *vm)
+static int qemu_chan_ready(struct qemu *vm)
 {
 	return vm->chan_open || vm->exited;
 }
 
-int vm_send(struct vm *vm, const void *payload, size_t len)
+int qemu_send(struct qemu *vm, const void *payload, size_t len)
 {
 	char hdr[CHAN_HDR_LEN];
-	int rc = vm_run(vm, 10000, vm_chan_ready);
+	int rc = qemu_run(vm, 10000, qemu_chan_ready);
 
 	if (rc)
 		return rc;
 	if (!vm->chan_open)
 		return -ECHILD;
 	chan_header(hdr, payload, len);
-	return vm_write(vm, &vm->chan, hdr, sizeof(hdr), payload, len);
+	return qemu_write(vm, &vm->chan, hdr, sizeof(hdr), payload, len);
 }
 
-static int vm_qmp_greeted(struct vm *vm)
+static int qemu_qmp_greeted(struct qemu *vm)
 {
 	return vm->qmp_ready || vm->exited;
 }
 
-static int vm_qmp_answered(struct vm *vm)
+static int qemu_qmp_answered(struct qemu *vm)
 {
 	return vm->qmp_reply || vm->exited;
 }
 
-static int vm_qmp_raw(struct vm *vm, const char *cmd, int ms, char **reply)
+static int qemu_qmp_raw(struct qemu *vm, const char *cmd, int ms, char **reply)
 {
 	int rc;
 
 	free(vm->qmp_reply);
 	vm->qmp_reply = NULL;
-	rc = vm_write(vm, &vm->qmp, "", 0, cmd, strlen(cmd));
+	rc = qemu_write(vm, &vm->qmp, "", 0, cmd, strlen(cmd));
 	if (!rc)
-		rc = vm_run(vm, ms, vm_qmp_answered);
+		rc = qemu_run(vm, ms, qemu_qmp_answered);
 	if (rc)
 		return rc;
 	if (!vm->qmp_reply)
@@ -512,7 +533,7 @@ static int vm_qmp_raw(struct vm *vm, const char *cmd, int ms, char **reply)
 	return 0;
 }
 
-int vm_qmp(struct vm *vm, const char *cmd, int ms, char **reply)
+int qemu_qmp(struct qemu *vm, const char *cmd, int ms, char **reply)
 {
 	json_error_t jerr;
 	json_t *j;
@@ -526,28 +547,28 @@ int vm_qmp(struct vm *vm, const char *cmd, int ms, char **reply)
 	}
 	json_decref(j);
 	if (vm->qmp_ready < 2) {
-		rc = vm_run(vm, ms, vm_qmp_greeted);
+		rc = qemu_run(vm, ms, qemu_qmp_greeted);
 		if (!rc && !vm->qmp_ready)
 			rc = -ECHILD;
 		if (!rc)
-			rc = vm_qmp_raw(vm, "{\"execute\":\"qmp_capabilities\"}\n",
+			rc = qemu_qmp_raw(vm, "{\"execute\":\"qmp_capabilities\"}\n",
 					ms, &r);
 		if (rc)
 			return rc;
 		free(r);
 		vm->qmp_ready = 2;
 	}
-	return vm_qmp_raw(vm, cmd, ms, reply);
+	return qemu_qmp_raw(vm, cmd, ms, reply);
 }
 
-static int vm_exited(struct vm *vm)
+static int qemu_exited(struct qemu *vm)
 {
 	return vm->exited && !vm->con_open;
 }
 
-int vm_wait(struct vm *vm, int ms, int *status)
+int qemu_wait(struct qemu *vm, int ms, int *status)
 {
-	int rc = vm_run(vm, ms, vm_exited);
+	int rc = qemu_run(vm, ms, qemu_exited);
 
 	/* the console may still hold the last lines after the exit */
 	if (rc == -ETIMEDOUT && vm->exited)
@@ -557,7 +578,7 @@ int vm_wait(struct vm *vm, int ms, int *status)
 	return rc;
 }
 
-void vm_kill(struct vm *vm)
+void qemu_kill(struct qemu *vm)
 {
 	if (vm->proc.reaped)
 		return;
@@ -566,42 +587,42 @@ void vm_kill(struct vm *vm)
 	vm->exited = 1;
 }
 
-pid_t vm_pid(const struct vm *vm)
+pid_t qemu_pid(const struct qemu *vm)
 {
 	return vm->proc.pid;
 }
 
-size_t vm_console_tail(const struct vm *vm, char *buf, size_t len)
+size_t qemu_console_tail(const struct qemu *vm, char *buf, size_t len)
 {
-	size_t have = vm->tail_len < VM_TAIL_LEN ? vm->tail_len : VM_TAIL_LEN;
+	size_t have = vm->tail_len < QEMU_TAIL_LEN ? vm->tail_len : QEMU_TAIL_LEN;
 	size_t n = len < have ? len : have, i;
 	size_t start = vm->tail_len - n;
 
 	for (i = 0; i < n; i++)
-		buf[i] = vm->tail[(start + i) % VM_TAIL_LEN];
+		buf[i] = vm->tail[(start + i) % QEMU_TAIL_LEN];
 	return n;
 }
 
-const char *vm_qemu_stderr(const struct vm *vm)
+const char *qemu_stderr(const struct qemu *vm)
 {
 	return vm->qerr_buf;
 }
 
-static void vm_close_walk(uv_handle_t *h, void *arg)
+static void qemu_close_walk(uv_handle_t *h, void *arg)
 {
 	(void)arg;
 	if (!uv_is_closing(h))
 		uv_close(h, NULL);
 }
 
-void vm_destroy(struct vm *vm)
+void qemu_destroy(struct qemu *vm)
 {
-	struct vm_frame *f;
+	struct qemu_frame *f;
 
 	if (!vm)
 		return;
-	vm_kill(vm);
-	uv_walk(&vm->loop, vm_close_walk, NULL);
+	qemu_kill(vm);
+	uv_walk(&vm->loop, qemu_close_walk, NULL);
 	uv_run(&vm->loop, UV_RUN_DEFAULT);
 	uv_loop_close(&vm->loop);
 	proc_stop(&vm->proc, 0);

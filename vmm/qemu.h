@@ -5,11 +5,11 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "argv.h"
+#include "src/base/argv.h"
 
-struct vm;
+struct qemu;
 
-struct vm_opts {
+struct qemu_opts {
 	char *const *argv;		/* full QEMU command line */
 	const char *chan_path;		/* unix socket we listen on; QEMU connects */
 	const char *qmp_path;		/* likewise for QMP */
@@ -19,39 +19,46 @@ struct vm_opts {
 
 /* What qemu_build_argv needs besides the topology. */
 struct qemu_cfg {
-	const char *qemu;		/* binary, e.g. qemu-system-x86_64 */
+	const char *qemu;		/* binary; NULL: qemu_binary's default */
 	const char *kernel;		/* PVH vmlinux or bzImage */
 	const char *initrd;
 	const char *cmdline;		/* appended to the fixed kernel cmdline */
 	const char *chan_path, *qmp_path;
 	int accel_kvm;			/* -1: probe /dev/kvm, 0: tcg, 1: kvm */
+	/*
+	 * The KVM probe's command line instead: one vCPU, 256 MiB, the
+	 * kernel alone (no initrd, cmdline or sockets, and no topology after).
+	 */
+	int probe;
 };
 
-/* Appends everything but the topology part of the QEMU command line. */
+/* The QEMU binary: qemu when set, else $KTSTR_QEMU, else qemu-system-x86_64. */
+const char *qemu_binary(const char *qemu);
+/* Appends everything but the topology part of the QEMU command line (all of the probe's). */
 int qemu_build_argv(const struct qemu_cfg *c, struct argv_buf *a);
 /* 1 when /dev/kvm can be opened read-write. */
 int qemu_kvm_usable(void);
 
-int vm_start(struct vm **out, const struct vm_opts *o);
+int qemu_start(struct qemu **out, const struct qemu_opts *o);
 /*
  * The next frame from the guest: 1 and a malloc'd payload, -ETIMEDOUT,
  * -ECHILD once QEMU exited, -EINTR on SIGINT/SIGTERM, -EBADMSG (err says why).
  */
-int vm_recv(struct vm *vm, int ms, char **payload, size_t *len, char *err,
+int qemu_recv(struct qemu *vm, int ms, char **payload, size_t *len, char *err,
 	    size_t errlen);
-int vm_send(struct vm *vm, const void *payload, size_t len);
+int qemu_send(struct qemu *vm, const void *payload, size_t len);
 /* Runs one QMP command (JSON text); *reply is the malloc'd JSON answer. */
-int vm_qmp(struct vm *vm, const char *cmd, int ms, char **reply);
+int qemu_qmp(struct qemu *vm, const char *cmd, int ms, char **reply);
 /* Waits for QEMU to exit; 0 with *status (wait status), -ETIMEDOUT, -EINTR. */
-int vm_wait(struct vm *vm, int ms, int *status);
+int qemu_wait(struct qemu *vm, int ms, int *status);
 /* Kills QEMU's process group and reaps it. */
-void vm_kill(struct vm *vm);
-pid_t vm_pid(const struct vm *vm);
+void qemu_kill(struct qemu *vm);
+pid_t qemu_pid(const struct qemu *vm);
 /* Copies up to len bytes of the console's end into buf; returns the count. */
-size_t vm_console_tail(const struct vm *vm, char *buf, size_t len);
+size_t qemu_console_tail(const struct qemu *vm, char *buf, size_t len);
 /* QEMU's own stderr (its error messages), NUL-terminated. */
-const char *vm_qemu_stderr(const struct vm *vm);
+const char *qemu_stderr(const struct qemu *vm);
 /* Kills QEMU if alive, closes everything, unlinks the sockets, frees vm. */
-void vm_destroy(struct vm *vm);
+void qemu_destroy(struct qemu *vm);
 
 #endif

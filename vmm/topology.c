@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "argv.h"
+#include "src/base/argv.h"
 #include "topology.h"
 
 #define TOPO_FORM	"expected <N>n<L>l<C>c<T>t, e.g. 1n2l2c1t"

@@ -3,23 +3,16 @@ local V = require("ktstr.validate")
 
 local M = {}
 
--- "0-1,4" <-> {0, 1, 4}. parse returns nil, message on bad syntax.
+-- The one cpulist parser is C's (src/base/cpulist.c); a plain lua5.4 loading
+-- the vocabulary has none, and parse says so when called.
+local has_core, core = pcall(require, "ktstr.core")
+
+-- "0-1,4" <-> {0, 1, 4}. parse returns nil, message on bad syntax or an empty list.
 function M.parse(s)
   if type(s) ~= "string" then return nil, ("bad cpulist %s"):format(tostring(s)) end
-  local cpus, seen = {}, {}
-  for part in (s .. ","):gmatch("([^,]*),") do
-    local a, b = part:match("^%s*(%d+)%s*%-%s*(%d+)%s*$")
-    a = tonumber(a or part:match("^%s*(%d+)%s*$"))
-    b = tonumber(b) or a
-    if not a or b < a then
-      return nil, ("bad cpulist '%s': expected CPU numbers and ranges like \"0-1,4\""):format(s)
-    end
-    for c = a, b do
-      if not seen[c] then seen[c], cpus[#cpus + 1] = true, c end
-    end
-  end
-  table.sort(cpus)
-  return cpus
+  if not has_core then error("cpuset.parse needs ktstr.core (run under ktstr)", 2) end
+  local cpus, err = core.cpulist_parse(s, true)
+  return cpus, err
 end
 
 function M.format(cpus)

@@ -18,18 +18,9 @@ local function read_file(path)
   return (s:gsub("%s+$", ""))
 end
 
--- "0-2,5" -> {0, 1, 2, 5}
+-- "0-2,5" -> {0, 1, 2, 5}; {} for a missing file or a list the kernel would not print
 function M.parse_cpulist(s)
-  local out = {}
-  for part in (s or ""):gmatch("[^,]+") do
-    local a, b = part:match("^(%d+)-(%d+)$")
-    if a then
-      for i = tonumber(a), tonumber(b) do out[#out + 1] = i end
-    elseif part:match("^%d+$") then
-      out[#out + 1] = tonumber(part)
-    end
-  end
-  return out
+  return core.cpulist_parse(s or "") or {}
 end
 
 -- What the host needs to read this kernel's memory: where the image sits in

@@ -30,10 +30,8 @@ end
 
 -- A kernel that gets as far as looking for its root fs proves KVM runs it.
 local function kvm_probe(kern)
-  local p = core.spawn({ "qemu-system-x86_64", "-machine", "q35", "-accel", "kvm",
-    "-cpu", "host", "-bios", "qboot.rom", "-nodefaults", "-display", "none", "-no-reboot",
-    "-serial", "stdio", "-smp", "1", "-m", "256M", "-kernel", kern.vmlinux or kern.bzimage,
-    "-append", "console=ttyS0 panic=-1 tsc=reliable" }, { merge_stderr = true })
+  local p = core.spawn(core.qemu_argv({ probe = true, kvm = true,
+    kernel = kern.vmlinux or kern.bzimage }), { merge_stderr = true })
   if not p then return false end
   local out, deadline = {}, core.now() + 15
   local works = false
@@ -310,7 +308,7 @@ function M.boot_once(opts)
     cmdline = (cmdline and cmdline .. " " or "") .. gk.cmdline_request()
   end
   local argv = core.qemu_argv({
-    qemu = opts.qemu or os.getenv("KTSTR_QEMU"), kernel = kern.vmlinux or kern.bzimage,
+    qemu = opts.qemu, kernel = kern.vmlinux or kern.bzimage,
     initrd = img.path,
     chan = run_dir .. "/chan.sock", qmp = run_dir .. "/qmp.sock", kvm = kvm,
     cmdline = cmdline,

@@ -1,0 +1,45 @@
+-- ktstr.core.qemu_argv (vmm/qemu.c): the one QEMU command line, the KVM probe's included.
+local core = require("ktstr.core")
+
+-- argv[1] of a qemu_argv call made in a ktstr whose environment sets KTSTR_QEMU to qemu.
+local function binary_under(qemu, call)
+  local p = io.popen(("env KTSTR_QEMU=%s '%s' lua -e 'print(require(\"ktstr.core\").qemu_argv(%s)[1])'")
+    :format(qemu, assert(core.exe()), call))
+  local out = p:read("l")
+  p:close()
+  return out
+end
+
+local MAIN = '{ kernel = "k", initrd = "i", chan = "c", qmp = "q", kvm = false }'
+local PROBE = '{ probe = true, kernel = "k", kvm = true }'
+
+describe("core.qemu_argv", function()
+  it("runs $KTSTR_QEMU for guests and for the KVM probe alike, unless qemu= names one", function()
+    assert.equal("/opt/q/qemu", binary_under("/opt/q/qemu", MAIN))
+    assert.equal("/opt/q/qemu", binary_under("/opt/q/qemu", PROBE))
+    assert.equal("mine", binary_under("/opt/q/qemu",
+      '{ probe = true, kernel = "k", kvm = true, qemu = "mine" }'))
+    assert.equal("qemu-system-x86_64", binary_under("''", PROBE))
+  end)
+
+  it("gives the probe the guest's machine and the kernel alone", function()
+    local probe = core.qemu_argv({ probe = true, kernel = "/k", kvm = true, qemu = "q" })
+    local guest = core.qemu_argv({ kernel = "/k", initrd = "/i", chan = "/c", qmp = "/m", kvm = true,
+      qemu = "q" })
+    local cut = 0
+    for i, a in ipairs(probe) do
+      if a ~= guest[i] then break end
+      cut = i
+    end
+    assert.same({ "-accel", "kvm", "-cpu", "host" }, { probe[4], probe[5], probe[6], probe[7] })
+    assert.same({ "-smp", "1", "-m", "256M", "-kernel", "/k", "-append",
+      "console=ttyS0 panic=-1 tsc=reliable" }, { table.unpack(probe, cut + 1) })
+    assert.is_nil(table.concat(probe, " "):find("initrd", 1, true))
+  end)
+
+  it("requires the initrd and sockets of a guest, not of the probe", function()
+    assert.has_error(function() core.qemu_argv({ kernel = "/k" }) end,
+      "qemu_argv: kernel, initrd, chan and qmp are required")
+    assert.is_table(core.qemu_argv({ probe = true, kernel = "/k" }))
+  end)
+end)

@@ -1,0 +1,131 @@
+/* Private to work*.c: the building blocks of the loops and the type table. */
+#ifndef KTSTR_WORK_LOOP_H
+#define KTSTR_WORK_LOOP_H
+
+#include "src/base/clock.h"
+#include "work.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WORK_SPIN_BLOCK	1024		/* spins between stop checks */
+#define WORK_SLICE_NS	10000000LL	/* longest uninterrupted sleep or wait */
+#define WORK_ITERS_MAX	(1LL << 30)
+
+/* Every work type, defined beside its loop (work_cpu.c, work_wake.c, ...). */
+extern const struct work_type work_spin_wait, work_yield_heavy, work_mixed,
+	work_alu_hot, work_bursty, work_idle_churn, work_io_sync_write,
+	work_pipe_io, work_futex_ping_pong, work_futex_fan_out,
+	work_cache_pressure, work_cache_yield, work_fork_exit, work_nice_sweep,
+	work_affinity_churn, work_policy_churn, work_page_fault_churn,
+	work_mutex_contention, work_sequence;
+
+static inline int work_stopped(const struct work_ctx *c)
+{
+	return *c->stop;
+}
+
+static inline void work_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+/*
+ * n spins of the CPU's spin-wait hint, checking stop every block; returns
+ * nonzero when stopped before the end.
+ */
+static inline int work_spin(const struct work_ctx *c, uint64_t n)
+{
+	uint64_t i;
+
+	for (i = 0; i < n; i++) {
+		work_cpu_relax();
+		if ((i & (WORK_SPIN_BLOCK - 1)) == WORK_SPIN_BLOCK - 1 &&
+		    work_stopped(c))
+			return 1;
+	}
+	return work_stopped(c);
+}
+
+/* xorshift64*, seeded per worker so that members do not march in step. */
+static inline uint64_t work_rand(uint64_t *state)
+{
+	uint64_t x = *state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+static inline uint64_t work_seed(const struct work_ctx *c)
+{
+	return (clock_now_ns() ^ ((uint64_t)getpid() << 32) ^ c->index) | 1;
+}
+
+static inline long work_futex(uint32_t *uaddr, int op, uint32_t val,
+			      const struct timespec *timeout)
+{
+	return syscall(SYS_futex, uaddr, op, val, timeout, NULL, 0);
+}
+
+/*
+ * Waits on a shared futex word while it holds val, for at most one slice so
+ * that the caller rechecks stop. 1: woken by FUTEX_WAKE; 0: the word had
+ * changed, the slice ended or a signal came; -errno on a real error.
+ */
+static inline int work_futex_wait(uint32_t *uaddr, uint32_t val)
+{
+	struct timespec slice = { 0, WORK_SLICE_NS };
+
+	if (work_futex(uaddr, FUTEX_WAIT, val, &slice) == 0)
+		return 1;
+	if (errno == EAGAIN || errno == ETIMEDOUT || errno == EINTR)
+		return 0;
+	return -errno;
+}
+
+static inline void work_futex_wake(uint32_t *uaddr, int n)
+{
+	work_futex(uaddr, FUTEX_WAKE, n, NULL);
+}
+
+/* Records now - stamp as a wake latency when the stamp is sane. */
+static inline void work_wake_from(const struct work_ctx *c, uint64_t now,
+				  uint64_t stamp)
+{
+	if (stamp && stamp <= now)
+		telem_wake(c->t, now - stamp);
+}
+
+/* work.c */
+
+/*
+ * Sleeps until deadline (CLOCK_MONOTONIC ns) in slices of at most
+ * WORK_SLICE_NS; returns the overshoot past the deadline in ns, or -1 when
+ * stopped first.
+ */
+int64_t work_sleep_until(const struct work_ctx *c, uint64_t deadline);
+/* Spins until deadline, a checkpoint of units_per_block every block. */
+int work_spin_until(const struct work_ctx *c, uint64_t deadline,
+		    uint64_t units_per_block);
+/* Four independent multiply chains, n rounds; the result defeats the optimiser. */
+uint64_t work_alu_rounds(uint64_t n);
+/* An unlinked temp file in /tmp, open with extra flags; fd or -errno. */
+int work_tmpfile(int flags);
+/* snprintf into err; returns -EINVAL for the caller to pass on. */
+int work_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif
