@@ -1,4 +1,5 @@
-/* Entry point: PID 1 becomes the guest init, anything else runs the Lua CLI. */
+/* Entry point: PID 1 becomes the guest init, `ktstr lua` the interpreter, anything else the CLI. */
+#include <string.h>
 #include <unistd.h>
 
 #include "src/base/sig.h"
@@ -17,5 +18,8 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	sig_setup();
+	/* `ktstr lua` enters below the CLI: the guest carries no host/ modules */
+	if (argc > 1 && strcmp(argv[1], "lua") == 0)
+		return lmain_run("ktstr.interp", argc - 2, argv + 2);
 	return lmain_run("ktstr.host.cli", argc - 1, argv + 1);
 }

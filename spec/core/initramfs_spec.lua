@@ -221,7 +221,7 @@ describe("initramfs.build", function()
     local base = set(lines(sh("cpio -t --quiet < " .. q(img.path))))
     for _, p in ipairs({ "init", "bin/ktstr", "bin/busybox", "bin/sh", "sbin/ip",
       "lua/ktstr/init.lua", "lua/ktstr/fault.lua", "lua/ktstr/guest/agent.lua",
-      "lua/ktstr/host/cli.lua", "boot/config-7.3.4+test",
+      "lua/ktstr/interp.lua", "boot/config-7.3.4+test",
       "usr/lib/x86_64-linux-gnu/lua/5.4/cjson.so", "lib64/ld-linux-x86-64.so.2",
       "lib/x86_64-linux-gnu/libc.so.6", "proc", "sys", "dev", "tmp", "run", "root" }) do
       assert.is_true(base[p], p)
@@ -244,7 +244,7 @@ describe("initramfs.build", function()
     assert.is_true(base["lua/ktstr/guest/scenario.lua"])
     assert.is_true(base["lua/ktstr/chunk.lua"])
     for _, p in ipairs({ "lua/ktstr/host/runner.lua", "lua/ktstr/host/checks.lua",
-      "lua/ktstr/host/repl.lua", "lua/ktstr/host/initramfs.lua" }) do
+      "lua/ktstr/host/repl.lua", "lua/ktstr/host/initramfs.lua", "lua/ktstr/host/cli.lua" }) do
       assert.is_nil(base[p], p)
     end
     -- a host module the guest does not carry leaves the image as it was

@@ -23,45 +23,8 @@ local function usage_error(msg)
   return 2
 end
 
--- ktstr lua: the subset of lua.c's command line that tools and specs need.
-local function cmd_lua(args)
-  local i = 1
-  while i <= #args do
-    local a = args[i]
-    if a == "-e" then
-      local chunk = args[i + 1]
-      if not chunk then return usage_error("lua: -e needs a chunk") end
-      local f, err = load(chunk, "=(command line)")
-      if not f then
-        io.stderr:write("ktstr lua: ", err, "\n")
-        return 2
-      end
-      f()
-      i = i + 2
-    elseif a == "--" then
-      i = i + 1
-      break
-    else
-      break
-    end
-  end
-  local file = args[i]
-  if not file then return 0 end
-  local script_args = { [0] = file }
-  for j = i + 1, #args do script_args[#script_args + 1] = args[j] end
-  rawset(_G, "arg", script_args)  -- as lua.c does, for scripts like busted
-  local f, err = loadfile(file)
-  if not f then
-    io.stderr:write("ktstr lua: ", err, "\n")
-    return 2
-  end
-  local rc = f(table.unpack(script_args))
-  if math.type(rc) == "integer" then return rc end
-  return 0
-end
-
 local commands = {
-  lua = cmd_lua,
+  lua = function(args) return require("ktstr.interp").main(table.unpack(args)) end,
   vm = function(args) return require("ktstr.host.vmcmd").main(args) end,
   kernel = function(args)
     return require("ktstr.host.kernel").main(args, { scx = require("ktstr.host.scx").build })

@@ -108,14 +108,11 @@ end
 
 --[[
 The Lua modules the guest carries (m relative to lua_dir): the top level
-(the vocabulary and what both sides share) and guest/. Of host/ only
-cli.lua, the entry every `ktstr` that is not PID 1 runs (`ktstr lua` in the
-guest: the REPL's evaluator, busted), which loads host modules only for
-host commands. A guest that reaches for other host code fails loudly.
+(the vocabulary and what both sides share, `ktstr lua` among it) and
+guest/, never host/: a guest that reaches for host code fails loudly.
 ]]
 function M.guest_module(m)
-  return m:match("^ktstr/[^/]+%.lua$") ~= nil or m:match("^ktstr/guest/.+%.lua$") ~= nil or
-    m == "ktstr/host/cli.lua"
+  return m:match("^ktstr/[^/]+%.lua$") ~= nil or m:match("^ktstr/guest/.+%.lua$") ~= nil
 end
 
 -- Every base entry but the busybox applet links, which only a miss needs.
