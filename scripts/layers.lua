@@ -4,9 +4,8 @@
 -- in ROOT/lua/ktstr (lazy ones inside functions and spawned chunks too) and
 -- #include lines in ROOT/src, vmm and initramfs. Each violation prints as
 -- "file:line: what, why" and the exit code is 1; a clean tree prints
--- nothing and exits 0. A C rule whose folders do not exist yet (the old
--- layout) is skipped with a note on stderr. --tap prints one TAP line per
--- rule instead, for make check.
+-- nothing and exits 0. --tap prints one TAP line per rule instead, for
+-- make check.
 local core = require("ktstr.core")
 
 local tap, root = false, "."
@@ -28,8 +27,6 @@ local function exists(path)
   if f then f:close() end
   return f ~= nil
 end
-
-local function is_dir(path) return exists(path .. "/.") end
 
 -- Files under root/dir ending in one of suffixes, as root-relative paths.
 local function files(dir, suffixes)
@@ -263,15 +260,12 @@ local LUA_HEADERS = { ["lua.h"] = true, ["lauxlib.h"] = true, ["lualib.h"] = tru
 local function under(path, dir) return path:sub(1, #dir + 1) == dir .. "/" end
 
 --[[
-Where a quoted include lands: beside the including file, from the root
-(the layout's `-I.` spelling), then through the old -Isrc -Ivmm -Iinitramfs.
-nil: not the project's.
+Where a quoted include lands: beside the including file, else from the
+root (the build's only -I is the root). nil: not the project's.
 ]]
 local function resolve(from, inc)
   local dir = from:match("^(.*)/") or "."
-  local cands = { dir .. "/" .. inc, inc }
-  for _, d in ipairs(C_DIRS) do cands[#cands + 1] = d .. "/" .. inc end
-  for _, c in ipairs(cands) do
+  for _, c in ipairs({ dir .. "/" .. inc, inc }) do
     -- a/b/../c -> a/c
     local norm = c
     repeat
@@ -322,12 +316,11 @@ local function lua_via(all, path, seen)
 end
 
 local C_RULES = {
-  { name = "src/base includes nothing of the project outside src/base", needs = { "src/base" },
+  { name = "src/base includes nothing of the project outside src/base",
     from = function(p) return under(p, "src/base") end,
     bad = function(t) return not under(t, "src/base") end,
     why = "plumbing knows no Lua, no host and no guest" },
   { name = "src/guest includes nothing from vmm/, initramfs/, src/host/, src/bind/",
-    needs = { "src/guest" },
     from = function(p) return under(p, "src/guest") end,
     bad = function(t)
       return under(t, "vmm") or under(t, "initramfs") or under(t, "src/host") or
@@ -335,39 +328,36 @@ local C_RULES = {
     end,
     why = "the guest runtime runs in the guest and knows no Lua" },
   { name = "vmm/ and initramfs/ include nothing from src/guest/ or src/bind/",
-    needs = { "src/guest", "src/bind" },
     from = function(p) return under(p, "vmm") or under(p, "initramfs") end,
     bad = function(t) return under(t, "src/guest") or under(t, "src/bind") end,
     why = "the host's VM side and image builder know neither the guest runtime nor Lua" },
 }
 
-local function check_c(add, skip)
+local function check_c(add)
   local all = scan_c()
   local paths = {}
   for p in pairs(all) do paths[#paths + 1] = p end
   table.sort(paths)
   for _, rule in ipairs(C_RULES) do
-    local present = false
-    for _, d in ipairs(rule.needs) do present = present or is_dir(root .. "/" .. d) end
-    if not present then
-      skip(rule.name, ("no %s yet (the old C layout)"):format(table.concat(rule.needs, " or ")))
-    else
-      for _, p in ipairs(paths) do
-        if rule.from(p) then
-          for _, inc in ipairs(all[p]) do
-            if inc.target and rule.bad(inc.target) then
-              add(rule.name, p, inc.line, ("includes %s"):format(inc.target), rule.why)
-            end
+    for _, p in ipairs(paths) do
+      if rule.from(p) then
+        for _, inc in ipairs(all[p]) do
+          if inc.target and rule.bad(inc.target) then
+            add(rule.name, p, inc.line, ("includes %s"):format(inc.target), rule.why)
           end
         end
       end
     end
   end
-  local name = "lua.h, lauxlib.h and lualib.h only in src/bind/"
-  if not is_dir(root .. "/src/bind") then
-    skip(name, "no src/bind yet (the old C layout: the bindings are src/l_*.c, core.c, lk.[ch])")
-    return
+  for _, p in ipairs(paths) do
+    for _, inc in ipairs(all[p]) do
+      if inc.name:find("..", 1, true) then
+        add("includes name their file beside or from the root", p, inc.line,
+          "includes " .. inc.name, "a path from the root shows where it reaches")
+      end
+    end
   end
+  local name = "lua.h, lauxlib.h and lualib.h only in src/bind/"
   for _, p in ipairs(paths) do
     if not under(p, "src/bind") then
       for _, inc in ipairs(all[p]) do
@@ -389,37 +379,30 @@ local ORDER = { "guest/ loads no host module", "the top level loads neither side
   "host/ loads no guest module", "every required ktstr module exists",
   "no module assigns into another", "no two modules load each other" }
 for _, r in ipairs(C_RULES) do ORDER[#ORDER + 1] = r.name end
+ORDER[#ORDER + 1] = "includes name their file beside or from the root"
 ORDER[#ORDER + 1] = "lua.h, lauxlib.h and lualib.h only in src/bind/"
 
-local found, skipped = {}, {}
+local found = {}
 local function add(rule, path, line, what, why)
   found[rule] = found[rule] or {}
   table.insert(found[rule], ("%s:%d: %s, %s"):format(path, line, what, why))
 end
-local function skip(rule, why) skipped[rule] = why end
 
-if not is_dir(root .. "/lua/ktstr") then
+if not exists(root .. "/lua/ktstr/.") then
   io.stderr:write("layers: no lua/ktstr under ", root, "\n")
   return 2
 end
 check_lua(add)
-check_c(add, skip)
+check_c(add)
 
 local bad = false
 for i, rule in ipairs(ORDER) do
   local list = found[rule] or {}
   bad = bad or #list > 0
   if tap then
-    if skipped[rule] then
-      print(("ok %d - # SKIP %s: %s"):format(i, rule, skipped[rule]))
-    else
-      print(("%s %d - %s"):format(#list > 0 and "not ok" or "ok", i, rule))
-      for _, v in ipairs(list) do print("# " .. v) end
-    end
+    print(("%s %d - %s"):format(#list > 0 and "not ok" or "ok", i, rule))
+    for _, v in ipairs(list) do print("# " .. v) end
   else
-    if skipped[rule] then
-      io.stderr:write(("layers: skipped: %s: %s\n"):format(rule, skipped[rule]))
-    end
     for _, v in ipairs(list) do print(v) end
   end
 end

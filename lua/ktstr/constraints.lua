@@ -19,10 +19,7 @@ max_llcs =, min_numa_nodes =, max_numa_nodes =, requires_smt =,
 cpus_multiple_of = }; a mistake raises at the script's line.
 ]]
 function M.check(t, what)
-  if type(t) ~= "table" then
-    V.raise("%s: expected a table {min_cpus = ..., ...}, got %s", what, tostring(t))
-  end
-  V.keys(t, KEYS, what, RENAMED)
+  V.record(t, what, "{min_cpus = ..., ...}", KEYS, RENAMED)
   local c = {}
   for _, b in ipairs(BOUNDS) do
     local lo, hi = "min_" .. b[1], "max_" .. b[1]

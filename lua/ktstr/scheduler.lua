@@ -32,8 +32,7 @@ ktstr.scheduler{ name = "ktstr_sched", binary = "ktstr-sched" | path = "/abs/x",
 ]]
 function M.new(t)
   local w = "ktstr.scheduler"
-  if type(t) ~= "table" then V.raise("%s: expected a table {name = ..., binary = ...}", w) end
-  V.keys(t, KEYS, w, RENAMED)
+  V.record(t, w, "{name = ..., binary = ...}", KEYS, RENAMED)
   local name = V.name(t.name, w .. ": name")
   w = ("ktstr.scheduler '%s'"):format(name)
   if (t.binary == nil) == (t.path == nil) then

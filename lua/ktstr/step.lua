@@ -44,10 +44,7 @@ end
 -- first and then repeats the ops. Step-local cgroups end with the step.
 function M.new(t)
   local w = "ktstr.step"
-  if type(t) ~= "table" then
-    V.raise("%s: expected a table {setup =, ops =, hold =}, got %s", w, tostring(t))
-  end
-  V.keys(t, { setup = true, ops = true, hold = true }, w)
+  V.record(t, w, "{setup =, ops =, hold =}", { setup = true, ops = true, hold = true })
   if type(t.hold) ~= "table" or not HOLDS[t.hold.kind] then
     V.raise("%s: hold: expected %s, got %s", w, HOLD_FORMS, tostring(t.hold))
   end
@@ -64,9 +61,7 @@ end
 -- every step, created in order before step 0; then its ops run once.
 function M.backdrop(t)
   local w = "ktstr.backdrop"
-  if type(t) ~= "table" then
-    V.raise("%s: expected a table {defs..., ops =}, got %s", w, tostring(t))
-  end
+  V.record(t, w, "{defs..., ops =}")
   local list = {}
   for k, v in pairs(t) do
     if k ~= "ops" then list[k] = v end

@@ -107,10 +107,7 @@ end
 -- ktstr.test{name =, ...} -> the test, registered in declaration order.
 function M.new(t)
   local w = "ktstr.test"
-  if type(t) ~= "table" then
-    V.raise("%s: expected a table {name = ..., ...}, got %s", w, tostring(t))
-  end
-  V.keys(t, KEYS, w, RENAMED)
+  V.record(t, w, "{name = ..., ...}", KEYS, RENAMED)
   local name = V.name(t.name, w .. ": name")
   w = ("ktstr.test '%s'"):format(name)
   local test = { name = name, source = V.where() }

@@ -91,6 +91,10 @@ function M.unknown(noun, name, candidates, renamed)
   return ("unknown %s %s (valid: %s)"):format(noun, shown, table.concat(candidates, ", "))
 end
 
+local function show(v)
+  return type(v) == "string" and ("'%s'"):format(v) or tostring(v)
+end
+
 -- Raises for a key of t that is not in allowed (a set).
 function M.keys(t, allowed, what, renamed)
   local names = M.sorted(allowed)
@@ -99,16 +103,20 @@ function M.keys(t, allowed, what, renamed)
   end
 end
 
+-- A declaration's table: raises unless t is a table (form shows its shape,
+-- "{name = ..., ...}") and, given allowed, for a key not in it.
+function M.record(t, what, form, allowed, renamed)
+  if type(t) ~= "table" then M.raise("%s: expected a table %s, got %s", what, form, show(t)) end
+  if allowed then M.keys(t, allowed, what, renamed) end
+  return t
+end
+
 -- Makes indexing a missing name of a public table raise with "did you mean".
 function M.strict(tbl, what, noun)
   local names = M.sorted(tbl)
   return setmetatable(tbl, { __index = function(_, k)
     M.raise("%s: %s", what, M.unknown(noun, k, names))
   end })
-end
-
-local function show(v)
-  return type(v) == "string" and ("'%s'"):format(v) or tostring(v)
 end
 
 -- Integers (2 or 2.0) >= min and, given max, <= max; returns the integer.

@@ -45,6 +45,15 @@ function M.parse(args, spec, o)
   return o, i
 end
 
+-- complainer("script", USAGE) -> bad: bad(msg) prints "ktstr script: msg"
+-- and the usage on stderr and returns 2, the exit code of a usage error.
+function M.complainer(cmd, usage)
+  return function(msg)
+    io.stderr:write("ktstr ", cmd, ": ", msg, "\n", usage)
+    return 2
+  end
+end
+
 -- Turns o[key] (a string from the command line) into a positive number, an
 -- integer when asked; nil, message naming the option when it is not one.
 function M.positive(o, key, integer)

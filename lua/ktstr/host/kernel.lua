@@ -5,6 +5,7 @@
 -- vmlinux.btf (the headers package's BTF-only ELF), config and metadata.json.
 -- Entries are built in a scratch dir beside them and renamed into place, so an
 -- entry either is complete or is reported as incomplete by `kernel list`.
+local argparse = require("ktstr.host.argparse")
 local cjson = require("cjson")
 
 local M = {}
@@ -654,10 +655,7 @@ local PATH_FLAGS = {
   ["--btf"] = "btf", ["--config"] = "config",
 }
 
-local function bad(msg)
-  io.stderr:write("ktstr kernel: ", msg, "\n", USAGE)
-  return 2
-end
+local bad = argparse.complainer("kernel", USAGE)
 
 local function fail(msg)
   io.stderr:write("ktstr kernel: ", msg, "\n")

@@ -455,10 +455,7 @@ end
 
 -- The command ------------------------------------------------------------------------------------
 
-local function bad(msg)
-  io.stderr:write("ktstr repl: ", msg, "\n", USAGE)
-  return nil, 2
-end
+local bad = argparse.complainer("repl", USAGE)
 
 local OPTIONS = {
   valued = { ["--topo"] = "topo", ["--memory-mib"] = "memory_mib", ["--kernel"] = "kernel",
@@ -470,14 +467,14 @@ local OPTIONS = {
 
 function M.parse(args)
   local o, err = argparse.parse(args, OPTIONS, { kernel = os.getenv("KTSTR_KERNEL") })
-  if not o then return bad(err) end
+  if not o then return nil, bad(err) end
   local okn, nerr = argparse.positive(o, "memory_mib", true)
-  if not okn then return bad(nerr) end
+  if not okn then return nil, bad(nerr) end
   if not o.scheduler and (o.ops_name or #o.sched_args > 0) then
-    return bad("--ops-name and --sched-arg go with --scheduler")
+    return nil, bad("--ops-name and --sched-arg go with --scheduler")
   end
   if o.attach and (o.topo or o.memory_mib or o.scheduler or o.console) then
-    return bad("--attach joins a held guest as it is: no --topo, --memory-mib or --scheduler")
+    return nil, bad("--attach joins a held guest as it is: no --topo, --memory-mib or --scheduler")
   end
   return o
 end

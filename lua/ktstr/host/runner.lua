@@ -16,10 +16,7 @@ local M = {}
 local USAGE = "usage: ktstr script FILE... [--filter PAT] [--list] [--kernel K] [--json] " ..
   "[--keep] [--hold] [--gauntlet [--max-cpus N]] [-v]\n"
 
-local function bad(msg)
-  io.stderr:write("ktstr script: ", msg, "\n", USAGE)
-  return nil, 2
-end
+local bad = argparse.complainer("script", USAGE)
 
 local OPTIONS = {
   valued = { ["--filter"] = "filter", ["--kernel"] = "kernel", ["--max-cpus"] = "max_cpus" },
@@ -30,13 +27,13 @@ local OPTIONS = {
 
 function M.parse(args)
   local o, i = argparse.parse(args, OPTIONS, { kernel = os.getenv("KTSTR_KERNEL") })
-  if not o then return bad(i) end
+  if not o then return nil, bad(i) end
   local okn, nerr = argparse.positive(o, "max_cpus", true)
-  if not okn then return bad(nerr) end
-  if o.max_cpus and not o.gauntlet then return bad("--max-cpus goes with --gauntlet") end
+  if not okn then return nil, bad(nerr) end
+  if o.max_cpus and not o.gauntlet then return nil, bad("--max-cpus goes with --gauntlet") end
   -- after "--", everything is a script, even "-x.lua"
   table.move(args, i, #args, #o.files + 1, o.files)
-  if #o.files == 0 then return bad("no test script given") end
+  if #o.files == 0 then return nil, bad("no test script given") end
   return o
 end
 

@@ -9,10 +9,7 @@ local M = {}
 local USAGE = "usage: ktstr vm [--topo 1n2l2c1t] [--memory-mib N] [--kernel K] " ..
   "[--timeout S] [-i SRC[:DST]]... [--console] [--keep] [-v] -- CMD [ARGS...]\n"
 
-local function bad(msg)
-  io.stderr:write("ktstr vm: ", msg, "\n", USAGE)
-  return nil, 2
-end
+local bad = argparse.complainer("vm", USAGE)
 
 local OPTIONS = {
   valued = { ["--topo"] = "topo", ["--memory-mib"] = "memory_mib", ["--kernel"] = "kernel",
@@ -26,13 +23,13 @@ local OPTIONS = {
 -- Returns opts, cmd argv; or nil, exit code after printing the problem.
 function M.parse(args)
   local o, i = argparse.parse(args, OPTIONS, { kernel = os.getenv("KTSTR_KERNEL") })
-  if not o then return bad(i) end
+  if not o then return nil, bad(i) end
   for _, k in ipairs({ "memory_mib", "timeout" }) do
     local okn, err = argparse.positive(o, k, k == "memory_mib")
-    if not okn then return bad(err) end
+    if not okn then return nil, bad(err) end
   end
   local cmd = table.move(args, i, #args, 1, {})
-  if #cmd == 0 then return bad("no command given (put it after --)") end
+  if #cmd == 0 then return nil, bad("no command given (put it after --)") end
   return o, cmd
 end
 
