@@ -4,7 +4,7 @@ local run = require("support.run")
 local SCRIPT = "spec/vm/scripts/monitor.lua"
 
 local function script(filter)
-  return run.ktstr({ "script", SCRIPT, "--filter", filter })
+  return run.script(SCRIPT, filter)
 end
 
 describe("the host monitor #vm", function()

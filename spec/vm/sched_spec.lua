@@ -3,9 +3,7 @@ local run = require("support.run")
 
 local KNOBS = "spec/vm/scripts/sched_knobs.lua"
 
-local function script(file, filter)
-  return run.ktstr({ "script", file, "--filter", filter })
-end
+local script = run.script
 
 describe("the fixture scheduler #vm", function()
   after_each(run.assert_no_leftovers)
