@@ -21,6 +21,17 @@ $(B)/%.o: %.c
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 -include $(OBJS:.o=.d)
 
+# The version core.version() reports: the release and the tree it was built
+# from. l_sys.o rebuilds when either changes (the stamp only moves then).
+VERSION := 0.1.0
+GIT_REV  = $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+.PHONY: FORCE
+$(B)/version: FORCE
+	@mkdir -p $(@D)
+	@echo '$(VERSION) $(GIT_REV)' | cmp -s - $@ || echo '$(VERSION) $(GIT_REV)' > $@
+$(B)/src/bind/l_sys.o: $(B)/version
+$(B)/src/bind/l_sys.o: CFLAGS += -DKTSTR_VERSION='"$(VERSION)"' -DKTSTR_GIT='"$(GIT_REV)"'
+
 # -rdynamic: C Lua modules loaded by require (cjson) resolve lua_* here.
 $(KTSTR): $(OBJS)
 	$(CC) $(CFLAGS) -rdynamic -o $@ $(OBJS) $(LDLIBS)

@@ -7,7 +7,11 @@ function M.main(...)
   local i = 1
   while i <= #args do
     local a = args[i]
-    if a == "-e" then
+    if a == "-h" or a == "--help" then
+      io.stdout:write("usage: ktstr lua [-e CHUNK]... [--] [FILE [ARGS...]]\n" ..
+        "Lua 5.4 with ktstr.core loaded, on the host or in a guest; FILE gets ARGS as arg.\n")
+      return 0
+    elseif a == "-e" then
       local chunk = args[i + 1]
       if not chunk then
         io.stderr:write("ktstr lua: -e needs a chunk\n")

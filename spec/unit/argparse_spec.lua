@@ -59,3 +59,57 @@ describe("argparse.positive", function()
       { argparse.positive({ timeout = "-1" }, "timeout") })
   end)
 end)
+
+describe("argparse.command", function()
+  local SPEC_DOC = {
+    synopsis = "FILE... [options]",
+    valued = { ["--filter"] = "filter" },
+    flags = { ["-v"] = "verbose", ["--verbose"] = "verbose" },
+    positional = "collect", collect = "files",
+    doc = { { "--filter PAT", "tests whose name contains PAT" },
+      { "-v, --verbose", "say more" }, { "-h, --help", "this text" } },
+  }
+
+  local function spec(changes)
+    local s = {}
+    for k, v in pairs(SPEC_DOC) do s[k] = v end
+    for k, v in pairs(changes or {}) do s[k] = v end
+    return s
+  end
+
+  it("builds the help from the options it parses", function()
+    local cmd = argparse.command("x", spec())
+    assert.matches("^usage: ktstr x FILE%.%.%. %[options%]\n", cmd.help)
+    assert.matches("\n  %-%-filter PAT +tests whose name contains PAT\n", cmd.help)
+    assert.matches("\n  %-v, %-%-verbose +say more\n", cmd.help)
+  end)
+
+  it("refuses help that misses an option or names one the parser does not take", function()
+    local flags = { ["-v"] = "verbose", ["--verbose"] = "verbose", ["--quiet"] = "quiet" }
+    assert.has_error(function() argparse.command("x", spec({ flags = flags })) end,
+      "ktstr x: option --quiet has no help")
+    local doc = { { "--filter PAT", "" }, { "-v, --verbose", "" }, { "-h, --help", "" },
+      { "--gone", "an option the parser dropped" } }
+    assert.has_error(function() argparse.command("x", spec({ doc = doc })) end,
+      "ktstr x: help names --gone, not an option")
+  end)
+
+  it("answers -h with the help (exit 0) and a bad option with the synopsis (exit 2)", function()
+    local cmd = argparse.command("x", spec())
+    -- luacheck: push ignore 122 (the streams are swapped to catch what is printed)
+    local out, err, real_out, real_err = {}, {}, io.stdout, io.stderr
+    io.stdout = { write = function(_, ...) for _, v in ipairs({ ... }) do out[#out + 1] = v end end }
+    io.stderr = { write = function(_, ...) for _, v in ipairs({ ... }) do err[#err + 1] = v end end }
+    local o1, c1 = cmd.parse({ "a.lua", "--help" })
+    local o2, c2 = cmd.parse({ "--bogus" })
+    io.stdout, io.stderr = real_out, real_err
+    -- luacheck: pop
+    assert.is_nil(o1)
+    assert.are.equal(0, c1)
+    assert.are.equal(cmd.help, table.concat(out))
+    assert.is_nil(o2)
+    assert.are.equal(2, c2)
+    assert.are.equal("ktstr x: unknown option '--bogus'\nusage: ktstr x FILE... [options]\n" ..
+      "(ktstr x --help lists the options)\n", table.concat(err))
+  end)
+end)

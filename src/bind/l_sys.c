@@ -12,6 +12,22 @@
 #include "lk.h"
 
 /* core.now() -> seconds on CLOCK_MONOTONIC */
+/* Built outside the Makefile (a rockspec, say), nothing says which tree. */
+#ifndef KTSTR_VERSION
+#define KTSTR_VERSION "0.1.0"
+#endif
+#ifndef KTSTR_GIT
+#define KTSTR_GIT "unknown"
+#endif
+
+/* core.version() -> release, the git revision it was built from */
+static int l_version(lua_State *L)
+{
+	lua_pushliteral(L, KTSTR_VERSION);
+	lua_pushliteral(L, KTSTR_GIT);
+	return 2;
+}
+
 static int l_now(lua_State *L)
 {
 	lua_pushnumber(L, (lua_Number)clock_now_ns() / 1e9);
@@ -115,6 +131,7 @@ static int l_exe(lua_State *L)
 }
 
 static const luaL_Reg sys_funcs[] = {
+	{ "version", l_version },
 	{ "now", l_now },
 	{ "cputime", l_cputime },
 	{ "sleep", l_sleep },

@@ -45,6 +45,67 @@ function M.parse(args, spec, o)
   return o, i
 end
 
+-- Every option spec names, as written on the command line.
+local function spec_options(spec)
+  local set = {}
+  for _, group in ipairs({ "valued", "lists", "flags" }) do
+    for opt in pairs(spec[group] or {}) do set[opt] = true end
+  end
+  return set
+end
+
+--[[
+The help a command prints: its synopsis, then each option of spec.doc, a
+list of { "-v, --verbose", "what it does" } whose words that start with
+"-" name exactly the options the parser takes (checked here, so the text
+cannot drift from the parser).
+]]
+local function help_text(cmd, spec)
+  local lines = { ("usage: ktstr %s %s\n"):format(cmd, spec.synopsis) }
+  if spec.about then lines[#lines + 1] = "\n" .. spec.about .. "\n" end
+  if #spec.doc > 0 then lines[#lines + 1] = "\noptions:\n" end
+  local documented = {}
+  for _, d in ipairs(spec.doc) do
+    for opt in (" " .. d[1]):gmatch("%s(%-%-?%w[%w-]*)") do documented[opt] = true end
+    lines[#lines + 1] = ("  %-24s %s\n"):format(d[1], d[2])
+  end
+  local takes = spec_options(spec)
+  takes["-h"], takes["--help"] = true, true
+  for opt in pairs(takes) do
+    if not documented[opt] then error(("ktstr %s: option %s has no help"):format(cmd, opt), 3) end
+  end
+  for opt in pairs(documented) do
+    if not takes[opt] then error(("ktstr %s: help names %s, not an option"):format(cmd, opt), 3) end
+  end
+  return table.concat(lines)
+end
+
+--[[
+command(name, spec) -> cmd: cmd.help (the text -h prints), cmd.bad(msg)
+(the usage error: exit code 2), cmd.parse(args [, o]) -> o, rest | nil,
+exit code: -h or --help among the options prints the help on stdout (0); a bad
+option prints the error and the synopsis on stderr (2). spec as for parse,
+plus synopsis ("FILE... [options]"), doc and an optional about.
+]]
+function M.command(name, spec)
+  local cmd = { help = help_text(name, spec) }
+  cmd.bad = M.complainer(name, ("usage: ktstr %s %s\n(ktstr %s --help lists the options)\n")
+    :format(name, spec.synopsis, name))
+  local flags = { ["-h"] = "help", ["--help"] = "help" }
+  for k, v in pairs(spec.flags or {}) do flags[k] = v end
+  local full = setmetatable({ flags = flags }, { __index = spec })
+  function cmd.parse(args, o)
+    local r, rest = M.parse(args, full, o)
+    if r and r.help then
+      io.stdout:write(cmd.help)
+      return nil, 0
+    end
+    if not r then return nil, cmd.bad(rest) end
+    return r, rest
+  end
+  return cmd
+end
+
 -- complainer("script", USAGE) -> bad: bad(msg) prints "ktstr script: msg"
 -- and the usage on stderr and returns 2, the exit code of a usage error.
 function M.complainer(cmd, usage)

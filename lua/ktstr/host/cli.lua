@@ -2,22 +2,17 @@
 local M = {}
 
 local USAGE = [==[
-usage: ktstr <command> [options]
+usage: ktstr <command> [options]      (ktstr <command> --help for its options)
 
 commands:
-  script FILE... [--filter PAT] [--list] [--kernel K] [--json] [-v]
-                 run ktstr test scripts, each test in its own guest
-  vm [--topo 1n2l2c1t] [--memory-mib N] [--kernel K] [--timeout S] [-v] -- CMD [ARGS...]
-                 boot a guest, run CMD there, exit with its status
-  repl [--topo 1n2l2c1t] [--scheduler S] [--kernel K] | repl --attach ID
-                 a Lua prompt whose chunks run in a guest
-  kernel fetch [VERSION] | list | path VERSION
-                 manage the guest kernel cache
-  lua [-e CHUNK] [FILE [ARGS...]]
-                 run Lua 5.4 with ktstr and ktstr.core loaded
-  help           this text
+  script FILE...   run ktstr test scripts, each test in its own guest, and judge them
+  vm -- CMD...     boot a guest, run CMD there, exit with its status
+  repl             a Lua prompt whose chunks run in a guest (--attach ID: a held one)
+  kernel           the guest kernel cache: fetch, list, path, source, scx
+  lua              Lua 5.4 with ktstr and ktstr.core loaded (-e CHUNK, FILE ARGS...)
+  version          ktstr's version and the tree it was built from (also --version)
+  help             this text (also -h, --help)
 ]==]
-
 local function usage_error(msg)
   io.stderr:write("ktstr: ", msg, "\n", USAGE)
   return 2
@@ -32,11 +27,16 @@ local commands = {
   script = function(args) return require("ktstr.host.runner").main(args) end,
   repl = function(args) return require("ktstr.host.repl").main(args) end,
   help = function() io.stdout:write(USAGE) return 0 end,
+  version = function()
+    io.stdout:write(("ktstr %s (%s)\n"):format(require("ktstr.core").version()))
+    return 0
+  end,
 }
 
 function M.main(...)
   local args = { ... }
   local name = table.remove(args, 1)
+  if name == "--version" then name = "version" end
   if not name or name == "-h" or name == "--help" then
     io.stdout:write(USAGE)
     return name and 0 or 2

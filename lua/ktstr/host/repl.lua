@@ -7,10 +7,6 @@ local protocol = require("ktstr.protocol")
 
 local M = {}
 
-local USAGE = "usage: ktstr repl [--topo 1n2l2c1t] [--memory-mib N] [--kernel K] " ..
-  "[--scheduler S [--ops-name N] [--sched-arg A]...] [--console] [-v]\n" ..
-  "       ktstr repl --attach ID\n"
-
 local HELP = [[
 Each chunk runs in the guest, in one environment that lives across chunks:
   ktstr     the test vocabulary (ktstr.cgroup, ktstr.op, ktstr.work, ...)
@@ -455,19 +451,34 @@ end
 
 -- The command ------------------------------------------------------------------------------------
 
-local bad = argparse.complainer("repl", USAGE)
-
-local OPTIONS = {
+local CMD = argparse.command("repl", {
+  synopsis = "[options] | ktstr repl --attach ID",
+  about = "A Lua prompt whose chunks run in a guest (piped stdin: no prompts, results on\n" ..
+    "stdout). Exit: 0; 1 the guest died or a piped chunk failed; 2 bad options.",
   valued = { ["--topo"] = "topo", ["--memory-mib"] = "memory_mib", ["--kernel"] = "kernel",
     ["--scheduler"] = "scheduler", ["--ops-name"] = "ops_name", ["--attach"] = "attach" },
   lists = { ["--sched-arg"] = "sched_args" },
   flags = { ["-v"] = "verbose", ["--verbose"] = "verbose", ["--console"] = "console" },
   positional = "reject", reject = "chunks come on stdin",
-}
+  doc = {
+    { "--topo T", "the guest's topology, e.g. 1n2l2c1t (default 1n1l2c1t)" },
+    { "--memory-mib N", "guest memory in MiB (default: the topology's)" },
+    { "--kernel K", "a cached version, a vmlinux/bzImage or a build tree (KTSTR_KERNEL)" },
+    { "--scheduler S", "start scheduler binary S first and wait for its enable" },
+    { "--ops-name N", "with --scheduler: insist on this sched_ext ops name" },
+    { "--sched-arg A", "with --scheduler: one more argument (repeatable)" },
+    { "--attach ID", "join a guest held by ktstr script --hold" },
+    { "--console", "copy the guest console to stderr" },
+    { "-v, --verbose", "boot timings on stderr" },
+    { "-h, --help", "this text" },
+  },
+})
+local bad = CMD.bad
+M.HELP = CMD.help
 
 function M.parse(args)
-  local o, err = argparse.parse(args, OPTIONS, { kernel = os.getenv("KTSTR_KERNEL") })
-  if not o then return nil, bad(err) end
+  local o, err = CMD.parse(args, { kernel = os.getenv("KTSTR_KERNEL") })
+  if not o then return nil, err end
   local okn, nerr = argparse.positive(o, "memory_mib", true)
   if not okn then return nil, bad(nerr) end
   if not o.scheduler and (o.ops_name or #o.sched_args > 0) then

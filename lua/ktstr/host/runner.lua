@@ -13,21 +13,33 @@ local vm = require("ktstr.host.vm")
 
 local M = {}
 
-local USAGE = "usage: ktstr script FILE... [--filter PAT] [--list] [--kernel K] [--json] " ..
-  "[--keep] [--hold] [--gauntlet [--max-cpus N]] [-v]\n"
-
-local bad = argparse.complainer("script", USAGE)
-
-local OPTIONS = {
+local CMD = argparse.command("script", {
+  synopsis = "FILE... [options]",
+  about = "Loads the test scripts on the host, then runs each test in its own guest and judges\n" ..
+    "it. Exit: 0 all passed, 1 a test failed, 2 an error or inconclusive, 130 interrupted.",
   valued = { ["--filter"] = "filter", ["--kernel"] = "kernel", ["--max-cpus"] = "max_cpus" },
   flags = { ["--list"] = "list", ["--json"] = "json", ["--keep"] = "keep", ["--hold"] = "hold",
     ["-v"] = "verbose", ["--verbose"] = "verbose", ["--gauntlet"] = "gauntlet" },
   positional = "collect", collect = "files",
-}
+  doc = {
+    { "--filter PAT", "run the tests whose name contains PAT" },
+    { "--list", "print each test's name, scheduler, topology, duration; boot nothing" },
+    { "--kernel K", "a cached version, a vmlinux/bzImage or a build tree (KTSTR_KERNEL)" },
+    { "--json", "also write each test's record on stderr" },
+    { "--keep", "keep each test's run directory" },
+    { "--hold", "keep each guest up after its verdict, for ktstr repl --attach" },
+    { "--gauntlet", "run each test on every topology preset it fits" },
+    { "--max-cpus N", "with --gauntlet: the largest preset (default 8 under TCG)" },
+    { "-v, --verbose", "accelerator, boot stages, scheduler start on stderr" },
+    { "-h, --help", "this text" },
+  },
+})
+local bad = CMD.bad
+M.HELP = CMD.help
 
 function M.parse(args)
-  local o, i = argparse.parse(args, OPTIONS, { kernel = os.getenv("KTSTR_KERNEL") })
-  if not o then return nil, bad(i) end
+  local o, i = CMD.parse(args, { kernel = os.getenv("KTSTR_KERNEL") })
+  if not o then return nil, i end
   local okn, nerr = argparse.positive(o, "max_cpus", true)
   if not okn then return nil, bad(nerr) end
   if o.max_cpus and not o.gauntlet then return nil, bad("--max-cpus goes with --gauntlet") end

@@ -6,24 +6,35 @@ local vm = require("ktstr.host.vm")
 
 local M = {}
 
-local USAGE = "usage: ktstr vm [--topo 1n2l2c1t] [--memory-mib N] [--kernel K] " ..
-  "[--timeout S] [-i SRC[:DST]]... [--console] [--keep] [-v] -- CMD [ARGS...]\n"
-
-local bad = argparse.complainer("vm", USAGE)
-
-local OPTIONS = {
+local CMD = argparse.command("vm", {
+  synopsis = "[options] -- CMD [ARGS...]",
+  about = "Boots a guest, runs CMD there (busybox applets and ktstr are on PATH), streams its\n" ..
+    "output and exits with its status (1 when the guest fails, 2 bad input, 130 interrupted).",
   valued = { ["--topo"] = "topo", ["--memory-mib"] = "memory_mib", ["--kernel"] = "kernel",
     ["--timeout"] = "timeout" },
   lists = { ["-i"] = "include", ["--include"] = "include" },
   flags = { ["-v"] = "verbose", ["--verbose"] = "verbose", ["--console"] = "console",
     ["--keep"] = "keep" },
   positional = "stop",
-}
+  doc = {
+    { "--topo T", "the guest's topology, e.g. 1n2l2c1t (default 1n1l2c1t)" },
+    { "--memory-mib N", "guest memory in MiB (default: the topology's)" },
+    { "--kernel K", "a cached version, a vmlinux/bzImage or a build tree (KTSTR_KERNEL)" },
+    { "--timeout S", "give up on CMD after S seconds" },
+    { "-i, --include SRC[:DST]", "pack a file or directory (default /include-files/NAME)" },
+    { "--console", "copy the guest console to stderr" },
+    { "--keep", "keep the run directory" },
+    { "-v, --verbose", "boot timings on stderr" },
+    { "-h, --help", "this text" },
+  },
+})
+local bad = CMD.bad
+M.HELP = CMD.help
 
 -- Returns opts, cmd argv; or nil, exit code after printing the problem.
 function M.parse(args)
-  local o, i = argparse.parse(args, OPTIONS, { kernel = os.getenv("KTSTR_KERNEL") })
-  if not o then return nil, bad(i) end
+  local o, i = CMD.parse(args, { kernel = os.getenv("KTSTR_KERNEL") })
+  if not o then return nil, i end
   for _, k in ipairs({ "memory_mib", "timeout" }) do
     local okn, err = argparse.positive(o, k, k == "memory_mib")
     if not okn then return nil, bad(err) end
