@@ -45,3 +45,36 @@ describe("ktstr's command line", function()
     end
   end)
 end)
+
+describe("ktstr script --partition", function()
+  local function list(...)
+    local code, out, err = ktstr("script", "tests/mixed.lua", "tests/corpus.lua",
+      "tests/step1_skeleton.lua", "tests/step3_two_cgroups.lua", "tests/step4_topology.lua",
+      "--list", ...)
+    assert.are.equal(0, code, err)
+    local names = {}
+    for name in out:gmatch("([^\n ]+)  [^\n]*\n") do names[#names + 1] = name end
+    return names
+  end
+
+  it("gives slices that are disjoint and together are the whole selection", function()
+    local all = list()
+    assert.is_true(#all >= 8)
+    for _, by in ipairs({ "", "hash:" }) do
+      local seen, n = {}, 0
+      for i = 1, 3 do
+        for _, name in ipairs(list("--partition", ("%s%d/3"):format(by, i))) do
+          assert.is_nil(seen[name], name)
+          seen[name], n = true, n + 1
+        end
+      end
+      assert.are.equal(#all, n)
+    end
+  end)
+
+  it("refuses a slice that does not exist, naming the argument", function()
+    local code, _, err = ktstr("script", "tests/mixed.lua", "--partition", "3/2")
+    assert.are.equal(2, code)
+    assert.matches("^ktstr script: %-%-partition '3/2': ", err)
+  end)
+end)

@@ -1,10 +1,14 @@
 -- `ktstr script`: loads test scripts on the host, runs each test in its own guest, judges it.
 local argparse = require("ktstr.host.argparse")
 local checks = require("ktstr.host.checks")
+local cjson = require("cjson")
 local constraints = require("ktstr.constraints")
 local core = require("ktstr.core")
 local fault = require("ktstr.fault")
+local junit = require("ktstr.host.junit")
 local observer = require("ktstr.host.observer")
+local partition = require("ktstr.host.partition")
+local pool = require("ktstr.host.pool")
 local report = require("ktstr.host.report")
 local scheduler = require("ktstr.scheduler")
 local sidecar = require("ktstr.host.sidecar")
@@ -17,12 +21,23 @@ local CMD = argparse.command("script", {
   synopsis = "FILE... [options]",
   about = "Loads the test scripts on the host, then runs each test in its own guest and judges\n" ..
     "it. Exit: 0 all passed, 1 a test failed, 2 an error or inconclusive, 130 interrupted.",
-  valued = { ["--filter"] = "filter", ["--kernel"] = "kernel", ["--max-cpus"] = "max_cpus" },
+  valued = { ["--filter"] = "filter", ["--exact"] = "exact", ["--kernel"] = "kernel",
+    ["--max-cpus"] = "max_cpus", ["-j"] = "jobs", ["--jobs"] = "jobs",
+    ["--cpu-budget"] = "cpu_budget", ["--partition"] = "partition", ["--repeat"] = "repeat",
+    ["--junit"] = "junit", ["--worker"] = "worker" },
   flags = { ["--list"] = "list", ["--json"] = "json", ["--keep"] = "keep", ["--hold"] = "hold",
-    ["-v"] = "verbose", ["--verbose"] = "verbose", ["--gauntlet"] = "gauntlet" },
+    ["-v"] = "verbose", ["--verbose"] = "verbose", ["--gauntlet"] = "gauntlet",
+    ["--tap"] = "tap" },
   positional = "collect", collect = "files",
   doc = {
     { "--filter PAT", "run the tests whose name contains PAT" },
+    { "--exact NAME", "run the test named NAME (a gauntlet variant's full name too)" },
+    { "--partition I/N", "only slice I of N of the selected tests (hash:I/N: by name)" },
+    { "--repeat N", "run each test N times, each run its own record" },
+    { "-j, --jobs N", "run N guests at once (default 1)" },
+    { "--cpu-budget N", "with -j: the vCPUs running guests may sum to (default: host CPUs)" },
+    { "--junit FILE", "write JUnit XML: one testcase per test run" },
+    { "--tap", "print TAP lines (ok / not ok per test run) after the summary" },
     { "--list", "print each test's name, scheduler, topology, duration; boot nothing" },
     { "--kernel K", "a cached version, a vmlinux/bzImage or a build tree (KTSTR_KERNEL)" },
     { "--json", "also write each test's record on stderr" },
@@ -31,6 +46,7 @@ local CMD = argparse.command("script", {
     { "--gauntlet", "run each test on every topology preset it fits" },
     { "--max-cpus N", "with --gauntlet: the largest preset (default 8 under TCG)" },
     { "-v, --verbose", "accelerator, boot stages, scheduler start on stderr" },
+    { "--worker SPEC", "internal: how -j runs one test in a child ktstr" },
     { "-h, --help", "this text" },
   },
 })
@@ -40,9 +56,27 @@ M.HELP = CMD.help
 function M.parse(args)
   local o, i = CMD.parse(args, { kernel = os.getenv("KTSTR_KERNEL") })
   if not o then return nil, i end
-  local okn, nerr = argparse.positive(o, "max_cpus", true)
-  if not okn then return nil, bad(nerr) end
+  for _, k in ipairs({ "max_cpus", "jobs", "cpu_budget", "repeat" }) do
+    local okn, nerr = argparse.positive(o, k, true)
+    if not okn then return nil, bad(nerr) end
+  end
   if o.max_cpus and not o.gauntlet then return nil, bad("--max-cpus goes with --gauntlet") end
+  if o.jobs and o.jobs > pool.MAX_JOBS then
+    return nil, bad(("-j %d: at most %d guests at once"):format(o.jobs, pool.MAX_JOBS))
+  end
+  if o.hold and (o.jobs or 1) > 1 then return nil, bad("--hold goes with -j 1") end
+  if o.partition then
+    local p, perr = partition.parse(o.partition)
+    if not p then return nil, bad(perr) end
+    o.partition = p
+  end
+  if o.worker then
+    local ok, w = pcall(cjson.decode, o.worker)
+    if not ok or type(w) ~= "table" or type(w.name) ~= "string" then
+      return nil, bad("--worker: not a worker spec (it is how -j runs one test)")
+    end
+    o.worker, o.exact = w, w.name
+  end
   -- after "--", everything is a script, even "-x.lua"
   table.move(args, i, #args, #o.files + 1, o.files)
   if #o.files == 0 then return nil, bad("no test script given") end
@@ -180,6 +214,17 @@ local function judge(item, result)
   return v
 end
 
+-- The root cause a report opens with: its first line after the test's title.
+function M.root_cause(text)
+  local first = text:match("^[^\n]*")
+  return first:match("^%u+ .-%]: (.*)$") or first
+end
+
+-- A test run's name in JUnit and TAP: a repeat carries its index.
+function M.case_name(item)
+  return item.rep and ("%s#%d"):format(item.test.name, item.rep.index) or item.test.name
+end
+
 -- Judges one run and prints its verdict; returns an exit code that ends the whole run, or nil.
 local function report_one(item, o, counts, t0, result, f)
   local v
@@ -197,12 +242,12 @@ local function report_one(item, o, counts, t0, result, f)
     v, result = guest_failure(f)
   end
   counts[COUNTER[v.status]] = counts[COUNTER[v.status]] + 1
-  if v.status == "pass" then
-    print(report.pass_line(item.test, core.now() - t0))
-  else
-    io.stdout:write(report.format(item.test, v, result, { file = item.file }))
-  end
-  local line, path, err = o.sidecars:write(item.test, v, result)
+  local text = v.status == "pass" and report.pass_line(item.test, core.now() - t0) .. "\n"
+    or report.format(item.test, v, result, { file = item.file })
+  io.stdout:write(text)
+  o.cases[#o.cases + 1] = { name = M.case_name(item), status = v.status,
+    time = core.now() - t0, message = M.root_cause(text), output = text }
+  local line, path, err = o.sidecars:write(item.test, v, result, item.rep)
   if not path then io.stderr:write("ktstr script: sidecar not written: ", tostring(err), "\n") end
   if o.json then io.stderr:write(line, "\n") end
 end
@@ -250,42 +295,181 @@ local function gauntlet_items(items, o)
   return out
 end
 
+-- --exact, --filter: the tests a run selects; nil, message when none is left.
+local function select_items(items, o)
+  if not (o.exact or o.filter) then return items end
+  local kept = {}
+  for _, it in ipairs(items) do
+    local name = it.test.name
+    if o.exact and name == o.exact or not o.exact and name:find(o.filter, 1, true) then
+      kept[#kept + 1] = it
+    end
+  end
+  if #kept == 0 then
+    local how = o.exact and ("--exact '%s'"):format(o.exact)
+      or ("--filter '%s'"):format(o.filter)
+    return nil, ("%s matches no test in %s"):format(how, table.concat(o.files, ", "))
+  end
+  return kept
+end
+
+-- --repeat N: each test N times in a row, each run knowing its index.
+local function repeat_items(items, n)
+  local out = {}
+  for _, it in ipairs(items) do
+    for k = 1, n do
+      out[#out + 1] = { file = it.file, test = it.test, rep = { index = k, of = n } }
+    end
+  end
+  return out
+end
+
+-- What the selection, the partition and the repeats leave to run.
+local function plan_items(o)
+  local items, err = M.load(o.files)
+  if not items then return nil, err end
+  if o.gauntlet then items = gauntlet_items(items, o) end
+  items, err = select_items(items, o)
+  if not items then return nil, err end
+  if o.partition then
+    items = partition.slice(items, o.partition, function(it) return it.test.name end)
+  end
+  if o.worker and o.worker.rep then
+    items[1].rep = o.worker.rep
+  elseif o["repeat"] and o["repeat"] > 1 then
+    items = repeat_items(items, o["repeat"])
+  end
+  return items
+end
+
+local function host_cpus()
+  local f = io.open("/sys/devices/system/cpu/online")
+  local list = f and f:read("l")
+  if f then f:close() end
+  local cpus = list and core.cpulist_parse(list)
+  return cpus and #cpus or 1
+end
+
+local function vcpus(t) return t.llcs * t.cores * t.threads end
+
+-- One test run in a child ktstr: the argv that runs exactly it, writing its case to path.
+local function worker_argv(it, o, path)
+  local spec = cjson.encode({ name = it.test.name, rep = it.rep, run_id = o.sidecars.id,
+    cases = path })
+  local argv = { core.exe(), "script", it.file, "--worker", spec }
+  if o.kernel then table.move({ "--kernel", o.kernel }, 1, 2, #argv + 1, argv) end
+  if o.gauntlet then argv[#argv + 1] = "--gauntlet" end
+  if o.max_cpus then table.move({ "--max-cpus", tostring(o.max_cpus) }, 1, 2, #argv + 1, argv) end
+  for _, flag in ipairs({ "keep", "json", "verbose" }) do
+    if o[flag] then argv[#argv + 1] = "--" .. flag end
+  end
+  return argv
+end
+
+-- The case a worker wrote, or one that says why it wrote none.
+local function worker_case(it, r, path)
+  local f = io.open(path)
+  local line = f and f:read("l")
+  if f then f:close() end
+  os.remove(path)
+  local ok, c = pcall(cjson.decode, line or "")
+  if ok and type(c) == "table" and COUNTER[c.status] then
+    c.output = r.out
+    return c
+  end
+  local st = r.status.code and ("exit %d"):format(r.status.code)
+    or ("signal %d"):format(r.status.signal or 0)
+  local msg = ("INCONCLUSIVE %s: its ktstr worker ended (%s) without a verdict")
+    :format(M.case_name(it), st)
+  return { name = M.case_name(it), status = "inconclusive", time = r.time_s, message = msg,
+    output = r.out .. msg .. "\n" }
+end
+
+--[[
+-j N: each test run in its own child ktstr, N at once within the CPU
+budget. Each test's lines (stdout, then stderr) print together when it
+ends; the children share this run's id, so their records are one run.
+]]
+local function run_parallel(items, o, counts)
+  local budget = o.cpu_budget or host_cpus()
+  local dir = assert(core.mkdtemp("/tmp/ktstr-cases-"))
+  local jobs = {}
+  for n, it in ipairs(items) do
+    local path = ("%s/%d.json"):format(dir, n)
+    jobs[n] = { it = it, path = path, cost = vcpus(it.test), argv = worker_argv(it, o, path) }
+  end
+  local rc = pool.run(jobs, { jobs = o.jobs, budget = budget,
+    on_wait = function(j, used)
+      io.stderr:write(("ktstr script: %s waits for room: %d vCPUs, %d of %d in use " ..
+        "(--cpu-budget)\n"):format(M.case_name(j.it), j.cost, used, budget))
+    end,
+    on_done = function(j, r)
+      local c = worker_case(j.it, r, j.path)
+      counts[COUNTER[c.status]] = counts[COUNTER[c.status]] + 1
+      o.cases[#o.cases + 1] = c
+      io.stdout:write(c.output)
+      io.stderr:write(r.err)
+      io.stdout:flush()
+    end })
+  core.rm_rf(dir)
+  return rc
+end
+
+-- --junit, --tap, and a worker's case line: what CI reads.
+local function write_results(o, t0)
+  if o.worker then
+    local f = assert(io.open(o.worker.cases, "w"))
+    local c = o.cases[1]
+    if c then
+      f:write(cjson.encode({ name = c.name, status = c.status, time = c.time,
+        message = c.message }), "\n")
+    end
+    f:close()
+  end
+  if o.tap then io.stdout:write(junit.tap(o.cases)) end
+  if o.junit then
+    local f, err = io.open(o.junit, "w")
+    if not f then
+      io.stderr:write("ktstr script: --junit: ", err, "\n")
+      return 2
+    end
+    f:write(junit.render({ name = "ktstr", time = core.now() - t0, cases = o.cases }))
+    f:close()
+  end
+end
+
 local function main(args)
+  local t0 = core.now()
   local o, code = M.parse(args)
   if not o then return code end
-  local items, err = M.load(o.files)
+  local items, err = plan_items(o)
   if not items then
     io.stderr:write("ktstr script: ", err, "\n")
     return 2
   end
-  if o.gauntlet then items = gauntlet_items(items, o) end
-  if o.filter then
-    local kept = {}
-    for _, it in ipairs(items) do
-      if it.test.name:find(o.filter, 1, true) then kept[#kept + 1] = it end
-    end
-    items = kept
-    if #items == 0 then
-      io.stderr:write(("ktstr script: --filter '%s' matches no test in %s\n"):format(o.filter,
-        table.concat(o.files, ", ")))
-      return 2
-    end
-  end
   if o.list then
     for _, it in ipairs(items) do
-      print(("%s  %s  %s  %gs"):format(it.test.name, report.scheduler_name(it.test),
+      print(("%s  %s  %s  %gs"):format(M.case_name(it), report.scheduler_name(it.test),
         require("ktstr.cpuset").topo_name(it.test), it.test.duration_s))
     end
     return 0
   end
   local counts = { passed = 0, failed = 0, skipped = 0, inconclusive = 0, errors = 0 }
-  o.sidecars = sidecar.start()
-  for _, it in ipairs(items) do
-    local rc = run_one(it, o, counts)
+  o.cases = {}
+  o.sidecars = sidecar.start(o.worker and o.worker.run_id)
+  local kern = require("ktstr.host.kernel").resolve(o.kernel)
+  if kern then o.sidecars:claim(kern.release) end
+  if (o.jobs or 1) > 1 then
+    local rc = run_parallel(items, o, counts)
     if rc then return rc end
+  else
+    for _, it in ipairs(items) do
+      local rc = run_one(it, o, counts)
+      if rc then return rc end
+    end
   end
-  print(report.summary(counts))
-  return M.exit_code(counts)
+  if not o.worker then print(report.summary(counts)) end
+  return write_results(o, t0) or M.exit_code(counts)
 end
 
 function M.main(args)

@@ -27,7 +27,7 @@ end
 --[[
 Where a run's sidecars go: KTSTR_SIDECAR_DIR as given, else
 ktstr-results/{kernel}-{commit} under the current directory (one directory
-per kernel and commit; the newest run there replaces the files it finds).
+per kernel and commit; a run there replaces the files of runs that ended).
 Returns dir, whether it is ours to clear.
 ]]
 function M.dir(kernel_release)
@@ -81,16 +81,58 @@ end
 local Run = {}
 Run.__index = Run
 
--- A run of `ktstr script`: one id, one directory, cleared before its first write.
-function M.start()
+--[[
+A run of `ktstr script`: one id (its start and the pid of the ktstr that
+owns it), one directory. id: join that run instead (a -j worker writes its
+test's record into its parent's run).
+]]
+function M.start(id)
   local t = os.time()
-  return setmetatable({ time = t, host = host(), commit = M.project_commit(),
-    id = ("%s-%d"):format(os.date("!%Y%m%dT%H%M%SZ", t), core.getpid()) }, Run)
+  return setmetatable({ time = t, host = host(), commit = M.project_commit(), joined = id ~= nil,
+    id = id or ("%s-%d"):format(os.date("!%Y%m%dT%H%M%SZ", t), core.getpid()) }, Run)
+end
+
+-- Whether the ktstr that owns run id is still running (its pid names a ktstr).
+function M.live(id)
+  local pid = type(id) == "string" and id:match("%-(%d+)$")
+  local f = pid and io.open("/proc/" .. pid .. "/cmdline")
+  if not f then return false end
+  local cmd = f:read("a")
+  f:close()
+  return cmd:find("ktstr", 1, true) ~= nil
+end
+
+-- The run a record file belongs to, or nil.
+local function run_of(path)
+  local f = io.open(path)
+  if not f then return nil end
+  local ok, rec = pcall(cjson.decode, f:read("l") or "")
+  f:close()
+  return ok and type(rec) == "table" and rec.run_id or nil
+end
+
+--[[
+Called as a run begins, with the kernel it runs: the runs going on now
+are the ones the results directory describes. Records of runs that had
+ended go; those of runs still going (another ktstr beside this one, a
+partition of the same suite) stay, and so do those they write later.
+A run that joined another (a -j worker) claims nothing.
+]]
+function Run:claim(kernel_release)
+  if self.joined then return end
+  local dir, ours = M.dir(kernel_release)
+  if not ours then return end
+  for _, old in ipairs(core.list_files(dir, ".ktstr.json") or {}) do
+    local path = dir .. "/" .. old
+    local id = not old:find("/", 1, true) and run_of(path)
+    if id ~= self.id and not M.live(id) then os.remove(path) end
+  end
 end
 
 -- The JSON line of one test's record.
-function Run:line(test, v, result)
+function Run:line(test, v, result, rep)
   local rec = M.record(test, v, result, self)
+  if rep then rec["repeat"], rec.repeats = rep.index, rep.of end
   local ok, line = pcall(cjson.encode, rec)
   if not ok then
     -- a snapshot value JSON cannot hold (a sparse array): keep the rest
@@ -100,28 +142,30 @@ function Run:line(test, v, result)
   return line, rec.variant
 end
 
--- Writes one test's record; returns the JSON line, then the path or nil, message.
-function Run:write(test, v, result)
-  local line, variant = self:line(test, v, result)
+--[[
+Writes one test's record; returns the JSON line, then the path or nil,
+message. rep = {index =, of =}: one of --repeat's runs, its index in the
+file name and the record.
+]]
+function Run:write(test, v, result, rep)
+  local line, variant = self:line(test, v, result, rep)
   if not self.dir then
-    local dir, ours = M.dir(result and result.kernel)
+    local dir = M.dir(result and result.kernel)
     local ok, err = core.mkdir_p(dir)
     if not ok then return line, nil, err end
-    if ours then
-      -- the newest run for this kernel and commit is the one its files describe
-      for _, old in ipairs(core.list_files(dir, ".ktstr.json") or {}) do
-        if not old:find("/", 1, true) then os.remove(dir .. "/" .. old) end
-      end
-    end
     self.dir = dir
   end
   -- gauntlet variants are named gauntlet/test/preset: one file name all the same
-  local path = ("%s/%s-%s.ktstr.json"):format(self.dir,
-    (test.name:gsub("[^%w_.-]", "-")), variant)
-  local f, err = io.open(path, "w")
+  local path = ("%s/%s-%s%s.ktstr.json"):format(self.dir,
+    (test.name:gsub("[^%w_.-]", "-")), variant, rep and ("-r%d"):format(rep.index) or "")
+  -- written aside and renamed: a reader (or a crash) never sees half a record
+  local tmp = ("%s.%d.tmp"):format(path, core.getpid())
+  local f, err = io.open(tmp, "w")
   if not f then return line, nil, err end
   f:write(line, "\n")
   f:close()
+  local ok, rerr = os.rename(tmp, path)
+  if not ok then return line, nil, rerr end
   return line, path
 end
 
