@@ -13,7 +13,8 @@ in order as room allows: at most opts.jobs at once, their costs summed no
 higher than opts.budget, except that a job costing more than the whole budget
 runs when nothing else does. opts.on_wait(job, used) once per job that waits
 for room; opts.on_start(job); opts.on_done(job, {out =, err =, status =
-{code=|signal=}, time_s =}) as each ends, its output kept whole until then.
+{code=|signal=}, time_s =}) as each ends, its output kept whole until then;
+opts.on_tick(running) twice a second at least, running = the jobs running.
 ]]
 function M.run(jobs, opts)
   local limit = math.min(opts.jobs or 1, M.MAX_JOBS)
@@ -87,6 +88,11 @@ function M.run(jobs, opts)
       end
     end
     fill()
+    if opts.on_tick then
+      local now = {}
+      for k, r in ipairs(running) do now[k] = r.job end
+      opts.on_tick(now)
+    end
   end
   return nil
 end

@@ -9,6 +9,7 @@ local junit = require("ktstr.host.junit")
 local observer = require("ktstr.host.observer")
 local partition = require("ktstr.host.partition")
 local pool = require("ktstr.host.pool")
+local progress = require("ktstr.host.progress")
 local report = require("ktstr.host.report")
 local scheduler = require("ktstr.scheduler")
 local sidecar = require("ktstr.host.sidecar")
@@ -139,6 +140,7 @@ local function run_in_guest(item, o, held)
     files = plan and plan.files, cmdline = plan and plan.cmdline, label = t.name,
     run_files = { { src = item.file, dst = script } } })
   if not h then return nil, f end
+  o.progress:set(t.name .. ": running")
   local result
   local obs = observer.start(h, { num_snapshots = t.num_snapshots,
     watchdog_s = t.scheduler and t.watchdog_timeout_s })
@@ -167,6 +169,7 @@ local function run_in_guest(item, o, held)
   result.console = h.qvm:console_tail(16384)
   result.timings = h.timings
   if o.verbose then
+    o.progress:clear()
     local parts = {}
     for _, st in ipairs(h.timings) do parts[#parts + 1] = ("%s %.2fs"):format(st[1], st[2]) end
     local s = result.sched
@@ -242,6 +245,8 @@ local function report_one(item, o, counts, t0, result, f)
     v, result = guest_failure(f)
   end
   counts[COUNTER[v.status]] = counts[COUNTER[v.status]] + 1
+  o.progress:clear()
+  o.progress:done_one()
   local text = v.status == "pass" and report.pass_line(item.test, core.now() - t0) .. "\n"
     or report.format(item.test, v, result, { file = item.file })
   io.stdout:write(text)
@@ -400,10 +405,19 @@ local function run_parallel(items, o, counts)
   end
   local rc = pool.run(jobs, { jobs = o.jobs, budget = budget,
     on_wait = function(j, used)
+      o.progress:clear()
       io.stderr:write(("ktstr script: %s waits for room: %d vCPUs, %d of %d in use " ..
         "(--cpu-budget)\n"):format(M.case_name(j.it), j.cost, used, budget))
     end,
+    on_tick = function(running)
+      if #running == 0 then return end
+      local names = {}
+      for k, j in ipairs(running) do names[k] = M.case_name(j.it) end
+      o.progress:set(("%d running: %s"):format(#running, table.concat(names, ", ")))
+    end,
     on_done = function(j, r)
+      o.progress:clear()
+      o.progress:done_one()
       local c = worker_case(j.it, r, j.path)
       counts[COUNTER[c.status]] = counts[COUNTER[c.status]] + 1
       o.cases[#o.cases + 1] = c
@@ -456,6 +470,10 @@ local function main(args)
   end
   local counts = { passed = 0, failed = 0, skipped = 0, inconclusive = 0, errors = 0 }
   o.cases = {}
+  -- a worker's output is its parent's to show: it draws nothing
+  local tty
+  if o.worker then tty = false end
+  o.progress = progress.new(#items, tty)
   o.sidecars = sidecar.start(o.worker and o.worker.run_id)
   local kern = require("ktstr.host.kernel").resolve(o.kernel)
   if kern then o.sidecars:claim(kern.release) end
@@ -464,10 +482,15 @@ local function main(args)
     if rc then return rc end
   else
     for _, it in ipairs(items) do
+      o.progress:set(M.case_name(it) .. ": booting")
       local rc = run_one(it, o, counts)
-      if rc then return rc end
+      if rc then
+        o.progress:clear()
+        return rc
+      end
     end
   end
+  o.progress:clear()
   if not o.worker then print(report.summary(counts)) end
   return write_results(o, t0) or M.exit_code(counts)
 end
