@@ -57,6 +57,16 @@ describe("ktstr script for CI #vm", function()
     core.rm_rf(dir)
   end)
 
+  it("-j: a test that crashes its guest disturbs none of the others", function()
+    local code, out = run.ktstr({ "script", SCRIPT, "spec/vm/scripts/ci_panic.lua", "-j", "3",
+      "--tap" })
+    assert.are.equal(1, code, out)
+    assert.matches("\nPASS ci_passes ", "\n" .. out)
+    assert.matches("\nFAIL ci_fails [^\n]*: planted failure\n", "\n" .. out)
+    assert.matches("\nFAIL ci_panics [^\n]*: [^\n]*panic", "\n" .. out)
+    assert.matches("\n1 passed, 2 failed\n", out)
+  end)
+
   it("--repeat gives each run its own record and case", function()
     local dir = assert(core.mkdtemp("/tmp/ktstr-ci-"))
     local code, out = run.ktstr({ "script", SCRIPT, "--exact", "ci_passes", "--repeat", "2",

@@ -10,3 +10,4 @@ ktstr.test{
   name = "ci_fails", llcs = 1, cores = 1, threads = 1, duration_s = 1,
   run = function() return ktstr.fail("planted failure") end,
 }
+
