@@ -13,6 +13,8 @@ commands:
                  a Lua prompt whose chunks run in a guest
   kernel fetch [VERSION] | list | path VERSION
                  manage the guest kernel cache
+  stats list [DIR] | show RUN | compare BASE NEW
+                 the sidecar records: runs, a run's metrics, two sets compared
   lua [-e CHUNK] [FILE [ARGS...]]
                  run Lua 5.4 with ktstr and ktstr.core loaded
   help           this text
@@ -31,6 +33,7 @@ local commands = {
   end,
   script = function(args) return require("ktstr.host.runner").main(args) end,
   repl = function(args) return require("ktstr.host.repl").main(args) end,
+  stats = function(args) return require("ktstr.host.stats").main(args) end,
   help = function() io.stdout:write(USAGE) return 0 end,
 }
 
