@@ -9,11 +9,13 @@ local stats = require("ktstr.host.stats")
 local FIX = "spec/unit/fixtures/stats"
 local BASE, NOISE, THROTTLED = FIX .. "/base", FIX .. "/noise", FIX .. "/throttled"
 
+-- compare(base, new) -> regressed, the text, unjudged | nil, message
 local function compare(base, new, opts)
   local out = {}
-  local regressed, err = stats.compare(type(base) == "table" and base or { base },
+  local regressed, unjudged = stats.compare(type(base) == "table" and base or { base },
     type(new) == "table" and new or { new }, opts or {}, out)
-  return regressed, err and err or table.concat(out, "\n")
+  if not regressed then return nil, unjudged end
+  return regressed, table.concat(out, "\n"), unjudged
 end
 
 local function records(dir)
@@ -189,6 +191,12 @@ describe("ktstr stats", function()
     assert.are.equal(0, regressed, out)
     assert.matches("base 3 pass, new 3 inconclusive", out, 1, true)
     assert.matches("no judged record (pass or fail) on the new side", out, 1, true)
+    assert.matches("\nUNJUDGED stats_pair: no pass or fail record on the new side\n" ..
+      "0 of 1 tests regressed, 1 not judged$", out)
+    -- nothing worse, and nothing judged: exit 2, not a pass
+    local code = run.sh(("%s stats compare %s %s >/dev/null 2>&1; echo $?"):format(
+      run.sh_quote(run.exe), BASE, write_run(recs)))
+    assert.are.equal("2\n", code)
   end)
 
   it("refuses sides without a test in common, a missing directory or one without records", function()
@@ -252,6 +260,11 @@ describe("ktstr stats", function()
     assert.matches("^ktstr stats: %-%-alpha: expected a probability between 0 and 1, got '2'", out)
     code, out = ktstr("frobnicate")
     assert.are.equal(2, code, out)
+    assert.matches("^ktstr stats: unknown stats command 'frobnicate' %(list, show or compare%)\n" ..
+      "usage: ktstr stats", out)
+    code, out = ktstr("--bogus")
+    assert.are.equal(2, code, out)
+    assert.matches("^ktstr stats: unknown option '%-%-bogus'\nusage: ktstr stats", out)
     code, out = ktstr("--help")
     assert.are.equal(0, code, out)
     assert.matches("^usage: ktstr stats list", out)

@@ -21,7 +21,8 @@ usage: ktstr stats list [DIR]
            samples. Exit 1 when a metric got worse beyond its noise floor
            with p < P (default 0.05), or, with one sample on a side, beyond
            twice its floor; or a test that passed in every BASE record failed
-           in NEW. Exit 0 otherwise, 2 on bad input.
+           in NEW. Otherwise exit 2 when a test has no pass or fail record
+           on a side (nothing to judge), and 0. Bad input exits 2.
 ]==]
 
 local bad = argparse.complainer("stats", USAGE)
@@ -443,8 +444,9 @@ local function names_of(list)
 end
 
 --[[
-compare(base_paths, new_paths, {alpha =}, out) -> regressed (count of tests)
-| nil, message (bad input: a missing directory, no records, no test in common).
+compare(base_paths, new_paths, {alpha =}, out) -> regressed, unjudged
+(counts of tests: worse, and without a judged record on a side) | nil,
+message (bad input: a missing directory, no records, no test in common).
 ]]
 function M.compare(base_paths, new_paths, opts, out)
   local warnings = {}
@@ -469,7 +471,7 @@ function M.compare(base_paths, new_paths, opts, out)
   for _, w in ipairs(warnings) do out[#out + 1] = "note: " .. w end
   if #only_base > 0 then out[#out + 1] = "note: only in base: " .. names_of(only_base) end
   if #only_new > 0 then out[#out + 1] = "note: only in new: " .. names_of(only_new) end
-  local regressed, verdicts = 0, {}
+  local regressed, unjudged, verdicts = 0, 0, {}
   for _, name in ipairs(common) do
     local b_all, n_all = bg[name], ng[name]
     local b, n = {}, {}
@@ -519,7 +521,11 @@ function M.compare(base_paths, new_paths, opts, out)
       end
       for _, l in ipairs(table_lines(rows, "lrrrrrrrrl", "  ")) do out[#out + 1] = l end
     end
-    if #worse > 0 then
+    if #worse == 0 and (#b == 0 or #n == 0) then
+      unjudged = unjudged + 1
+      verdicts[#verdicts + 1] = ("UNJUDGED %s: no pass or fail record on the %s side"):format(name,
+        #b == 0 and "base" or "new")
+    elseif #worse > 0 then
       regressed = regressed + 1
       verdicts[#verdicts + 1] = ("REGRESSED %s: %s%s"):format(name, table.concat(worse, "; "),
         single and " (one sample a side: beyond twice the floor)" or "")
@@ -530,8 +536,9 @@ function M.compare(base_paths, new_paths, opts, out)
   end
   out[#out + 1] = ""
   for _, v in ipairs(verdicts) do out[#out + 1] = v end
-  out[#out + 1] = ("%d of %d tests regressed"):format(regressed, #common)
-  return regressed
+  out[#out + 1] = ("%d of %d tests regressed%s"):format(regressed, #common,
+    unjudged > 0 and (", %d not judged"):format(unjudged) or "")
+  return regressed, unjudged
 end
 
 -- main -------------------------------------------------------------------------------------------
@@ -552,6 +559,7 @@ function M.main(args)
     return 0
   end
   if not cmd then return bad("no stats command given (list, show or compare)") end
+  if cmd:sub(1, 1) == "-" then return bad(("unknown option '%s'"):format(cmd)) end
   local rest = table.move(args, 2, #args, 1, {})
   for _, a in ipairs(rest) do
     if a == "-h" or a == "--help" then
@@ -593,10 +601,11 @@ function M.main(args)
     if o.alpha and not (alpha and alpha > 0 and alpha < 1) then
       return bad(("--alpha: expected a probability between 0 and 1, got '%s'"):format(o.alpha))
     end
-    local regressed, cerr = M.compare(o.base, o.new, { alpha = alpha }, out)
-    if not regressed then return fail_input("compare", cerr) end
+    local regressed, unjudged = M.compare(o.base, o.new, { alpha = alpha }, out)
+    if not regressed then return fail_input("compare", unjudged) end
     emit(out)
-    return regressed > 0 and 1 or 0
+    -- nothing worse, but a test that could not be compared says nothing either way
+    return regressed > 0 and 1 or unjudged > 0 and 2 or 0
   end
   return bad(("unknown stats command '%s' (list, show or compare)"):format(cmd))
 end
