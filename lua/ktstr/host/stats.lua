@@ -511,8 +511,7 @@ function M.compare(base_paths, new_paths, opts, out)
           if row.verdict == "worse" then
             worse[#worse + 1] = ("%s %s%s"):format(k, row.delta and ("%+.1f%%"):format(row.delta)
               or ("%s -> %s"):format(M.fmt(row.mb), M.fmt(row.mn)),
-              row.p and (" (p%s)"):format(row.p < 1e-4 and "<0.0001" or ("=%.4f"):format(row.p))
-              or "")
+              row.p and (" (p%s%s)"):format(row.p < 1e-4 and "" or "=", fmt_p(row.p)) or "")
             single = single or not row.p
           elseif row.verdict == "better" then
             better = better + 1
