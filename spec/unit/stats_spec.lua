@@ -105,6 +105,7 @@ describe("ktstr stats", function()
     local regressed, out = compare(BASE, THROTTLED)
     assert.are.equal(1, regressed, out)
     assert.matches("note: variants differ", out, 1, true)
+    assert.is_nil(out:find("accelerators differ", 1, true))
     local line = out:match("\n(REGRESSED stats_pair: [^\n]*)")
     assert.truthy(line, out)
     for _, m in ipairs({ "spin: run delay %%", "spin: off%-cpu %%", "spin: work/s adj",
@@ -182,6 +183,13 @@ describe("ktstr stats", function()
     local regressed, out = compare(BASE, write_run(recs))
     assert.are.equal(1, regressed, out)
     assert.matches("\nREGRESSED stats_pair: verdict: 1 of 3 new records fail\n", out)
+  end)
+
+  it("notes runs under different accelerators", function()
+    local recs = records(NOISE)
+    for _, r in ipairs(recs) do r.accel = "kvm" end
+    local _, out = compare(BASE, write_run(recs))
+    assert.matches("note: accelerators differ (base tcg, new kvm)", out, 1, true)
   end)
 
   it("leaves inconclusive records out of the samples", function()

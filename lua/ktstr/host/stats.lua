@@ -485,6 +485,11 @@ function M.compare(base_paths, new_paths, opts, out)
       out[#out + 1] = ("  note: variants differ (base %s, new %s): scheduler settings or " ..
         "topology changed"):format(bv, nv)
     end
+    local ba, na = distinct(b_all, "accel"), distinct(n_all, "accel")
+    if ba ~= na then
+      out[#out + 1] = ("  note: accelerators differ (base %s, new %s): rates and latencies " ..
+        "measure the host as much as the scheduler"):format(ba, na)
+    end
     local worse, better, single = {}, 0, false
     -- a test that passed in every base record and fails in a new one is worse, whatever the figures
     local b_pass = #b_all > 0
