@@ -56,15 +56,15 @@ function M.ktstr(args, env)
 end
 
 --[[
-Runs `ktstr script file --filter filter`, again (3 runs at most) while the
+Runs `ktstr script file --filter filter` (env as M.ktstr's), again (3 runs at most) while the
 verdict is inconclusive because the host kept a vCPU waiting: on a loaded
 2-CPU host that says nothing about the scheduler either way, and the spec
 is about what the scheduler did. Any other verdict stands at once.
 ]]
-function M.script(file, filter)
+function M.script(file, filter, env)
   local code, out, err
   for i = 1, 3 do
-    code, out, err = M.ktstr({ "script", file, "--filter", filter })
+    code, out, err = M.ktstr({ "script", file, "--filter", filter }, env)
     if not (code == 2 and out:match("^INCONCLUSIVE [^\n]*the host kept")) then break end
     io.stderr:write(("# %s: host contention, run %d inconclusive, running again\n"):format(filter,
       i))

@@ -36,4 +36,21 @@ describe("sidecar", function()
     assert.matches("^%d+T%d+Z%-%d+$", rec.run_id)
     assert.is_true(rec.cpu_budget >= 1)
   end)
+
+  it("keeps each cgroup's worker times and worst p99 wake latency for ktstr stats", function()
+    local function w(wall, cpu, delay, wake)
+      return { wall_ns = wall * 1e9, cpu_ns = cpu * 1e9, run_delay_ns = delay and delay * 1e9,
+        wake = wake }
+    end
+    local times = sidecar.cgroup_times({ cgroups = {
+      { name = "spin", workers = { w(4, 3, 1), w(4, 2, 2) } },
+      { name = "sleep", workers = { w(4, 1, 0.5, { count = 10, p99_ns = 2000 }),
+        w(4, 1, nil, { count = 5, p99_ns = 9000 }) } },
+    } })
+    assert.are.same({
+      { name = "spin", workers = 2, wall_s = 8, cpu_s = 5, run_delay_s = 3, wakes = 0 },
+      { name = "sleep", workers = 2, wall_s = 8, cpu_s = 2, wakes = 15, wake_p99_us = 9 },
+    }, times)
+    assert.are.same({}, sidecar.cgroup_times({}))
+  end)
 end)

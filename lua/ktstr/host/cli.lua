@@ -9,6 +9,7 @@ commands:
   vm -- CMD...     boot a guest, run CMD there, exit with its status
   repl             a Lua prompt whose chunks run in a guest (--attach ID: a held one)
   kernel           the guest kernel cache: fetch, list, path, source, scx
+  stats            the test records: list runs, show one, compare two sets (Welch's t-test)
   lua              Lua 5.4 with ktstr and ktstr.core loaded (-e CHUNK, FILE ARGS...)
   version          ktstr's version and the tree it was built from (also --version)
   help             this text (also -h, --help)
@@ -26,6 +27,7 @@ local commands = {
   end,
   script = function(args) return require("ktstr.host.runner").main(args) end,
   repl = function(args) return require("ktstr.host.repl").main(args) end,
+  stats = function(args) return require("ktstr.host.stats").main(args) end,
   help = function() io.stdout:write(USAGE) return 0 end,
   version = function()
     io.stdout:write(("ktstr %s (%s)\n"):format(require("ktstr.core").version()))

@@ -56,6 +56,30 @@ local function host()
     cpus = ncpu + (info:match("^processor") and 1 or 0) }
 end
 
+--[[
+Per cgroup, the times the stats roll-up leaves out and `ktstr stats` needs
+for its rates and shares: wall, CPU and run delay (seconds, summed over the
+workers; run delay nil when a worker had no schedstat), and the worst
+worker's p99 wake latency (us; nil when no worker blocks).
+]]
+function M.cgroup_times(result)
+  local out = {}
+  for _, cg in ipairs(result.cgroups or {}) do
+    local ws = cg.workers or {}
+    local c = { name = cg.name, workers = #ws, wall_s = 0, cpu_s = 0, run_delay_s = 0, wakes = 0 }
+    for _, w in ipairs(ws) do
+      c.wall_s, c.cpu_s = c.wall_s + (w.wall_ns or 0) / 1e9, c.cpu_s + (w.cpu_ns or 0) / 1e9
+      c.run_delay_s = c.run_delay_s and w.run_delay_ns and c.run_delay_s + w.run_delay_ns / 1e9
+      if w.wake and (w.wake.count or 0) > 0 then
+        c.wakes = c.wakes + w.wake.count
+        c.wake_p99_us = math.max(c.wake_p99_us or 0, w.wake.p99_ns / 1e3)
+      end
+    end
+    out[#out + 1] = c
+  end
+  return out
+end
+
 -- The sidecar record: the --json record plus what a later comparison needs.
 function M.record(test, v, result, run)
   local r = report.json(test, v, result)
@@ -75,6 +99,7 @@ function M.record(test, v, result, run)
   r.watchdog = m.watchdog
   r.periodic_target, r.periodic_fired = m.periodic_target, m.periodic_fired
   r.sysctls, r.kargs = s.sysctls, s.kargs
+  r.cgroup_times = M.cgroup_times(result)
   return r
 end
 
