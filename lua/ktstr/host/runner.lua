@@ -52,6 +52,8 @@ function M.load(files)
       return nil, err
     end
     local ok, lerr = pcall(f)
+    -- Ctrl-C in a script that loops while it loads is the user's, not the script's error
+    if not ok and core.signal_pending() then error(lerr, 0) end
     if not ok then return nil, fault.classify(lerr).msg end
     for _, t in ipairs(registry.registry()) do
       -- each guest loads one script, but names must be unique across all of them
@@ -271,6 +273,8 @@ local function main(args)
   for _, it in ipairs(items) do
     local rc = run_one(it, o, counts)
     if rc then return rc end
+    -- a signal the report window swallowed (a pcall) still ends the run
+    if core.signal_pending() then return 128 + core.signal_pending() end
   end
   print(report.summary(counts))
   return M.exit_code(counts)
