@@ -18,11 +18,12 @@ local function literal(path)
   return (path:gsub("[][*?\\]", "\\%0"))
 end
 
--- Glob patterns of where ktstr makes what a dead run can leave.
+-- Glob patterns of where ktstr makes what a dead run can leave: names with
+-- mkdtemp's six characters, which are ours (a spec's ktstr-spec-XXXXXX is not).
 function M.places()
   local places = {}
   for _, base in ipairs(require("ktstr.host.vm").run_dir_bases()) do
-    places[#places + 1] = literal(base) .. "/ktstr-*"
+    places[#places + 1] = literal(base) .. "/ktstr-??????"
   end
   -- no cache dir (HOME unset) is not this sweep's to report
   local ok, cache = pcall(require("ktstr.host.kernel").cache_dir)
@@ -30,7 +31,7 @@ function M.places()
     cache = literal(cache)
     -- kernel.scratch: fetches, source unpacks (sources/VERSION/) and scx builds
     for _, sub in ipairs({ "kernels", "sources", "sources/*", "scx" }) do
-      places[#places + 1] = cache .. "/" .. sub .. "/.fetch-*"
+      places[#places + 1] = cache .. "/" .. sub .. "/.fetch-??????"
     end
     -- cpio_write's base images in the making
     places[#places + 1] = cache .. "/initramfs/*.cpio.??????"
