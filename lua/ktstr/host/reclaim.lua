@@ -35,6 +35,8 @@ function M.places()
     end
     -- cpio_write's base images in the making
     places[#places + 1] = cache .. "/initramfs/*.cpio.??????"
+    -- kmem.save_symbols' file in the making (milliseconds; never locked, so by age alone)
+    places[#places + 1] = cache .. "/ksyms/*.json.tmp"
   end
   return places
 end
