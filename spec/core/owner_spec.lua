@@ -10,10 +10,15 @@ end
 --[[
 A ktstr process that runs chunk (ktstr.core is `core`, ARG the argument)
 and then waits to be killed; returns the process once it printed "ready".
+env: a leading "env", "K=V"... argv.
 ]]
-local function holder(chunk, arg)
-  local p = assert(core.spawn({ EXE, "lua", "-e", "core = require('ktstr.core'); ARG = " ..
-    ("%q"):format(arg) .. "; " .. chunk .. "; print('ready'); io.stdout:flush(); core.sleep(60)" }))
+local function holder(chunk, arg, env)
+  local argv = table.move(env or {}, 1, #(env or {}), 1, {})
+  for _, a in ipairs({ EXE, "lua", "-e", "core = require('ktstr.core'); ARG = " ..
+    ("%q"):format(arg) .. "; " .. chunk .. "; print('ready'); io.stdout:flush(); core.sleep(60)" }) do
+    argv[#argv + 1] = a
+  end
+  local p = assert(core.spawn(argv))
   local out = ""
   local deadline = core.now() + 10
   while not out:find("ready", 1, true) and core.now() < deadline do
@@ -120,5 +125,32 @@ describe("owner locks", function()
     local deadline = core.now() + 5
     while alive(child) and core.now() < deadline do core.sleep(0.05) end
     assert.is_false(alive(child))
+  end)
+
+  it("the next ktstr start reclaims a killed fetch's scratch dir and run dir, not a live one's", function()
+    local cache, runs = base .. "/cache", base .. "/runs"
+    assert(core.mkdir_p(runs))
+    local env = { "env", "KTSTR_CACHE_DIR=" .. cache, "KTSTR_RUN_DIR=" .. runs }
+    -- what kernel.scratch and vm.boot make: claimed dirs, with a partial download and guest RAM
+    local chunk = "T = require('ktstr.host.kernel').scratch(); " ..
+      "R = assert(core.mkdtemp(os.getenv('KTSTR_RUN_DIR') .. '/ktstr-')); " ..
+      "O = assert(core.owner_claim(R)); " ..
+      "io.open(T.path .. '/partial.deb', 'w'):write('x'); io.open(R .. '/ram0', 'w'):write('x')"
+    local dead, live = holder(chunk, "", env), holder(chunk, "", env)
+    kill9(dead)
+    local function count()
+      local f = assert(io.popen(("ls -d %s/kernels/.fetch-* %s/ktstr-* 2>/dev/null | wc -l")
+        :format(sh_quote(cache), sh_quote(runs))))
+      local n = tonumber(f:read("a"))
+      f:close()
+      return n
+    end
+    assert.equal(4, count())
+    local out = assert(io.popen(("%s %s kernel list 2>&1"):format(table.concat(env, " "),
+      sh_quote(EXE)))):read("a")
+    assert.equal(2, count(), out)
+    kill9(live)
+    assert(io.popen(("%s %s kernel list 2>&1"):format(table.concat(env, " "), sh_quote(EXE)))):read("a")
+    assert.equal(0, count())
   end)
 end)
