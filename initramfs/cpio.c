@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "src/base/owner.h"
 #include "cpio.h"
 
 #define CPIO_HDR_LEN	110
@@ -340,7 +341,10 @@ int cpio_write(const char *out, const struct cpio_entry *ents, size_t n,
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	rc = cpio_open(&w, fd);
+	/* locked while written: a killed writer's file is reclaimed, a live one's not */
+	rc = owner_lock_fd(fd);
+	if (!rc)
+		rc = cpio_open(&w, fd);
 	if (rc)
 		goto out_close;
 	for (i = 0; i < n; i++) {

@@ -53,4 +53,34 @@ describe("sidecar", function()
     }, times)
     assert.are.same({}, sidecar.cgroup_times({}))
   end)
+
+  it("writes a record whole or not at all: Ctrl-C while encoding it ends the run with 130", function()
+    local core = require("ktstr.core")
+    local dir = assert(core.mkdtemp("/tmp/ktstr-sidecar-spec-"))
+    -- the Ctrl-C lands while the record is encoded, inside the encoder's pcall
+    local chunk = [[
+      local core, cjson = require("ktstr.core"), require("cjson")
+      local real = cjson.encode
+      cjson.encode = function(v)
+        if type(v) == "table" and v.test_name then
+          cjson.encode = real
+          assert(io.popen("kill -INT " .. core.getpid())):close()
+          for _ = 1, 1000 do end
+        end
+        return real(v)
+      end
+      local run = require("ktstr.host.sidecar").start()
+      local t = { name = "t", numa_nodes = 1, llcs = 1, cores = 2, threads = 1, duration_s = 1 }
+      print("returned", run:write(t, { status = "pass", details = {} }, { kernel = "7.3.4" }))
+    ]]
+    local p = assert(io.popen(("KTSTR_SIDECAR_DIR=%s '%s' lua -e %s 2>&1; echo \"rc=$?\"")
+      :format(dir, assert(core.exe()), "'" .. chunk:gsub("'", "'\\''") .. "'")))
+    local out = p:read("a")
+    p:close()
+    local files = core.list_files(dir) or {}
+    core.rm_rf(dir)
+    assert.matches("rc=130\n$", out)
+    assert.is_nil(out:find("returned", 1, true), out)
+    assert.same({}, files)
+  end)
 end)

@@ -17,14 +17,18 @@
 
 /* Runs in the child: never returns; reports exec failure through errfd. */
 static void proc_child(char *const argv[], const struct proc_opts *o,
-		       int out, int err, int errfd)
+		       int out, int err, int errfd, pid_t parent)
 {
 	int e;
 
 	if (o->new_pgrp)
 		setpgid(0, 0);
-	if (o->pdeathsig)
+	if (o->pdeathsig) {
 		prctl(PR_SET_PDEATHSIG, o->pdeathsig);
+		/* a parent killed before the prctl sends nothing: go now */
+		if (getppid() != parent)
+			_exit(127);
+	}
 	if (o->stdin_null) {
 		int fd = open("/dev/null", O_RDONLY);
 
@@ -58,6 +62,7 @@ fail:
 int proc_spawn(struct proc *p, char *const argv[], const struct proc_opts *o)
 {
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, ex[2] = { -1, -1 };
+	pid_t parent = getpid();
 	int rc = 0, e;
 	ssize_t n;
 
@@ -74,7 +79,7 @@ int proc_spawn(struct proc *p, char *const argv[], const struct proc_opts *o)
 		goto out;
 	}
 	if (p->pid == 0)
-		proc_child(argv, o, out[1], err[1], ex[1]);
+		proc_child(argv, o, out[1], err[1], ex[1], parent);
 	if (o->new_pgrp)
 		setpgid(p->pid, p->pid);	/* both sides: no race with kill */
 	close(ex[1]);

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -96,4 +97,37 @@ int sig_sigint_catch(int on)
 unsigned long sig_sigint_count(void)
 {
 	return (unsigned long)sig_sigints;
+}
+
+int sig_wait_readable(int fd, int ms, unsigned long sigints)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	sigset_t block, old;
+	struct timespec ts, *tp = NULL;
+	int rc;
+
+	if (ms >= 0) {
+		ts.tv_sec = ms / 1000;
+		ts.tv_nsec = (long)(ms % 1000) * 1000000;
+		tp = &ts;
+	}
+	/*
+	 * Blocked from the check until ppoll unblocks them atomically: a
+	 * signal that lands in between interrupts the wait instead of being
+	 * missed until the input comes (SA_RESTART would not wake a read).
+	 */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &block, &old) < 0)
+		return -errno;
+	if (sig_got || sig_sigint_count() != sigints)
+		rc = -EINTR;
+	else if ((rc = ppoll(&pfd, 1, tp, &old)) < 0)
+		rc = -errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (rc == -EINTR || sig_got || sig_sigint_count() != sigints)
+		return -EINTR;
+	return rc > 0;
 }

@@ -24,4 +24,11 @@ void sig_set_hook(void (*hook)(int signo, int counted));
 int sig_sigint_catch(int on);
 unsigned long sig_sigint_count(void);
 
+/*
+ * Waits up to ms (-1 forever) for fd to turn readable (or hung up): 1, 0
+ * on timeout, or -EINTR once a SIGINT/SIGTERM/SIGHUP is pending or the
+ * SIGINT count moved past sigints (one that came before the call included).
+ */
+int sig_wait_readable(int fd, int ms, unsigned long sigints);
+
 #endif

@@ -38,6 +38,41 @@ static int l_readline(lua_State *L)
 	return 1;
 }
 
+/*
+ * core.stdin_read() -> data | nil (end of input) | false (a signal came
+ * first): what a pipe or file on stdin holds next, up to 4 KiB, waiting for
+ * it as long as no SIGINT/SIGTERM/SIGHUP comes (a plain read would restart
+ * after a counted SIGINT and wait on).
+ */
+static int l_stdin_read(lua_State *L)
+{
+	unsigned long before = sig_sigint_count();
+	char buf[4096];
+	ssize_t n;
+	int rc;
+
+	for (;;) {
+		rc = sig_wait_readable(0, -1, before);
+		if (rc == -EINTR) {
+			lua_pushboolean(L, 0);
+			return 1;
+		}
+		if (rc < 0)
+			return lk_fail(L, rc, "poll", "stdin");
+		n = read(0, buf, sizeof(buf));
+		if (n > 0) {
+			lua_pushlstring(L, buf, n);
+			return 1;
+		}
+		if (n == 0) {
+			lua_pushnil(L);
+			return 1;
+		}
+		if (errno != EINTR && errno != EAGAIN)
+			return lk_fail(L, -errno, "read", "stdin");
+	}
+}
+
 /* core.history_add(line) */
 static int l_history_add(lua_State *L)
 {
@@ -69,6 +104,7 @@ static int l_history_save(lua_State *L)
 static const luaL_Reg readline_funcs[] = {
 	{ "isatty", l_isatty },
 	{ "readline", l_readline },
+	{ "stdin_read", l_stdin_read },
 	{ "history_add", l_history_add },
 	{ "history_load", l_history_load },
 	{ "history_save", l_history_save },

@@ -100,7 +100,12 @@ int lmain_run(const char *mod, int argc, char **argv)
 			lua_pushstring(L, argv[i]);
 		rc = lua_pcall(L, argc, 1, 1);
 	}
-	if (rc != LUA_OK && sig_pending()) {
+	/*
+	 * A signal ends the run as one, however the Lua side ended: code that
+	 * caught the interrupt (a pcall) and went on to return normally still
+	 * exits 128 + signo.
+	 */
+	if (sig_pending()) {
 		fprintf(stderr, "ktstr: interrupted by %s\n",
 			strsignal(sig_pending()));
 		rc = 128 + sig_pending();

@@ -47,6 +47,8 @@ function M.main(...)
   if not cmd then
     return usage_error(("unknown command '%s'"):format(name))
   end
+  -- what killed runs left (run dirs in RAM, scratch dirs) goes before we add ours
+  if name ~= "help" and name ~= "lua" then require("ktstr.host.reclaim").sweep() end
   return cmd(args)
 end
 

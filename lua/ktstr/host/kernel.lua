@@ -332,14 +332,24 @@ local function apt_releases(version)
 end
 
 -- A scratch dir under parent (the kernels dir), removed when it goes out of
--- scope: entries are built there and renamed into place.
+-- scope: entries are built there and renamed into place. It names its owner,
+-- so what a killed fetch or build left is reclaimed by the next ktstr start.
 local function scratch(parent)
+  local core = require("ktstr.core")
   parent = parent or kernels_dir()
-  local out, err = sh(("mkdir -p %s && mktemp -d %s")
-    :format(sh_quote(parent), sh_quote(parent .. "/.fetch-XXXXXX")))
-  if not out then return nil, "mkdir " .. parent .. ": " .. err, "EIO" end
-  return setmetatable({ path = out:match("[^\n]+") }, {
-    __close = function(s) os.execute("rm -rf -- " .. sh_quote(s.path)) end,
+  local ok, err, code = core.mkdir_p(parent)
+  local path = ok and core.mkdtemp(parent .. "/.fetch-")
+  if not path then return nil, "mkdir " .. parent .. ": " .. tostring(err), code or "EIO" end
+  local owner, oerr, ocode = core.owner_claim(path)
+  if not owner then
+    core.rm_rf(path)
+    return nil, oerr, ocode
+  end
+  return setmetatable({ path = path, owner = owner }, {
+    __close = function(s)
+      core.rm_rf(s.path)
+      s.owner:release()
+    end,
   })
 end
 M.scratch = scratch
@@ -630,7 +640,8 @@ function M.source_tree(version)
   local ok
   ok, err, code = M.source_unpack(e, tmp.path)
   if not ok then return nil, err, code end
-  -- a concurrent unpack that got there first is as good
+  -- a concurrent unpack that got there first is as good; the tree is not scratch
+  os.remove(tmp.path .. "/.owner")
   if not os.rename(tmp.path, e.tree) and path_kind(e.tree) ~= "dir" then
     return nil, "rename to " .. e.tree .. " failed", "EIO"
   end

@@ -173,9 +173,29 @@ end
 local Ui = {}
 Ui.__index = Ui
 
+-- The next line: a string, nil at the end of input, false after Ctrl-C at a
+-- terminal (a fresh prompt); piped, nil, "interrupted" once a signal came
+-- while we waited (that ends the session: nobody is there to type again).
 function Ui:read_line(prompt)
   if self.tty then return core.readline(prompt) end
-  return io.stdin:read("l")
+  local buf = self.inbuf or ""
+  while not buf:find("\n", 1, true) do
+    local data = core.stdin_read()
+    if data == false then
+      self.inbuf = buf
+      return nil, "interrupted"
+    end
+    if not data then
+      -- the last line may lack its newline, as io.read("l") would return it
+      self.inbuf = ""
+      if buf == "" then return nil end
+      return buf
+    end
+    buf = buf .. data
+  end
+  local line, rest = buf:match("^([^\n]*)\n(.*)$")
+  self.inbuf = rest
+  return line
 end
 
 function Ui:error(msg)
@@ -187,16 +207,18 @@ end
 --[[
 One chunk: lines until they compile (an incomplete chunk asks for more, as
 lua.c does), a :command, nil at the end of input, false after Ctrl-C.
-Returns text, kind ("guest", "host" or "meta").
+Returns text, kind ("guest", "host" or "meta"); nil, "interrupted" when a
+signal ended a piped session's wait.
 ]]
 function Ui:read_chunk()
   local buf, kind, whole
   while true do
-    local line = self:read_line(buf and ">> " or "> ")
+    local line, why = self:read_line(buf and ">> " or "> ")
     if line == false then
       io.stdout:write("\n")
       return false
     end
+    if why then return nil, why end
     if line == nil then
       -- an unfinished chunk at the end of input: compiling it says what is missing
       return buf, kind
@@ -291,6 +313,9 @@ end
 function Ui:loop()
   while true do
     local src, kind = self:read_chunk()
+    if src == nil and kind == "interrupted" then
+      return "dead", fault.failure("interrupted", "interrupted while waiting for input")
+    end
     if src == nil then return "eof" end
     if src then
       local how, f
@@ -514,11 +539,7 @@ function M.connect(id)
   if id:find("/", 1, true) then
     paths[1] = id:match("%.sock$") and id or id:gsub("/+$", "") .. "/repl.sock"
   else
-    -- where vm.boot makes run dirs
-    local bases, run = {}, os.getenv("KTSTR_RUN_DIR")
-    if run and run ~= "" then bases[1] = run end
-    bases[#bases + 1] = "/dev/shm"
-    bases[#bases + 1] = os.getenv("TMPDIR") or "/tmp"
+    local bases = require("ktstr.host.vm").run_dir_bases()
     for _, b in ipairs(bases) do paths[#paths + 1] = ("%s/ktstr-%s/repl.sock"):format(b, id) end
   end
   local errs = {}
@@ -596,7 +617,8 @@ function M.main(args)
   assert(core.sigint_catch(true))
   local rc = M.interact(s, {})
   core.sigint_catch(false)
-  h:shutdown(10)
+  -- interrupted: QEMU is killed on the way out, no polite power-off to wait for
+  if rc ~= fault.EXIT.interrupted then h:shutdown(10) end
   return rc
 end
 

@@ -99,6 +99,8 @@ function M.load(files)
       return nil, err
     end
     local ok, lerr = pcall(f)
+    -- Ctrl-C in a script that loops while it loads is the user's, not the script's error
+    if not ok and core.signal_pending() then error(lerr, 0) end
     if not ok then return nil, fault.classify(lerr).msg end
     for _, t in ipairs(registry.registry()) do
       -- each guest loads one script, but names must be unique across all of them
@@ -484,6 +486,8 @@ local function main(args)
     for _, it in ipairs(items) do
       o.progress:set(M.case_name(it) .. ": booting")
       local rc = run_one(it, o, counts)
+      -- a signal the report window swallowed (a pcall) still ends the run
+      rc = rc or core.signal_pending() and 128 + core.signal_pending()
       if rc then
         o.progress:clear()
         return rc

@@ -159,6 +159,8 @@ function Run:line(test, v, result, rep)
   local rec = M.record(test, v, result, self)
   if rep then rec["repeat"], rec.repeats = rep.index, rep.of end
   local ok, line = pcall(cjson.encode, rec)
+  -- Ctrl-C while encoding is no property of the record: the run ends, no file
+  if not ok and core.signal_pending() then error(line, 0) end
   if not ok then
     -- a snapshot value JSON cannot hold (a sparse array): keep the rest
     rec.snapshots, rec.snapshots_error = nil, tostring(line)
@@ -183,14 +185,19 @@ function Run:write(test, v, result, rep)
   -- gauntlet variants are named gauntlet/test/preset: one file name all the same
   local path = ("%s/%s-%s%s.ktstr.json"):format(self.dir,
     (test.name:gsub("[^%w_.-]", "-")), variant, rep and ("-r%d"):format(rep.index) or "")
-  -- written aside and renamed: a reader (or a crash) never sees half a record
-  local tmp = ("%s.%d.tmp"):format(path, core.getpid())
-  local f, err = io.open(tmp, "w")
-  if not f then return line, nil, err end
-  f:write(line, "\n")
-  f:close()
-  local ok, rerr = os.rename(tmp, path)
-  if not ok then return line, nil, rerr end
+  -- written aside and renamed: an interrupt leaves the record whole or absent
+  local tmp = ("%s.tmp-%d"):format(path, core.getpid())
+  local ok, wrote, err = pcall(function()
+    local f, oerr = io.open(tmp, "w")
+    if not f then return nil, oerr end
+    local w, werr = f:write(line, "\n")
+    f:close()
+    if not w then return nil, werr end
+    return os.rename(tmp, path)
+  end)
+  if not ok or not wrote then os.remove(tmp) end
+  if not ok then error(wrote, 0) end
+  if not wrote then return line, nil, err end
   return line, path
 end
 

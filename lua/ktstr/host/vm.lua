@@ -9,7 +9,17 @@ local M = {}
 local Vm = {}
 Vm.__index = Vm
 
--- KTSTR_RUN_DIR puts run dirs elsewhere (specs use it to find leftovers).
+-- Where run dirs are made, first choice first: KTSTR_RUN_DIR (specs use it
+-- to find leftovers), else RAM (/dev/shm), else TMPDIR or /tmp.
+function M.run_dir_bases()
+  local env, bases = os.getenv("KTSTR_RUN_DIR"), {}
+  if env and env ~= "" then bases[1] = env end
+  bases[#bases + 1] = "/dev/shm"
+  bases[#bases + 1] = os.getenv("TMPDIR") or "/tmp"
+  return bases
+end
+
+-- The prefix of a run dir: ktstr-XXXXXX in the first base we can write to.
 local function run_dir_base()
   local env = os.getenv("KTSTR_RUN_DIR")
   if env and env ~= "" then return env .. "/ktstr-" end
@@ -223,14 +233,22 @@ function Vm:shutdown(timeout)
   return nil
 end
 
+-- Stops QEMU and removes the run dir (--keep: says where it stays). The
+-- claim goes last: until then no other ktstr takes the dir for a dead run's.
 function Vm:close()
   if self.qvm then
     self.qvm:close()
     self.qvm = nil
   end
-  if self.run_dir and not self.keep then
+  if self.run_dir and self.keep then
+    io.stderr:write("ktstr: kept the run directory ", self.run_dir, "\n")
+  elseif self.run_dir then
     core.rm_rf(self.run_dir)
-    self.run_dir = nil
+  end
+  self.run_dir = nil
+  if self.owner then
+    self.owner:release()
+    self.owner = nil
   end
 end
 Vm.__close = Vm.close
@@ -288,7 +306,13 @@ function M.boot_once(opts)
 
   local run_dir, derr = core.mkdtemp(run_dir_base())
   if not run_dir then return nil, fault.failure("setup", derr) end
-  local self = setmetatable({ run_dir = run_dir, keep = opts.keep, next_id = 0,
+  -- the dir names its owner: if we die, the next ktstr start reclaims it (host/reclaim)
+  local owner, oerr = core.owner_claim(run_dir, opts.keep)
+  if not owner then
+    core.rm_rf(run_dir)
+    return nil, fault.failure("setup", oerr)
+  end
+  local self = setmetatable({ run_dir = run_dir, owner = owner, keep = opts.keep, next_id = 0,
     topo = topo, kernel = kern, timings = timings }, Vm)
 
   local img, perr = pack(opts, kern, run_dir)

@@ -113,7 +113,6 @@ function M.main(args)
   if o.verbose then
     io.stderr:write(("ktstr vm: shutdown %.3fs\n"):format(core.now() - t))
   end
-  if o.keep then io.stderr:write("ktstr vm: kept ", h.run_dir, "\n") end
   return status_code(st)
 end
 
