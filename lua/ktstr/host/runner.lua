@@ -141,7 +141,7 @@ end
 local function guest_failure(f)
   local status = fault.status(f.kind)
   return { status = status, details = { { check = "guest", status = status, msg = f.msg } } },
-    { console = f.console }
+    { console = f.console, qemu_stderr = f.qemu_stderr }
 end
 
 local COUNTER = { pass = "passed", fail = "failed", skip = "skipped",
