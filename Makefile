@@ -87,6 +87,8 @@ demo: deps
 # then the C-level specs (spec/core) run on it. Reports go to build-asan/san/
 # (forked workers' too, whose stderr no spec shows); any report fails the run.
 # handle_segv=0: worker_spec kills a worker with SIGSEGV and expects it to die of it.
+# build-asan/sched and scx link to build/'s, so VM specs run on it too:
+# build-asan/ktstr lua /usr/bin/busted --pattern=_spec spec/vm/boot_spec.lua
 ASAN_B     := build-asan
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	      -fno-sanitize-recover=all
@@ -95,6 +97,7 @@ ASAN_ENV   := ASAN_OPTIONS=detect_leaks=1:handle_segv=0:log_path=$(ASAN_LOG) \
 	      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(ASAN_LOG)
 asan:
 	@$(MAKE) --no-print-directory B=$(ASAN_B) EXTRA_CFLAGS="$(ASAN_FLAGS)" $(ASAN_B)/ktstr
+	@ln -sfn ../$(B)/sched $(ASAN_B)/sched && ln -sfn ../$(B)/scx $(ASAN_B)/scx
 	@rm -rf $(ASAN_B)/san && mkdir -p $(ASAN_B)/san
 	@$(ASAN_ENV) $(ASAN_B)/ktstr lua /usr/bin/busted --pattern=_spec -o TAP spec/core; \
 	rc=$$?; for f in $(ASAN_B)/san/*; do [ -e "$$f" ] || continue; cat "$$f"; rc=1; done; \

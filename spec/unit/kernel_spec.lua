@@ -306,6 +306,17 @@ describe("ktstr.host.kernel", function()
     assert.are.equal(own, assert(kernel.source_fetch("7.9.4+deb13-amd64")).dir)
     -- no kernel of that version: the newest source it names
     assert.are.equal(cache .. "/sources/7.9.6-1", assert(kernel.source_fetch("7.9.6")).dir)
+    -- a tarball that is not the size its fetch recorded does not count (it would win the tie)
+    local cut = source("7.9.6-0", ',"size":3')
+    local said, stderr = {}, io.stderr
+    io.stderr = { write = function(_, ...) said[#said + 1] = table.concat({ ... }) end } -- luacheck: ignore 122
+    local ok, e2 = pcall(kernel.source_fetch, "7.9.6")
+    io.stderr = stderr -- luacheck: ignore 122
+    assert.are.equal(cache .. "/sources/7.9.6-1", assert(ok and e2, e2).dir)
+    assert.are.same({ "ktstr kernel: " .. cut .. "/linux-source-7.9.tar.xz is 2 bytes, 3 when " ..
+      "fetched: it does not count\n" }, said)
+    source("7.9.6-0", ',"size":2')
+    assert.are.equal(cache .. "/sources/7.9.6-0", assert(kernel.source_fetch("7.9.6")).dir)
     -- taken when apt no longer had the kernel's own version
     os.execute("rm -rf -- " .. q(own))
     local newer = source("7.9.5-1", ',"instead_of":"7.9.4-1"')

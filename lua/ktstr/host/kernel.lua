@@ -629,6 +629,11 @@ local function source_entry(name)
   local e = { dir = dir, package = meta.package, version = meta.version, series = meta.series,
     top = meta.top, tarball = dir .. "/" .. meta.tarball, instead_of = meta.instead_of }
   if path_kind(e.tarball) ~= "file" then return nil end
+  local size = math.tointeger(meta.size)
+  if size and file_size(e.tarball) ~= size then
+    say("%s is %d bytes, %d when fetched: it does not count", e.tarball, file_size(e.tarball), size)
+    return nil
+  end
   e.tree = dir .. "/" .. e.top
   return e
 end
@@ -675,6 +680,7 @@ local function source_download(tmp, series, want)
     return nil, ("%s: no %s in it%s"):format(deb, member, err and ": " .. err or ""), "ENOENT"
   end
   os.remove(deb)
+  meta.size = file_size(tmp .. "/entry/" .. meta.tarball)
   local ok, werr, wcode = write_file(tmp .. "/entry/metadata.json", cjson.encode(meta) .. "\n")
   if not ok then return nil, werr, wcode end
   return meta
