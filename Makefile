@@ -2,17 +2,17 @@
 CC      ?= gcc
 PKGS    := lua5.4 libuv libbpf libelf jansson zlib libedit
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -fno-strict-aliasing \
+CFLAGS  += $(EXTRA_CFLAGS) -std=gnu11 -Wall -Wextra -Werror -fno-strict-aliasing \
 	   -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lzstd
 
-B       := build
+B       ?= build
 SRCS    := $(wildcard src/*.c src/*/*.c vmm/*.c initramfs/*.c)
 HDRS    := $(wildcard src/*/*.h vmm/*.h initramfs/*.h)
 OBJS    := $(SRCS:%.c=$(B)/%.o)
 KTSTR   := $(B)/ktstr
 
-.PHONY: all check demo deps kernel bench clean format
+.PHONY: all check demo deps kernel bench clean format asan fuzz
 all: $(KTSTR) sched
 
 # -MMD: each object also depends on the headers it included (build/**/*.d).
@@ -94,6 +94,50 @@ demo: deps
 	@$(KTSTR) kernel fetch
 	$(KTSTR) script tests/mixed.lua
 
+# asan: ktstr under AddressSanitizer and UBSan in build-asan/ (its own objects),
+# then the C-level specs (spec/core) run on it. Reports go to build-asan/san/
+# (forked workers' too, whose stderr no spec shows); any report fails the run.
+# handle_segv=0: worker_spec kills a worker with SIGSEGV and expects it to die of it.
+# build-asan/sched and scx link to build/'s, so VM specs run on it too:
+# build-asan/ktstr lua /usr/bin/busted --pattern=_spec spec/vm/boot_spec.lua
+ASAN_B     := build-asan
+ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	      -fno-sanitize-recover=all
+ASAN_LOG   := $(CURDIR)/$(ASAN_B)/san/report
+ASAN_ENV   := ASAN_OPTIONS=detect_leaks=1:handle_segv=0:log_path=$(ASAN_LOG) \
+	      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(ASAN_LOG)
+asan:
+	@$(MAKE) --no-print-directory B=$(ASAN_B) EXTRA_CFLAGS="$(ASAN_FLAGS)" $(ASAN_B)/ktstr
+	@ln -sfn ../$(B)/sched $(ASAN_B)/sched && ln -sfn ../$(B)/scx $(ASAN_B)/scx
+	@rm -rf $(ASAN_B)/san && mkdir -p $(ASAN_B)/san
+	@$(ASAN_ENV) $(ASAN_B)/ktstr lua /usr/bin/busted --pattern=_spec -o TAP spec/core; \
+	rc=$$?; for f in $(ASAN_B)/san/*; do [ -e "$$f" ] || continue; cat "$$f"; rc=1; done; \
+	[ $$rc = 0 ] && echo "asan: spec/core clean under ASan/UBSan" || \
+	{ echo "asan: failed (reports above, in $(ASAN_B)/san/)"; exit 1; }
+
+# fuzz: libFuzzer targets (fuzz/) under ASan and UBSan in build-fuzz/, each run
+# for FUZZ_SECONDS from its seed corpus in fuzz/corpus/ by scripts/fuzz.lua
+# (make check runs them for a few seconds). Findings: build-fuzz/NAME-crash-*.
+FUZZ_B       := build-fuzz
+FUZZ_CC      := clang-19
+FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-Wall -Wextra -Werror -I.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz-build
+fuzz-build: $(FUZZ_B)/chan $(FUZZ_B)/protocol
+
+$(FUZZ_B)/chan: fuzz/chan.c src/base/chan.c src/base/chan.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ fuzz/chan.c src/base/chan.c -lz
+
+$(FUZZ_B)/protocol: fuzz/protocol.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -DKTSTR_LUA_DIR='"$(CURDIR)/lua"' \
+		$(shell pkg-config --cflags lua5.4) -o $@ $< $(shell pkg-config --libs lua5.4)
+
+fuzz: $(KTSTR)
+	$(KTSTR) lua scripts/fuzz.lua $(FUZZ_SECONDS)
+
 bench: all
 	$(KTSTR) lua bench/run.lua
 
@@ -101,4 +145,4 @@ format:
 	clang-format -i $(SRCS) $(HDRS)
 
 clean:
-	rm -rf $(B)
+	rm -rf $(B) $(ASAN_B) $(FUZZ_B)

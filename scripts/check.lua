@@ -10,7 +10,9 @@ local GUEST_ARGS = { "vm", "--topo", "1n2l2c1t", "--timeout", "900", "-i", "spec
   "--", "ktstr", "lua", "/usr/bin/busted", "--lpath=/spec/?.lua", "--pattern=_spec",
   "-o", "TAP", "/spec/guest" }
 -- tests/ runs through spec/vm/tutorial_spec.lua, which asserts each verdict
-local SUITES = { "lint", "layers", "spec/unit", "spec/core", "spec/guest", "spec/vm" }
+local SUITES = { "lint", "layers", "spec/unit", "spec/core", "fuzz", "spec/guest", "spec/vm" }
+-- seconds each libFuzzer target runs in the fuzz suite (make fuzz runs them longer)
+local FUZZ_SECONDS = 5
 local total = { passed = 0, failed = 0, skipped = 0 }
 
 local function sh_quote(s)
@@ -33,6 +35,10 @@ local function suite_cmd(dir)
   if dir == "layers" then
     -- one TAP line per layering rule (scripts/layers.lua), violations as comments
     return ("%s lua scripts/layers.lua --tap 2>&1"):format(sh_quote(exe))
+  end
+  if dir == "fuzz" then
+    -- one TAP line per libFuzzer target (scripts/fuzz.lua); a skip says why
+    return ("%s lua scripts/fuzz.lua --tap %d 2>&1"):format(sh_quote(exe), FUZZ_SECONDS)
   end
   if dir == "tests" then
     return ("%s script tests/*.lua 2>&1"):format(sh_quote(exe))
@@ -84,7 +90,8 @@ end
 -- `scripts/check.lua [DIR | FILE]` runs one suite or one spec file.
 local only = ...
 for _, dir in ipairs(only and { only } or SUITES) do
-  if dir == "lint" or dir == "layers" or dir:match("_spec%.lua$") or has_specs(dir) then
+  local named = dir == "lint" or dir == "layers" or dir == "fuzz"
+  if named or dir:match("_spec%.lua$") or has_specs(dir) then
     run_suite(dir)
   end
 end

@@ -200,7 +200,32 @@ describe("initramfs.build", function()
     local second = assert(initramfs.build(opts("one")))
     assert.is_true(second.cache_hit)
     assert.are.equal(first.hash, second.hash)
-    assert.are.same({ first.hash .. ".cpio" }, lines(sh("ls " .. q(tmp .. "/cache"))))
+    assert.are.same({ first.hash .. ".cpio", first.hash .. ".json" },
+      lines(sh("ls " .. q(tmp .. "/cache"))))
+  end)
+
+  it("builds a cached base again, naming it, when it no longer matches its record", function()
+    local first = assert(initramfs.build(opts("one")))
+    local size = #slurp(first.base)
+    local said = {}
+    local stderr = io.stderr
+    for _, damage in ipairs({ "truncate -s 4096 ", "printf x | dd conv=notrunc status=none of=" }) do
+      assert(os.execute(damage .. q(first.base)))
+      -- luacheck: ignore 122 (the notice is caught here, where it would go)
+      io.stderr = { write = function(_, ...) said[#said + 1] = table.concat({ ... }) end }
+      local ok, again = pcall(initramfs.build, opts("one"))
+      io.stderr = stderr -- luacheck: ignore 122
+      assert(ok, again)
+      assert.is_false(assert(again).cache_hit)
+      assert.are.equal(size, #slurp(first.base))
+      assert.is_true(assert(initramfs.build(opts("one"))).cache_hit)
+    end
+    assert.are.same({
+      ("ktstr: initramfs cache %s is broken: 4096 bytes, %d when written; building it again\n")
+        :format(first.base, size),
+      ("ktstr: initramfs cache %s is broken: its contents changed since it was written"):format(
+        first.base),
+    }, { said[1], (said[2]:match("^[^(]*"):gsub(" $", "")) })
   end)
 
   it("keeps the hash when only a run file changes, and rebuilds when a base file does", function()

@@ -13,17 +13,37 @@ local function write(path, data)
   f:close()
 end
 
--- Enough of a vmlinux for resolve(): the ELF magic and a banner.
-local function fake_vmlinux(release)
-  return "\x7fELF\2\1\1" .. ("\0"):rep(57)
-      .. "junk\0Linux version " .. release .. " (me@host) (gcc) #1 SMP\0"
+-- An ELF64 whose section table (a null section, .shstrtab, then names) lies
+-- after body: what the cache's shape check reads.
+local function fake_elf(body, names)
+  local strtab, offs = "\0.shstrtab\0", {}
+  for i, n in ipairs(names or {}) do
+    offs[i] = #strtab
+    strtab = strtab .. n .. "\0"
+  end
+  local stroff = 64 + #body
+  local shoff = stroff + #strtab
+  local shdrs = ("\0"):rep(64) .. string.pack("<I4I4I8I8I8I8", 1, 3, 0, 0, stroff, #strtab)
+      .. ("\0"):rep(24)
+  for _, off in ipairs(offs) do
+    shdrs = shdrs .. string.pack("<I4I4I8I8I8I8", off, 1, 0, 0, 0, 0) .. ("\0"):rep(24)
+  end
+  local hdr = "\x7fELF\2\1\1" .. ("\0"):rep(0x28 - 7) .. string.pack("<I8", shoff)
+      .. ("\0"):rep(0x3a - 0x30) .. string.pack("<I2I2I2", 64, 2 + #offs, 1)
+  return hdr .. body .. strtab .. shdrs
 end
 
--- Enough of a bzImage: "HdrS" at 0x202 and the kernel_version pointer at
--- 0x20e, counted from 0x200, to "<release> (me@host) #1".
+-- Enough of a vmlinux for resolve(): an ELF with a banner.
+local function fake_vmlinux(release)
+  return fake_elf("junk\0Linux version " .. release .. " (me@host) (gcc) #1 SMP\0")
+end
+
+-- Enough of a bzImage: one setup sector (0x1f1) and no payload, "HdrS" at
+-- 0x202 and the kernel_version pointer at 0x20e, counted from 0x200, to
+-- "<release> (me@host) #1".
 local function fake_bzimage(release)
-  local s = ("\0"):rep(0x202) .. "HdrS" .. ("\0"):rep(0x20e - 0x206)
-      .. string.pack("<I2", 0x100)
+  local s = ("\0"):rep(0x1f1) .. "\1" .. ("\0"):rep(0x202 - 0x1f2) .. "HdrS"
+      .. ("\0"):rep(0x20e - 0x206) .. string.pack("<I2", 0x100)
   s = s .. ("\0"):rep(0x300 - #s) .. release .. " (me@host) #1\0"
   return s .. ("\0"):rep(0x400 - #s)
 end
@@ -32,7 +52,7 @@ local function fake_entry(cache, release, skip)
   local dir = cache .. "/kernels/" .. release
   local files = {
     vmlinuz = fake_bzimage(release), vmlinux = fake_vmlinux(release),
-    ["vmlinux.btf"] = "\x7fELF", config = "CONFIG_SCHED_CLASS_EXT=y\n",
+    ["vmlinux.btf"] = fake_elf("btf", { ".BTF" }), config = "CONFIG_SCHED_CLASS_EXT=y\n",
     ["metadata.json"] = "{}\n",
   }
   for name, data in pairs(files) do
@@ -176,6 +196,68 @@ describe("ktstr.host.kernel", function()
     assert.matches("^7%.9%.1%+deb13%-amd64 .* MiB  " .. cache:gsub("%p", "%%%0") .. "/kernels/7%.9%.1%+deb13%-amd64$", second)
   end)
 
+  it("names an unusable entry and the command that repairs it when no other fits", function()
+    local dir = fake_entry(cache, "7.9.3+deb13-amd64", "config")
+    local want = "kernel cache entry " .. dir .. " is unusable: missing config; " ..
+      "run: ktstr kernel fetch 7.9.3+deb13-amd64"
+    assert.are.same({ nil, want, "ENOENT" }, { kernel.resolve("7.9") })
+    if not os.getenv("KTSTR_KERNEL") then
+      assert.are.same({ nil, want, "ENOENT" }, { kernel.resolve() })
+    end
+  end)
+
+  it("refuses an entry whose vmlinux, vmlinuz or BTF is cut short, naming the file", function()
+    local cases = {
+      { "vmlinux", 100, "vmlinux is not a whole ELF file (its section table is cut off)" },
+      { "vmlinux.btf", 150, "vmlinux.btf is not a whole ELF file (its section table is cut off)" },
+      { "vmlinuz", 0x300, "vmlinuz is 768 bytes, shorter than the 1024 its header announces" },
+      { "config", 0, "config has no CONFIG_ option" },
+    }
+    for i, c in ipairs(cases) do
+      local rel = ("7.9.%d+deb13-amd64"):format(i)
+      local dir = fake_entry(cache, rel)
+      assert(os.execute(("truncate -s %d %s"):format(c[2], q(dir .. "/" .. c[1]))))
+      assert.are.same({ nil, ("kernel cache entry %s is unusable: %s; run: ktstr kernel fetch %s")
+        :format(dir, c[3], rel), "ENOENT" }, { kernel.resolve(rel) })
+    end
+  end)
+
+  it("checks an entry against the sizes and hashes its fetch recorded", function()
+    local core = require("ktstr.core")
+    local rel = "7.9.5+deb13-amd64"
+    local dir = fake_entry(cache, rel)
+    local files = {}
+    for _, name in ipairs({ "vmlinuz", "vmlinux", "vmlinux.btf", "config" }) do
+      local f = assert(io.open(dir .. "/" .. name, "rb"))
+      files[name] = { size = f:seek("end"), hash = assert(core.hash_files({ dir .. "/" .. name })) }
+      f:close()
+    end
+    write(dir .. "/metadata.json", require("cjson").encode({ release = rel, files = files }))
+    assert.are.equal(dir, assert(kernel.resolve(rel)).dir)
+    -- the same size, other bytes: the hash sees it (in a process that has not hashed it yet)
+    write(dir .. "/config", "CONFIG_SCHED_CLASS_EXT=n\n")
+    local out, ok = sh(("KTSTR_CACHE_DIR=%s %s kernel path %s 2>&1"):format(q(cache), KTSTR, rel))
+    assert.is_falsy(ok)
+    assert.matches("config has changed since it was fetched (hash ", out, 1, true)
+    -- a size that differs is seen at every use
+    write(dir .. "/config", "CONFIG_SCHED_CLASS_EXT=y\nCONFIG_X=y\n")
+    assert.are.equal(("kernel cache entry %s is unusable: config is 36 bytes, 25 when fetched; " ..
+      "run: ktstr kernel fetch %s"):format(dir, rel), select(2, kernel.resolve(rel)))
+    out = sh(("KTSTR_CACHE_DIR=%s %s kernel list"):format(q(cache), KTSTR))
+    assert.matches("BROKEN: config is 36 bytes, 25 when fetched (run: ktstr kernel fetch " .. rel
+      .. ")", out, 1, true)
+  end)
+
+  it("finds the cache without HOME under the home the user database gives", function()
+    local env = "env -u HOME -u KTSTR_CACHE_DIR -u XDG_CACHE_HOME " .. KTSTR
+    local home = sh("getent passwd \"$(id -u)\" | cut -d: -f6"):match("[^\n]+")
+    assert.are.equal(home .. "/.cache/ktstr\n",
+      sh(env .. " lua -e " .. q("print(require('ktstr.host.kernel').cache_dir())") .. " 2>&1"))
+    local out = sh(env .. " kernel path 6.99 2>&1")
+    assert.are.equal("ktstr kernel: path: no cached kernel matches '6.99'; " ..
+      "run: ktstr kernel fetch 6.99\n", out)
+  end)
+
   it("`kernel path` prints the directory or the file a flag names", function()
     local dir = fake_entry(cache, "7.9.4+deb13-amd64")
     local cmd = ("KTSTR_CACHE_DIR=%s %s kernel path 7.9 "):format(q(cache), KTSTR)
@@ -224,6 +306,17 @@ describe("ktstr.host.kernel", function()
     assert.are.equal(own, assert(kernel.source_fetch("7.9.4+deb13-amd64")).dir)
     -- no kernel of that version: the newest source it names
     assert.are.equal(cache .. "/sources/7.9.6-1", assert(kernel.source_fetch("7.9.6")).dir)
+    -- a tarball that is not the size its fetch recorded does not count (it would win the tie)
+    local cut = source("7.9.6-0", ',"size":3')
+    local said, stderr = {}, io.stderr
+    io.stderr = { write = function(_, ...) said[#said + 1] = table.concat({ ... }) end } -- luacheck: ignore 122
+    local ok, e2 = pcall(kernel.source_fetch, "7.9.6")
+    io.stderr = stderr -- luacheck: ignore 122
+    assert.are.equal(cache .. "/sources/7.9.6-1", assert(ok and e2, e2).dir)
+    assert.are.same({ "ktstr kernel: " .. cut .. "/linux-source-7.9.tar.xz is 2 bytes, 3 when " ..
+      "fetched: it does not count\n" }, said)
+    source("7.9.6-0", ',"size":2')
+    assert.are.equal(cache .. "/sources/7.9.6-0", assert(kernel.source_fetch("7.9.6")).dir)
     -- taken when apt no longer had the kernel's own version
     os.execute("rm -rf -- " .. q(own))
     local newer = source("7.9.5-1", ',"instead_of":"7.9.4-1"')

@@ -81,8 +81,8 @@ int chan_buf_ready(const struct chan_buf *b)
 
 	if (!b->data || avail < CHAN_HDR_LEN)
 		return 0;
-	/* a bad header is "ready" too: chan_buf_next reports it */
-	return memcmp(h, CHAN_MAGIC, 4) != 0 ||
+	/* a bad header (magic, absurd length) is "ready" too: chan_buf_next reports it */
+	return memcmp(h, CHAN_MAGIC, 4) != 0 || chan_le32(h + 4) > CHAN_MAX_LEN ||
 	       avail >= CHAN_HDR_LEN + (size_t)chan_le32(h + 4);
 }
 

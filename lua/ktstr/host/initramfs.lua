@@ -2,7 +2,9 @@
 --
 -- The base is keyed by a hash of every entry's destination and its source's
 -- contents and permission bits, and written once to <cache_dir>/<hash>.cpio
--- (through a temporary name, so concurrent runs are safe). Each run writes
+-- (through a temporary name, so concurrent runs are safe), its size and
+-- content hash recorded beside it in <hash>.json first: a base that does not
+-- match them (cut short, overwritten) is named and built again, not booted. Each run writes
 -- its own files to a second archive and `out` is the two concatenated: the
 -- kernel unpacks concatenated newc archives, the later entry winning. Both
 -- stay uncompressed: unpacking needs no decompressor, which is faster under
@@ -175,10 +177,56 @@ local function add_applets(img, busybox)
   return true
 end
 
-local function write_base(img, o, path)
+-- What <hash>.json records of a base: its size and content hash.
+local function base_record(path)
+  local hash, err, code = core.hash_files({ path })
+  if not hash then return nil, err, code end
+  local f = assert(io.open(path, "rb"))
+  local size = f:seek("end")
+  f:close()
+  return { size = size, hash = hash }
+end
+
+-- Why the cached base at path cannot be used, or nil; "absent" when it is
+-- not there, "unrecorded" when an older ktstr wrote it without a record.
+local function base_broken(path, record_path)
+  local f = io.open(path, "rb")
+  if not f then return "absent" end
+  local size = f:seek("end")
+  f:close()
+  local rec = require("ktstr.host.kernel").read_json(record_path)
+  if not rec then return "unrecorded" end
+  if size ~= rec.size then
+    return ("%d bytes, %s when written"):format(size, math.tointeger(rec.size) or rec.size)
+  end
+  local now = base_record(path)
+  if not now or now.hash ~= rec.hash then
+    return ("its contents changed since it was written (hash %s, %s then)")
+      :format(now and now.hash or "unreadable", tostring(rec.hash))
+  end
+end
+
+-- Writes the base under a name of its own, records it, then renames it into
+-- place: a base under its final name always has its record.
+local function write_base(img, o, path, record_path)
   local ok, err, code = core.mkdir_p(o.cache_dir)
   if ok then ok, err, code = add_applets(img, o.busybox) end
-  if ok then ok, err, code = core.cpio_write(path, img.sorted()) end
+  local tmp = ("%s.%d.new"):format(path, core.getpid())
+  if ok then ok, err, code = core.cpio_write(tmp, img.sorted()) end
+  local rec
+  if ok then rec, err, code = base_record(tmp) end
+  if rec then
+    local rtmp = record_path .. ".new" .. core.getpid()
+    local f
+    f, err, code = io.open(rtmp, "wb")
+    ok = f and f:write(require("cjson").encode(rec), "\n") and f:close()
+        and os.rename(rtmp, record_path) and os.rename(tmp, path)
+    if f and not ok then err, code = "writing " .. record_path .. " failed", "EIO" end
+    os.remove(rtmp)
+  else
+    ok = false
+  end
+  os.remove(tmp)
   return ok, err, code
 end
 
@@ -199,12 +247,15 @@ local function build(opts)
   if not hash then return nil, herr, hcode end
 
   local base = ("%s/%s.cpio"):format(o.cache_dir, hash)
-  local f = io.open(base, "rb")
-  local hit = f ~= nil
-  if f then
-    f:close()
-  else
-    local ok, werr, wcode = write_base(img, o, base)
+  local record = ("%s/%s.json"):format(o.cache_dir, hash)
+  local why = base_broken(base, record)
+  local hit = why == nil
+  if not hit then
+    if why ~= "absent" and why ~= "unrecorded" then
+      io.stderr:write(("ktstr: initramfs cache %s is broken: %s; building it again\n")
+        :format(base, why))
+    end
+    local ok, werr, wcode = write_base(img, o, base, record)
     if not ok then return nil, werr, wcode end
   end
 

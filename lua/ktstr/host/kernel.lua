@@ -5,8 +5,12 @@
 -- vmlinux.btf (the headers package's BTF-only ELF), config and metadata.json.
 -- Entries are built in a scratch dir beside them and renamed into place, so an
 -- entry either is complete or is reported as incomplete by `kernel list`.
+-- metadata.json records each file's size and hash at fetch time; an entry is
+-- checked against them before use (and against its files' own structure), so
+-- a damaged one is named with the command that repairs it instead of booting.
 local argparse = require("ktstr.host.argparse")
 local cjson = require("cjson")
+local core = require("ktstr.core")
 
 local M = {}
 
@@ -187,7 +191,27 @@ function M.set_cache_dir(dir)
   cache_override = dir
 end
 
--- kernel.cache_dir() -> path; read from the environment at each call.
+local default_dir
+
+-- The cache without HOME (a service, `env -i`): under the home the user
+-- database gives this process's user (getent asks NSS, not only
+-- /etc/passwd), else a per-user dir under /tmp; worked out once.
+local function homeless_cache_dir()
+  if not default_dir then
+    local uid = (read_file("/proc/self/status") or ""):match("\nUid:%s*(%d+)") or "0"
+    local out = sh("getent passwd " .. uid)
+    local home = out and out:match("^[^:]*:[^:]*:[^:]*:[^:]*:[^:]*:(/[^:\n]*):")
+    if home and path_kind(home) == "dir" then
+      default_dir = home .. "/.cache/ktstr"
+    else
+      default_dir = ("%s/ktstr-cache-%s"):format(os.getenv("TMPDIR") or "/tmp", uid)
+    end
+  end
+  return default_dir
+end
+
+-- kernel.cache_dir() -> path; read from the environment at each call. With
+-- none of KTSTR_CACHE_DIR, XDG_CACHE_HOME and HOME set: homeless_cache_dir.
 function M.cache_dir()
   local function env(name)
     local v = os.getenv(name)
@@ -197,7 +221,7 @@ function M.cache_dir()
   return cache_override or env("KTSTR_CACHE_DIR")
       or (env("XDG_CACHE_HOME") and env("XDG_CACHE_HOME") .. "/ktstr")
       or (home and home .. "/.cache/ktstr")
-      or error("cache_dir: none of KTSTR_CACHE_DIR, XDG_CACHE_HOME, HOME is set")
+      or homeless_cache_dir()
 end
 
 local function kernels_dir()
@@ -215,6 +239,98 @@ local function entry(release)
   return e, missing
 end
 
+-- The files whose size and hash metadata.json records, by resolve() field.
+local RECORDED = { "bzimage", "vmlinux", "btf", "config" }
+
+-- { [file name] = { size =, hash = } } of the files in dir, for metadata.json.
+local function record_files(dir)
+  local files = {}
+  for _, k in ipairs(RECORDED) do
+    local path = dir .. "/" .. FILES[k]
+    local hash, err, code = core.hash_files({ path })
+    if not hash then return nil, err, code end
+    files[FILES[k]] = { size = file_size(path), hash = hash }
+  end
+  return files
+end
+
+-- What a file of each kind must look like whatever was recorded: the cheap
+-- structural checks that catch a truncated file in an entry fetched before
+-- metadata.json recorded sizes. Each returns a reason or nil.
+local CUT = "is not a whole ELF file (its section table is cut off)"
+local SHAPE = {
+  vmlinux = function(path)
+    if not elf_sections(path) then return CUT end
+  end,
+  btf = function(path)
+    local sections = elf_sections(path)
+    if not sections then return CUT end
+    if not sections[".BTF"] then return "has no .BTF section" end
+  end,
+  bzimage = function(path)
+    local head = read_file(path, 0x250) or ""
+    if #head < 0x250 or head:sub(0x203, 0x206) ~= "HdrS" then return "is not a bzImage" end
+    -- setup sectors (0 means 4) plus the boot sector, then syssize paragraphs
+    local setup = head:byte(0x1f2)
+    local want = ((setup == 0 and 4 or setup) + 1) * 512
+        + string.unpack("<I4", head, 0x1f5) * 16
+    local size = file_size(path)
+    if size < want then
+      return ("is %d bytes, shorter than the %d its header announces"):format(size, want)
+    end
+  end,
+  config = function(path)
+    if not (read_file(path, 4096) or ""):find("CONFIG_", 1, true) then
+      return "has no CONFIG_ option"
+    end
+  end,
+}
+
+-- Entries whose recorded hashes matched, by dir: hashing reads ~85 MB, so
+-- once per process (sizes and shapes are checked at every use).
+local hashed = {}
+
+-- Why a complete entry cannot be used (a file's size or hash differs from
+-- what the fetch recorded, or its shape is wrong), or nil when it can.
+local function broken(e)
+  local meta = M.read_json(e.metadata)
+  if not meta then return "metadata.json is not a JSON object" end
+  local rec = type(meta.files) == "table" and meta.files or {}
+  for _, k in ipairs(RECORDED) do
+    local name, r = FILES[k], rec[FILES[k]]
+    if type(r) == "table" and math.tointeger(r.size) and file_size(e[k]) ~= r.size then
+      return ("%s is %d bytes, %d when fetched"):format(name, file_size(e[k]), r.size)
+    end
+    local why = SHAPE[k](e[k])
+    if why then return name .. " " .. why end
+  end
+  if not hashed[e.dir] then
+    for _, k in ipairs(RECORDED) do
+      local r = rec[FILES[k]]
+      if type(r) == "table" and type(r.hash) == "string" then
+        local hash = core.hash_files({ e[k] })
+        if hash ~= r.hash then
+          return ("%s has changed since it was fetched (hash %s, %s then)")
+            :format(FILES[k], tostring(hash), r.hash)
+        end
+      end
+    end
+    hashed[e.dir] = true
+  end
+end
+
+-- Why an entry cannot be used, or nil: files missing, or broken.
+local function unusable(e, missing)
+  if #missing > 0 then return "missing " .. table.concat(missing, ", ") end
+  return broken(e)
+end
+
+-- What to tell about an unusable entry: which, why, and the repair.
+local function repair_msg(e, why)
+  return ("kernel cache entry %s is unusable: %s; run: ktstr kernel fetch %s")
+    :format(e.dir, why, e.release)
+end
+
 -- Cached releases, complete or not, newest first; scratch dirs start with ".".
 local function cached_releases()
   local rels = {}
@@ -225,12 +341,19 @@ local function cached_releases()
   return rels
 end
 
--- The newest complete entry that spec names (any when spec is nil).
+-- The newest usable entry that spec names (any when spec is nil); else nil
+-- and, when an entry spec names is unusable, what to tell about the newest.
 local function find_cached(spec)
+  local bad
   for _, rel in ipairs(cached_releases()) do
-    local e, missing = entry(rel)
-    if #missing == 0 and (spec == nil or matches(rel, spec)) then return e end
+    if spec == nil or matches(rel, spec) then
+      local e, missing = entry(rel)
+      local why = unusable(e, missing)
+      if not why then return e end
+      bad = bad or repair_msg(e, why)
+    end
   end
+  return nil, bad
 end
 
 -- Resolving specs.
@@ -294,14 +417,14 @@ function M.resolve(spec)
       if not k then return nil, "KTSTR_KERNEL=" .. env .. ": " .. err, code end
       return k
     end
-    local e = find_cached(nil)
+    local e, bad = find_cached(nil)
     if e then return e end
-    return nil, "no kernel in the cache; run: ktstr kernel fetch", "ENOENT"
+    return nil, bad or "no kernel in the cache; run: ktstr kernel fetch", "ENOENT"
   end
   if is_version(spec) then
-    local e = find_cached(spec)
+    local e, bad = find_cached(spec)
     if e then return e end
-    return nil, ("no cached kernel matches '%s'; run: ktstr kernel fetch %s")
+    return nil, bad or ("no cached kernel matches '%s'; run: ktstr kernel fetch %s")
       :format(spec, spec), "ENOENT"
   end
   local kind = path_kind(spec)
@@ -436,19 +559,22 @@ local function build_entry(tmp, release)
   local ok
   ok, err, code = extract_vmlinux(dst .. "/vmlinuz", dst .. "/vmlinux")
   if not ok then return nil, err, code end
+  local files
+  files, err, code = record_files(dst)
+  if not files then return nil, err, code end
   local meta = {
     release = release, version = upstream(release), packages = versions,
-    fetched = os.date("!%Y-%m-%dT%H:%M:%SZ"), source = "debian",
+    fetched = os.date("!%Y-%m-%dT%H:%M:%SZ"), source = "debian", files = files,
   }
   return write_file(dst .. "/metadata.json", cjson.encode(meta) .. "\n")
 end
 
--- Renames tmp/entry to the release's entry, replacing an incomplete one.
+-- Renames tmp/entry to the release's entry, replacing an unusable one.
 local function install(tmp, release)
   local e = entry(release)
   if os.rename(tmp .. "/entry", e.dir) then return e end
-  local _, missing = entry(release)
-  if #missing == 0 then return e end -- a concurrent fetch got there first
+  hashed[e.dir] = nil
+  if not unusable(entry(release)) then return e end -- a concurrent fetch got there first
   os.execute("rm -rf -- " .. sh_quote(e.dir))
   local ok, err, code = os.rename(tmp .. "/entry", e.dir)
   if not ok then return nil, err, code end
@@ -464,11 +590,12 @@ function M.fetch(version)
     error("fetch: version must look like 7.3, 7.3.4 or 7.3.4+deb13-amd64, got "
       .. tostring(version), 2)
   end
-  local e = find_cached(version)
+  local e, bad = find_cached(version)
   if e then
     say("cached %s", e.dir)
     return e
   end
+  if bad then say("%s; fetching it again", bad:match("^(.-); run:")) end
   local hits, all = apt_releases(version)
   if not hits then return nil, all, "EIO" end
   local release = hits[1]
@@ -512,6 +639,11 @@ local function source_entry(name)
   local e = { dir = dir, package = meta.package, version = meta.version, series = meta.series,
     top = meta.top, tarball = dir .. "/" .. meta.tarball, instead_of = meta.instead_of }
   if path_kind(e.tarball) ~= "file" then return nil end
+  local size = math.tointeger(meta.size)
+  if size and file_size(e.tarball) ~= size then
+    say("%s is %d bytes, %d when fetched: it does not count", e.tarball, file_size(e.tarball), size)
+    return nil
+  end
   e.tree = dir .. "/" .. e.top
   return e
 end
@@ -558,6 +690,7 @@ local function source_download(tmp, series, want)
     return nil, ("%s: no %s in it%s"):format(deb, member, err and ": " .. err or ""), "ENOENT"
   end
   os.remove(deb)
+  meta.size = file_size(tmp .. "/entry/" .. meta.tarball)
   local ok, werr, wcode = write_file(tmp .. "/entry/metadata.json", cjson.encode(meta) .. "\n")
   if not ok then return nil, werr, wcode end
   return meta
@@ -706,8 +839,9 @@ local function cmd_list(args)
     local e, missing = entry(rel)
     local size = 0
     for _, k in ipairs(FIELDS) do size = size + file_size(e[k]) end
-    local mark = #missing == 0 and ""
-        or "  INCOMPLETE: missing " .. table.concat(missing, ", ")
+    local why = #missing == 0 and broken(e)
+    local mark = #missing > 0 and "  INCOMPLETE: missing " .. table.concat(missing, ", ")
+        or why and ("  BROKEN: %s (run: ktstr kernel fetch %s)"):format(why, rel) or ""
     io.stdout:write(("%-24s %8.1f MiB  %s%s\n"):format(rel, size / 2 ^ 20, e.dir, mark))
   end
   return 0

@@ -528,6 +528,8 @@ function M.sched_plan(o)
   if not ok then return nil, tostring(s) end
   local bin, err = scheduler.find_binary(s, core.exe():match("^(.*)/[^/]+$"))
   if not bin then return nil, err end
+  local broken = require("ktstr.host.scx").check(bin)
+  if broken then return nil, broken end
   return scheduler.plan(s, bin, { watchdog_timeout_s = 5, extra_sched_args = o.sched_args })
 end
 

@@ -126,7 +126,8 @@ end
 
 -- format(test, verdict, result, {file =, console_lines = 40}) -> text:
 -- "FAIL name [sched=..] [topo=..]: <root cause>", one line per detail
--- (check: message), --- stats ---, the console tail, the replay command.
+-- (check: message), --- stats ---, QEMU's stderr (a guest that did not
+-- boot), the console tail, the replay command.
 function M.format(test, v, result, opts)
   opts = opts or {}
   local c = cause(v)
@@ -163,6 +164,10 @@ function M.format(test, v, result, opts)
   if s and s.failure and s.kernel and s.kernel ~= "" then
     out[#out + 1] = "--- kernel (sched_ext) ---"
     out[#out + 1] = s.kernel
+  end
+  if result and result.qemu_stderr then
+    out[#out + 1] = "--- qemu stderr ---"
+    out[#out + 1] = (result.qemu_stderr:gsub("\n+$", ""))
   end
   if result and result.console then console_lines(out, result.console, opts.console_lines or 40) end
   if opts.file then

@@ -128,6 +128,9 @@ local function sched_plan(t)
   local build_dir = core.exe():match("^(.*)/[^/]+$")
   local bin, err = scheduler.find_binary(t.scheduler, build_dir)
   if not bin then return nil, fault.failure("bad_input", t.scheduler.source .. ": " .. err) end
+  -- a damaged cached build is the environment's, not the scheduler's, fault
+  local broken = require("ktstr.host.scx").check(bin)
+  if broken then return nil, fault.failure("setup", broken) end
   return scheduler.plan(t.scheduler, bin, t)
 end
 
@@ -192,7 +195,7 @@ end
 local function guest_failure(f)
   local status = fault.status(f.kind)
   return { status = status, details = { { check = "guest", status = status, msg = f.msg } } },
-    { console = f.console }
+    { console = f.console, qemu_stderr = f.qemu_stderr }
 end
 
 local COUNTER = { pass = "passed", fail = "failed", skip = "skipped",

@@ -6,7 +6,9 @@
 -- the hash covers the BTF, the compiler and this recipe. Only the subtrees the
 -- build reads are unpacked; the entry is built in a scratch dir and renamed
 -- into place, so it is complete or absent. `make scx` links it as build/scx/,
--- where scheduler discovery looks.
+-- where scheduler discovery looks. metadata.json records each binary's size
+-- and hash: a damaged entry is built again by scx.build, and a binary taken
+-- from one is checked before it goes into a guest (scx.check).
 local cjson = require("cjson")
 local core = require("ktstr.core")
 local kernel = require("ktstr.host.kernel")
@@ -34,17 +36,59 @@ local function scx_dir()
   return kernel.cache_dir() .. "/scx"
 end
 
--- The entry in dir: its metadata, with bin and log paths; nil unless complete.
+local function file_size(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local size = f:seek("end")
+  f:close()
+  return size
+end
+
+-- Why a binary of an entry (meta: its metadata) differs from what the build
+-- recorded, or nil; entries built before records were kept pass.
+local function changed(meta, name)
+  local path = meta.bin .. "/" .. name
+  local size = file_size(path)
+  if not size then return ("bin/%s is missing"):format(name) end
+  local r = type(meta.files) == "table" and meta.files[name]
+  if type(r) ~= "table" then return nil end
+  if size ~= r.size then
+    return ("bin/%s is %d bytes, %s when built"):format(name, size,
+      math.tointeger(r.size) or r.size)
+  end
+  if core.hash_files({ path }) ~= r.hash then
+    return ("bin/%s has changed since it was built"):format(name)
+  end
+end
+
+-- The entry in dir: its metadata, with bin and log paths; nil unless complete,
+-- then nil and why when a binary is not what the build left.
 local function entry(dir)
   local meta = kernel.read_json(dir .. "/metadata.json")
   if not meta or type(meta.schedulers) ~= "table" then return nil end
   meta.dir, meta.bin, meta.log = dir, dir .. "/bin", dir .. "/build.log"
   for _, name in ipairs(meta.schedulers) do
-    local f = io.open(meta.bin .. "/" .. name, "rb")
-    if not f then return nil end
-    f:close()
+    local why = changed(meta, name)
+    if why then return nil, why end
   end
   return meta
+end
+
+--[[
+scx.check(bin) -> nil | why: whether a scheduler binary found in a built
+entry (build/scx/NAME links into one) is what the build left, with the
+command that repairs it; nil for binaries from anywhere else.
+]]
+function M.check(bin)
+  local dir, name = bin:match("^(.*)/([^/]+)$")
+  local meta = dir and kernel.read_json(dir .. "/../metadata.json")
+  if not meta or meta.recipe == nil or type(meta.files) ~= "table" then return nil end
+  meta.bin = dir
+  local why = changed(meta, name)
+  if why then
+    return ("%s: the scx build cache's %s; run: ktstr kernel scx %s (make scx)")
+      :format(bin, why, (tostring(meta.kernel):match("^%d+%.%d+") or ""))
+  end
 end
 
 -- Full paths of the build tools; a missing one names the package script.
@@ -105,8 +149,15 @@ local function build_entry(tmp, src, k, paths, fail_log)
   if #names == 0 then return nil, "make -C tools/sched_ext built no scheduler; log " .. log end
   ok, err = sh(("mv %s %s"):format(q(out .. "/build/bin"), q(tmp .. "/entry/bin")))
   if not ok then return nil, "mv: " .. err, "EIO" end
+  local files = {}
+  for _, name in ipairs(names) do
+    local path = tmp .. "/entry/bin/" .. name
+    local hash, herr, hcode = core.hash_files({ path })
+    if not hash then return nil, herr, hcode end
+    files[name] = { size = file_size(path), hash = hash }
+  end
   return { source = { package = src.package, version = src.version },
-    kernel = k.release, btf = k.btf, schedulers = names, recipe = RECIPE,
+    kernel = k.release, btf = k.btf, schedulers = names, files = files, recipe = RECIPE,
     built = os.date("!%Y-%m-%dT%H:%M:%SZ"), build_s = core.now() - t0 }
 end
 
@@ -134,10 +185,14 @@ function M.build(version)
   if not hash then return nil, err, code end
   local name = ("%s-%s"):format((src.version:gsub("[^%w.+~-]", "_")), hash)
   local dir = scx_dir() .. "/" .. name
-  local e = entry(dir)
+  local e, why = entry(dir)
   if e then
     say("cached %s", e.bin)
     return e
+  end
+  if why then
+    say("%s is broken: %s; building it again", dir, why)
+    os.execute("rm -rf -- " .. q(dir))
   end
   say("building tools/sched_ext of %s %s against %s's BTF", src.package, src.version, k.release)
   local tmp <close>, serr, scode = kernel.scratch(scx_dir())

@@ -109,7 +109,7 @@ local function tail_lines(s, n)
 end
 
 -- A structured failure: kind (boot_timeout, panic, qemu_exit, interrupted, ...),
--- message, console tail.
+-- message, console tail, QEMU's stderr; oops when the kernel Oopsed or hit a BUG.
 function Vm:failure(kind, msg)
   fault.failure(kind, msg)  -- a kind nobody listed is our bug
   local console = self.qvm and self.qvm:console_tail(16384) or ""
@@ -117,19 +117,31 @@ function Vm:failure(kind, msg)
   if pkind and kind ~= "interrupted" then
     kind, msg = "panic", ("guest kernel panic: %s"):format(pline)
   end
+  -- no /init (a busybox shell instead, or no root at all): the image was cut short
+  local hint = ""
+  if kind ~= "interrupted" and (console:find("VFS: Unable to mount root fs", 1, true)
+      or console:find("Failed to execute /init", 1, true)) then
+    local base = self.initramfs and self.initramfs.base
+    hint = "; the guest's initramfs did not unpack whole" .. (base and
+      (" (its cached base: %s; remove it to have it built again)"):format(base) or "")
+  end
   local qerr = self.qvm and self.qvm:qemu_stderr() or ""
   return {
     kind = kind,
-    msg = msg,
+    msg = msg .. hint,
+    hint = hint,
     console = tail_lines(console, 40),
     qemu_stderr = qerr ~= "" and qerr or nil,
+    oops = (console:find("Oops", 1, true) or console:find("BUG: ", 1, true)) ~= nil,
   }
 end
 
 -- Formats a failure for a terminal: the reason first, then the evidence.
 function M.format_failure(f)
   local out = { "ktstr: " .. f.msg }
-  if f.qemu_stderr then out[#out + 1] = "--- qemu stderr ---\n" .. f.qemu_stderr end
+  if f.qemu_stderr then
+    out[#out + 1] = "--- qemu stderr ---\n" .. f.qemu_stderr:gsub("\n+$", "")
+  end
   if f.console and f.console ~= "" then out[#out + 1] = "--- console tail ---\n" .. f.console end
   return table.concat(out, "\n") .. "\n"
 end
@@ -271,25 +283,32 @@ local function pack(opts, kern, run_dir)
   })
 end
 
--- Failures of a guest before its agent came up: nothing of the caller's ran yet.
-local BOOT_FLAKES = { panic = true, boot_timeout = true, qemu_exit = true }
+--[[
+Whether a boot failure can go away by itself: the one such failure known is
+TCG's rare Oops of the kernel while booting (an int3 in patched kernel
+text), seen as a guest that died before its agent came up with an Oops (or
+a BUG) in its console. A kernel QEMU refuses, an image that does not unpack
+or a guest that just never answers fails the same way again.
+]]
+function M.transient(f)
+  return f.kind == "panic" and f.oops == true
+end
 
 --[[
 Boots a guest and waits for its agent. opts: topo (string or table), memory_mib,
 kernel (spec for kernel.resolve), echo_console, keep, files, run_files,
 ready_timeout, label (names the guest in the retry notice). Returns a handle
-or nil, failure ({kind=, msg=, console=}). Bad input (topology, kernel) is
-kind "bad_input". A guest that dies while booting (TCG has rare panics of
-its own there, an int3 Oops in patched kernel text) is booted once more; a
-second death is kind "boot".
+or nil, failure ({kind=, msg=, console=, qemu_stderr=}). Bad input
+(topology, kernel) is kind "bad_input". A boot that failed transiently
+(M.transient) is tried once more; a second such failure is kind "boot".
 ]]
 function M.boot(opts)
   local h, f = M.boot_once(opts)
-  if h or not BOOT_FLAKES[f.kind] then return h, f end
+  if h or not M.transient(f) then return h, f end
   io.stderr:write(("ktstr: %s%s while booting; booting again\n"):format(
     opts.label and opts.label .. ": " or "", f.msg))
   h, f = M.boot_once(opts)
-  if not h and BOOT_FLAKES[f.kind] then
+  if not h and M.transient(f) then
     f.kind, f.msg = "boot", "the guest did not boot, twice: " .. f.msg
   end
   return h, f
@@ -354,9 +373,12 @@ function M.boot_once(opts)
   if not msg or msg.t ~= "ready" then
     local f = rerr or self:failure("protocol", "expected a ready message, got " .. tostring(msg.t))
     if f.kind == "timeout" then
-      f.kind, f.msg = "boot_timeout", ("guest agent not ready within %gs"):format(limit)
+      f.kind, f.msg = "boot_timeout", ("guest agent not ready within %gs%s"):format(limit,
+        f.hint or "")
     elseif f.kind == "qemu_exit" then
-      f.msg = "guest stopped during boot (QEMU exited)"
+      -- QEMU's own last word says why (a kernel it cannot load, a bad option)
+      local last = f.qemu_stderr and f.qemu_stderr:match("([^\n]*%S[^\n]*)\n*$")
+      f.msg = "guest stopped during boot (QEMU exited)" .. (last and ": " .. last or "")
     end
     self:close()
     return nil, f
