@@ -21,6 +21,12 @@
 #define QEMU_TAIL_LEN	(64 * 1024)
 #define QEMU_ERR_LEN	4096
 #define QEMU_RBUF_LEN	(64 * 1024)
+/*
+ * Frames read ahead of the caller: past this the channel is not read until
+ * the caller has taken half of them, so a guest that floods it waits
+ * instead of growing our memory (one frame may still be CHAN_MAX_LEN).
+ */
+#define QEMU_QUEUE_MAX	(16u << 20)
 
 /*
  * Fixed kernel command line: quiet PVH boot, panic powers the guest off.
@@ -57,6 +63,8 @@ struct qemu {
 	char *chan_path, *qmp_path;
 	struct chan_buf chan_in;
 	struct qemu_frame *frames, **frames_tail;
+	size_t queued;			/* payload bytes in frames */
+	int chan_held;			/* reading stopped: queued is full */
 	char bad_frame[256];
 	struct chan_buf qmp_in;
 	char *qmp_reply;
@@ -211,6 +219,7 @@ static void qemu_queue_frame(struct qemu *vm, const char *p, size_t n)
 	f->data[n] = '\0';
 	*vm->frames_tail = f;
 	vm->frames_tail = &f->next;
+	vm->queued += n;
 }
 
 static void qemu_on_chan(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
@@ -230,6 +239,10 @@ static void qemu_on_chan(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	while ((rc = chan_buf_next(&vm->chan_in, &p, &len, vm->bad_frame,
 				   sizeof(vm->bad_frame))) == 1)
 		qemu_queue_frame(vm, p, len);
+	if (vm->queued > QEMU_QUEUE_MAX) {
+		uv_read_stop(s);
+		vm->chan_held = 1;
+	}
 }
 
 /* QMP speaks one JSON object per line; events are dropped, replies kept. */
@@ -439,6 +452,11 @@ int qemu_recv(struct qemu *vm, int ms, char **payload, size_t *len, char *err,
 		vm->frames = f->next;
 		if (!vm->frames)
 			vm->frames_tail = &vm->frames;
+		vm->queued -= f->len;
+		if (vm->chan_held && vm->queued < QEMU_QUEUE_MAX / 2) {
+			vm->chan_held = 0;
+			uv_read_start((uv_stream_t *)&vm->chan, qemu_alloc, qemu_on_chan);
+		}
 		*len = f->len;
 		/* hand the frame itself to the caller: data is at its start */
 		memmove(f, f->data, f->len + 1);

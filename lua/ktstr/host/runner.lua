@@ -96,6 +96,7 @@ local function run_in_guest(item, o, held)
   local result
   local obs = observer.start(h, { num_snapshots = t.num_snapshots,
     watchdog_s = t.scheduler and t.watchdog_timeout_s })
+  h:limit(vm.TEST_LIMITS)
   local ok, serr = h:send({ t = "run_test", id = 1, script = script, test = t.base_name or t.name,
     topo = t.preset and { numa_nodes = t.numa_nodes, llcs = t.llcs, cores = t.cores,
       threads = t.threads },
@@ -106,6 +107,7 @@ local function run_in_guest(item, o, held)
     while msg and msg.t ~= "result" do msg, err = obs:recv(t.duration_s * 2 + 60) end
     if msg then result = msg.result else serr = err end
   end
+  h:limit(nil)  -- the test is over: a --hold REPL may print what it likes
   if not result then return nil, serr end
   result.monitor = obs:result()
   -- the guest listed the names it asked for; the host holds the captures

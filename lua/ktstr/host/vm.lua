@@ -124,6 +124,47 @@ function M.format_failure(f)
   return table.concat(out, "\n") .. "\n"
 end
 
+--[[
+What one test's guest may send, set by Vm:limit for the test's run: far
+above any honest test, so a guest that floods the channel ends its test
+inconclusive before it costs the host its memory. An honest test sends one
+phase per step, one workload, one snapshot per capture and one result of a
+few MB (4096 workers' reports are about 2 MB).
+]]
+M.TEST_LIMITS = {
+  frames = 10000,       -- of any one message type
+  bytes = 256 << 20,    -- all frames together
+}
+
+-- The messages a guest may send (its agent, or the REPL's evaluator through it).
+local FROM_GUEST = {}
+for t, m in pairs(protocol.MESSAGES) do
+  for _, who in ipairs(m.from) do
+    if who == "agent" or who == "evaluator" then FROM_GUEST[t] = true end
+  end
+end
+
+-- Counts what the guest sends from now on against limits (M.TEST_LIMITS); nil: no limit.
+function Vm:limit(limits)
+  self.limits, self.received = limits, { bytes = 0, frames = {} }
+end
+
+-- Whether one more frame of n bytes, of type t when decoded, is within the limits.
+function Vm:within_limits(n, t)
+  local lim, got = self.limits, self.received
+  if not lim then return true end
+  got.bytes = got.bytes + n
+  if got.bytes > lim.bytes then
+    return nil, ("the guest sent more than %d MiB in one test"):format(lim.bytes >> 20)
+  end
+  if not t then return true end
+  got.frames[t] = (got.frames[t] or 0) + 1
+  if got.frames[t] > lim.frames then
+    return nil, ("the guest sent more than %d %s frames in one test"):format(lim.frames, t)
+  end
+  return true
+end
+
 function Vm:send(msg)
   local ok, err = self.qvm:send(protocol.encode(msg))
   if not ok then return nil, self:failure("channel", err) end
@@ -146,8 +187,16 @@ function Vm:recv(timeout, quiet)
     end
     return nil, self:failure("channel", err)
   end
+  local within, lerr = self:within_limits(#raw)
+  if not within then return nil, self:failure("protocol", lerr) end
   local msg, perr = protocol.decode(raw)
   if not msg then return nil, self:failure("protocol", "malformed message from guest: " .. perr) end
+  if not FROM_GUEST[msg.t] then
+    return nil, self:failure("protocol", ("the guest sent '%s', a message only the host sends")
+      :format(msg.t))
+  end
+  within, lerr = self:within_limits(0, msg.t)
+  if not within then return nil, self:failure("protocol", lerr) end
   return msg
 end
 
