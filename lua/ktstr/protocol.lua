@@ -169,7 +169,9 @@ local function finite(v) return v == v and v ~= math.huge and v ~= -math.huge en
 local function show(v)
   if v == cjson.null then return "null" end
   if type(v) == "string" then return ("%q"):format(#v > 40 and v:sub(1, 40) .. "..." or v) end
-  if type(v) == "number" or type(v) == "boolean" then return tostring(v) end
+  -- lua-cjson decodes 5 as 5.0: say 5, as the guest wrote it
+  if type(v) == "number" then return math.tointeger(v) and ("%d"):format(v) or tostring(v) end
+  if type(v) == "boolean" then return tostring(v) end
   return "a " .. type(v)
 end
 
@@ -277,6 +279,23 @@ function M.encode(msg)
 end
 
 --[[
+Why raw is not JSON, naming the message type and the last field before the
+fault when raw shows them (cjson names only the character): NaN, Infinity
+and hex numbers are refused here, where they arrive.
+]]
+function M.not_json(raw, err)
+  err = tostring(err)
+  local at = math.tointeger(tonumber(err:match("at character (%d+)"))) or #raw
+  local head = raw:sub(1, at)
+  local t = head:match('^%s*{%s*"t"%s*:%s*"([%w_]+)"') or head:match('[{,]%s*"t"%s*:%s*"([%w_]+)"')
+  local field
+  for k in head:gmatch('"([%w_]+)"%s*:') do field = k end
+  local where = t and ("message '%s': "):format(t) or ""
+  if field and field ~= "t" then where = where .. ("field '%s': "):format(field) end
+  return where .. "not JSON: " .. err
+end
+
+--[[
 A frame's payload as a message, checked against its declaration (integers
 made integers), or nil and a message naming the message type and the field.
 Never raises, whatever raw holds.
@@ -284,7 +303,7 @@ Never raises, whatever raw holds.
 function M.decode(raw)
   if type(raw) ~= "string" then return nil, "not a frame: " .. show(raw) end
   local ok, msg = pcall(json.decode, raw)
-  if not ok then return nil, "not JSON: " .. tostring(msg) end
+  if not ok then return nil, M.not_json(raw, msg) end
   local cok, err = pcall(check_message, msg, true)
   if not cok then return nil, err end
   return msg
