@@ -2,6 +2,7 @@
 local cjson = require("cjson")
 local fault = require("ktstr.fault")
 local verdict = require("ktstr.verdict")
+local cpuset = require("ktstr.cpuset")
 
 local M = {}
 
@@ -12,7 +13,8 @@ every number as a float: one that holds an integer becomes one, any other
 is refused), "boolean", "table"; a trailing "?" makes a field optional
 (JSON null counts as absent). A table spec { "table", fields = {...} }
 checks the named fields of an object, { "table", each = spec } every value
-of an array or map, { "string", enum = SET } a string that is a key of SET.
+of an array or map, { "string", enum = SET } a string that is a key of SET,
+{ "string", valid = fn } a string fn(s) accepts (true, or nil and why).
 Fields not listed pass unchecked, except that no number anywhere in a frame
 may be NaN or infinite.
 ]]
@@ -47,6 +49,13 @@ local FACTS = { "table", fields = {
 -- How a process ended (core's p:wait).
 local PROC_EXIT = { "table", fields = { code = "integer?", signal = "integer?" } }
 
+-- A cpulist the host parses: checked where it arrives, not where a check trips on it.
+local function cpulist(s)
+  local cpus, err = cpuset.parse(s)
+  if not cpus then return nil, err end
+  return true
+end
+
 -- One worker's report (core's ws:reports()).
 local WORKER = { "table", fields = {
   index = "integer", group = "integer", member = "integer", pid = "integer", work = "string",
@@ -76,7 +85,7 @@ local DETAIL = { "table", fields = { check = "string?", status = { "string", enu
 local RESULT = { "table", fields = {
   duration_s = "number?",
   cgroups = { "table?", each = { "table", fields = { name = "string", step = "string?",
-    cpus = "string?", work = { "table?", each = "string" },
+    cpus = { "string?", valid = cpulist }, work = { "table?", each = "string" },
     workers = { "table", each = WORKER } } } },
   timeline = { "table?", each = { "table", fields = { label = "string", start_s = "number",
     end_s = "number" } } },
@@ -214,6 +223,10 @@ local function check(v, spec, path, convert)
   end
   if type(spec) == "string" then return v end
   if spec.enum and spec.enum[v] == nil then wrong(path, "has an unknown value %s", show(v)) end
+  if spec.valid then
+    local ok, why = spec.valid(v)
+    if not ok then wrong(path, "is refused: %s", why) end
+  end
   for k, fs in pairs(spec.fields or {}) do
     local fv = v[k]
     if fv == nil or fv == cjson.null then

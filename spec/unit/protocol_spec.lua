@@ -192,6 +192,15 @@ describe("ktstr.protocol", function()
     assert.is_nil((protocol.decode(nil)))
   end)
 
+  it("refuses a cgroup's cpus that are not a cpulist, as the checks would trip on it", function()
+    refused(json_with("result", function(m) m.result.cgroups[1].cpus = "garbage" end),
+      "message 'result': field 'result.cgroups[1].cpus' is refused: bad cpulist 'garbage'")
+    refused(json_with("result", function(m) m.result.cgroups[1].cpus = "0-99999999" end),
+      "'result.cgroups[1].cpus'", "must be below")
+    assert.is_table(protocol.decode(json_with("result", function(m)
+      m.result.cgroups[1].cpus = "0-1,3" end)))
+  end)
+
   it("refuses values a field's enum does not list", function()
     refused(json_with("result", function(m) m.result.fault.kind = "gremlins" end),
       "'result.fault.kind'", "gremlins")
