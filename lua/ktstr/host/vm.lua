@@ -3,6 +3,7 @@ local cjson = require("cjson")
 local core = require("ktstr.core")
 local fault = require("ktstr.fault")
 local protocol = require("ktstr.protocol")
+local show = require("ktstr.show")
 
 local M = {}
 
@@ -116,12 +117,13 @@ function Vm:failure(kind, msg)
   }
 end
 
--- Formats a failure for a terminal: the reason first, then the evidence.
+-- Formats a failure for a terminal: the reason first, then the evidence (the guest's
+-- console and words escaped by show.text).
 function M.format_failure(f)
   local out = { "ktstr: " .. f.msg }
   if f.qemu_stderr then out[#out + 1] = "--- qemu stderr ---\n" .. f.qemu_stderr end
   if f.console and f.console ~= "" then out[#out + 1] = "--- console tail ---\n" .. f.console end
-  return table.concat(out, "\n") .. "\n"
+  return show.text(table.concat(out, "\n") .. "\n")
 end
 
 --[[
@@ -317,8 +319,8 @@ second death is kind "boot".
 function M.boot(opts)
   local h, f = M.boot_once(opts)
   if h or not BOOT_FLAKES[f.kind] then return h, f end
-  io.stderr:write(("ktstr: %s%s while booting; booting again\n"):format(
-    opts.label and opts.label .. ": " or "", f.msg))
+  io.stderr:write(show.text(("ktstr: %s%s while booting; booting again\n"):format(
+    opts.label and opts.label .. ": " or "", f.msg)))
   h, f = M.boot_once(opts)
   if not h and BOOT_FLAKES[f.kind] then
     f.kind, f.msg = "boot", "the guest did not boot, twice: " .. f.msg
