@@ -186,6 +186,9 @@ function Vm:recv(timeout, quiet)
       return nil, self:failure("interrupted", "interrupted")
     elseif code == "ETIMEDOUT" then
       return nil, self:failure("timeout", ("no answer from the guest within %gs"):format(timeout))
+    elseif code == "EBADMSG" then
+      return nil, self:failure("protocol", "malformed frame from guest: " ..
+        tostring(err):gsub("^recv: ", ""))
     end
     return nil, self:failure("channel", err)
   end
