@@ -30,10 +30,10 @@ end
 --[[
 Runs spec/vm/scripts/hostile.lua against the fake guest: its first boot
 plays lie (directive lines after a well-formed ready, or before it when
-boot_lie is set), every later boot answers honestly. Returns exit code,
-stdout, stderr.
+boot_lie is set), every later boot answers honestly. With repl_input, runs
+`ktstr repl` on that input instead. Returns exit code, stdout, stderr.
 ]]
-local function play(lie, boot_lie)
+local function play(lie, boot_lie, repl_input)
   local dir <close> = setmetatable({ path = assert(core.mkdtemp("/tmp/ktstr-hostile-")) },
     { __close = function(d) core.rm_rf(d.path) end })
   local scenario = dir.path .. "/scenario"
@@ -48,8 +48,9 @@ local function play(lie, boot_lie)
   local f = assert(io.open(scenario, "w"))
   f:write(table.concat(lines, "\n"), "\n")
   f:close()
-  local code, out, err = run.ktstr({ "script", "spec/vm/scripts/hostile.lua" },
-    { KTSTR_QEMU = FAKE, KTSTR_FAKE_GUEST = scenario, KTSTR_ACCEL = "tcg" })
+  local code, out, err = run.ktstr(repl_input and { "repl" } or
+    { "script", "spec/vm/scripts/hostile.lua" },
+    { KTSTR_QEMU = FAKE, KTSTR_FAKE_GUEST = scenario, KTSTR_ACCEL = "tcg" }, repl_input)
   return code, out, err
 end
 
@@ -63,7 +64,6 @@ local function inconclusive(lie, want, boot_lie)
   assert.are.equal("INCONCLUSIVE lied_to [sched=eevdf] [topo=1n1l2c1t]: " .. want, first, all)
   assert.matches("\nPASS told_the_truth ", out, 1, true)
   assert.matches("\n1 passed, 0 failed, 1 inconclusive\n$", out)
-  assert.are.equal("", run.sh("pgrep -x fake-qemu"), "fake QEMU left running")
   return out, err
 end
 
@@ -163,5 +163,19 @@ describe("a guest that lies #vm", function()
     assert.truthy(out:find("\n--- scheduler log ---\nlog\tline " .. esc .. "\nnext\n", 1, true),
       out)
     assert.truthy(out:find("\nboot " .. esc .. " done\n", 1, true), out)
+  end)
+
+  it("writes escape sequences and \\xff to the REPL: its output, results and errors arrive escaped", function()
+    local evil = "\27]0;pwned\7 \27[2J\255"
+    local function frame(m) return "send " .. cjson.encode(m) end
+    local code, out, err = play({ "send " .. READY, "expect repl", frame({ t = "repl_ready", note = "note " .. evil }),
+      "expect repl_eval", frame({ t = "repl_out", id = 1, fd = "stdout", data = "out\t" .. evil .. "\n" }),
+      frame({ t = "repl_result", id = 1, ok = true, text = "text " .. evil }),
+      "expect repl_eval", frame({ t = "repl_result", id = 2, ok = false, err = "err " .. evil }) },
+      true, "print(1)\nerror(2)\n")
+    assert.are.equal(1, code, out .. err)  -- the second chunk failed
+    local esc = "\\x1b]0;pwned\\x07 \\x1b[2J\\xff"
+    assert.are.equal("out\t" .. esc .. "\ntext " .. esc .. "\n", out)
+    assert.are.equal("ktstr repl: note " .. esc .. "\nerr " .. esc .. "\n", err)
   end)
 end)
