@@ -27,6 +27,8 @@
  * instead of growing our memory (one frame may still be CHAN_MAX_LEN).
  */
 #define QEMU_QUEUE_MAX	(16u << 20)
+/* The console log lives in the run dir, in RAM when that is /dev/shm: it stops here. */
+#define QEMU_LOG_MAX	(64u << 20)
 
 /*
  * Fixed kernel command line: quiet PVH boot, panic powers the guest off.
@@ -174,6 +176,29 @@ static void qemu_tail_add(struct qemu *vm, const char *p, size_t n)
 	vm->tail_len += n;
 }
 
+/* Appends to the console log up to QEMU_LOG_MAX; called before the bytes join the tail. */
+static void qemu_log(struct qemu *vm, const char *p, size_t n)
+{
+	static const char cut[] = "\n[ktstr: the console log stops here, at 64 MiB]\n";
+	size_t room;
+	int full;
+
+	if (vm->log_fd < 0)
+		return;
+	room = QEMU_LOG_MAX - vm->tail_len;
+	full = n >= room;
+	if (full)
+		n = room;
+	/* a log that cannot be written is dropped: the run goes on without it */
+	if (write(vm->log_fd, p, n) < 0 ||
+	    (full && write(vm->log_fd, cut, sizeof(cut) - 1) < 0))
+		full = 1;
+	if (full) {
+		close(vm->log_fd);
+		vm->log_fd = -1;
+	}
+}
+
 static void qemu_on_console(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
 	struct qemu *vm = s->loop->data;
@@ -183,9 +208,8 @@ static void qemu_on_console(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		vm->con_open = 0;
 		return;
 	}
+	qemu_log(vm, buf->base, n);
 	qemu_tail_add(vm, buf->base, n);
-	if (vm->log_fd >= 0 && write(vm->log_fd, buf->base, n) < 0)
-		vm->log_fd = -1;	/* keep the run going without a log */
 	if (vm->echo && write(2, buf->base, n) < 0)
 		vm->echo = 0;
 }
