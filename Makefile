@@ -13,7 +13,7 @@ OBJS    := $(SRCS:%.c=$(B)/%.o)
 KTSTR   := $(B)/ktstr
 
 .PHONY: all check demo deps kernel bench clean format asan fuzz
-all: $(KTSTR) sched
+all: $(KTSTR) sched $(B)/fake-qemu
 
 # -MMD: each object also depends on the headers it included (build/**/*.d).
 $(B)/%.o: %.c
@@ -35,6 +35,11 @@ $(B)/src/bind/l_sys.o: CFLAGS += -DKTSTR_VERSION='"$(VERSION)"' -DKTSTR_GIT='"$(
 # -rdynamic: C Lua modules loaded by require (cjson) resolve lua_* here.
 $(KTSTR): $(OBJS)
 	$(CC) $(CFLAGS) -rdynamic -o $@ $(OBJS) $(LDLIBS)
+
+# A guest that lies: what KTSTR_QEMU points at in spec/vm/hostile_spec.lua.
+$(B)/fake-qemu: $(B)/spec/support/fake_qemu.o $(B)/src/base/chan.o $(B)/src/base/sock.o
+	$(CC) $(CFLAGS) -o $@ $^ -lz -lpthread
+-include $(B)/spec/support/fake_qemu.d
 
 # sched/: the fixture scheduler. BPF built against the cached guest kernel's
 # BTF and embedded in its loader; libbpf linked statically (no libbpf.so in

@@ -21,6 +21,14 @@
 #define QEMU_TAIL_LEN	(64 * 1024)
 #define QEMU_ERR_LEN	4096
 #define QEMU_RBUF_LEN	(64 * 1024)
+/*
+ * Frames read ahead of the caller: past this the channel is not read until
+ * the caller has taken half of them, so a guest that floods it waits
+ * instead of growing our memory (one frame may still be CHAN_MAX_LEN).
+ */
+#define QEMU_QUEUE_MAX	(16u << 20)
+/* The console log lives in the run dir, in RAM when that is /dev/shm: it stops here. */
+#define QEMU_LOG_MAX	(64u << 20)
 
 /*
  * Fixed kernel command line: quiet PVH boot, panic powers the guest off.
@@ -57,6 +65,8 @@ struct qemu {
 	char *chan_path, *qmp_path;
 	struct chan_buf chan_in;
 	struct qemu_frame *frames, **frames_tail;
+	size_t queued;			/* payload bytes in frames */
+	int chan_held;			/* reading stopped: queued is full */
 	char bad_frame[256];
 	struct chan_buf qmp_in;
 	char *qmp_reply;
@@ -166,6 +176,29 @@ static void qemu_tail_add(struct qemu *vm, const char *p, size_t n)
 	vm->tail_len += n;
 }
 
+/* Appends to the console log up to QEMU_LOG_MAX; called before the bytes join the tail. */
+static void qemu_log(struct qemu *vm, const char *p, size_t n)
+{
+	static const char cut[] = "\n[ktstr: the console log stops here, at 64 MiB]\n";
+	size_t room;
+	int full;
+
+	if (vm->log_fd < 0)
+		return;
+	room = QEMU_LOG_MAX - vm->tail_len;
+	full = n >= room;
+	if (full)
+		n = room;
+	/* a log that cannot be written is dropped: the run goes on without it */
+	if (write(vm->log_fd, p, n) < 0 ||
+	    (full && write(vm->log_fd, cut, sizeof(cut) - 1) < 0))
+		full = 1;
+	if (full) {
+		close(vm->log_fd);
+		vm->log_fd = -1;
+	}
+}
+
 static void qemu_on_console(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
 	struct qemu *vm = s->loop->data;
@@ -175,9 +208,8 @@ static void qemu_on_console(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		vm->con_open = 0;
 		return;
 	}
+	qemu_log(vm, buf->base, n);
 	qemu_tail_add(vm, buf->base, n);
-	if (vm->log_fd >= 0 && write(vm->log_fd, buf->base, n) < 0)
-		vm->log_fd = -1;	/* keep the run going without a log */
 	if (vm->echo && write(2, buf->base, n) < 0)
 		vm->echo = 0;
 }
@@ -211,6 +243,7 @@ static void qemu_queue_frame(struct qemu *vm, const char *p, size_t n)
 	f->data[n] = '\0';
 	*vm->frames_tail = f;
 	vm->frames_tail = &f->next;
+	vm->queued += n;
 }
 
 static void qemu_on_chan(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
@@ -230,6 +263,10 @@ static void qemu_on_chan(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	while ((rc = chan_buf_next(&vm->chan_in, &p, &len, vm->bad_frame,
 				   sizeof(vm->bad_frame))) == 1)
 		qemu_queue_frame(vm, p, len);
+	if (vm->queued > QEMU_QUEUE_MAX) {
+		uv_read_stop(s);
+		vm->chan_held = 1;
+	}
 }
 
 /* QMP speaks one JSON object per line; events are dropped, replies kept. */
@@ -439,6 +476,11 @@ int qemu_recv(struct qemu *vm, int ms, char **payload, size_t *len, char *err,
 		vm->frames = f->next;
 		if (!vm->frames)
 			vm->frames_tail = &vm->frames;
+		vm->queued -= f->len;
+		if (vm->chan_held && vm->queued < QEMU_QUEUE_MAX / 2) {
+			vm->chan_held = 0;
+			uv_read_start((uv_stream_t *)&vm->chan, qemu_alloc, qemu_on_chan);
+		}
 		*len = f->len;
 		/* hand the frame itself to the caller: data is at its start */
 		memmove(f, f->data, f->len + 1);

@@ -2,6 +2,7 @@
 local cjson = require("cjson")
 local fault = require("ktstr.fault")
 local verdict = require("ktstr.verdict")
+local cpuset = require("ktstr.cpuset")
 
 local M = {}
 
@@ -12,7 +13,8 @@ every number as a float: one that holds an integer becomes one, any other
 is refused), "boolean", "table"; a trailing "?" makes a field optional
 (JSON null counts as absent). A table spec { "table", fields = {...} }
 checks the named fields of an object, { "table", each = spec } every value
-of an array or map, { "string", enum = SET } a string that is a key of SET.
+of an array or map, { "string", enum = SET } a string that is a key of SET,
+{ "string", valid = fn } a string fn(s) accepts (true, or nil and why).
 Fields not listed pass unchecked, except that no number anywhere in a frame
 may be NaN or infinite.
 ]]
@@ -47,6 +49,13 @@ local FACTS = { "table", fields = {
 -- How a process ended (core's p:wait).
 local PROC_EXIT = { "table", fields = { code = "integer?", signal = "integer?" } }
 
+-- A cpulist the host parses: checked where it arrives, not where a check trips on it.
+local function cpulist(s)
+  local cpus, err = cpuset.parse(s)
+  if not cpus then return nil, err end
+  return true
+end
+
 -- One worker's report (core's ws:reports()).
 local WORKER = { "table", fields = {
   index = "integer", group = "integer", member = "integer", pid = "integer", work = "string",
@@ -76,7 +85,7 @@ local DETAIL = { "table", fields = { check = "string?", status = { "string", enu
 local RESULT = { "table", fields = {
   duration_s = "number?",
   cgroups = { "table?", each = { "table", fields = { name = "string", step = "string?",
-    cpus = "string?", work = { "table?", each = "string" },
+    cpus = { "string?", valid = cpulist }, work = { "table?", each = "string" },
     workers = { "table", each = WORKER } } } },
   timeline = { "table?", each = { "table", fields = { label = "string", start_s = "number",
     end_s = "number" } } },
@@ -169,7 +178,9 @@ local function finite(v) return v == v and v ~= math.huge and v ~= -math.huge en
 local function show(v)
   if v == cjson.null then return "null" end
   if type(v) == "string" then return ("%q"):format(#v > 40 and v:sub(1, 40) .. "..." or v) end
-  if type(v) == "number" or type(v) == "boolean" then return tostring(v) end
+  -- lua-cjson decodes 5 as 5.0: say 5, as the guest wrote it
+  if type(v) == "number" then return math.tointeger(v) and ("%d"):format(v) or tostring(v) end
+  if type(v) == "boolean" then return tostring(v) end
   return "a " .. type(v)
 end
 
@@ -212,6 +223,10 @@ local function check(v, spec, path, convert)
   end
   if type(spec) == "string" then return v end
   if spec.enum and spec.enum[v] == nil then wrong(path, "has an unknown value %s", show(v)) end
+  if spec.valid then
+    local ok, why = spec.valid(v)
+    if not ok then wrong(path, "is refused: %s", why) end
+  end
   for k, fs in pairs(spec.fields or {}) do
     local fv = v[k]
     if fv == nil or fv == cjson.null then
@@ -277,6 +292,23 @@ function M.encode(msg)
 end
 
 --[[
+Why raw is not JSON, naming the message type and the last field before the
+fault when raw shows them (cjson names only the character): NaN, Infinity
+and hex numbers are refused here, where they arrive.
+]]
+function M.not_json(raw, err)
+  err = tostring(err)
+  local at = math.tointeger(tonumber(err:match("at character (%d+)"))) or #raw
+  local head = raw:sub(1, at)
+  local t = head:match('^%s*{%s*"t"%s*:%s*"([%w_]+)"') or head:match('[{,]%s*"t"%s*:%s*"([%w_]+)"')
+  local field
+  for k in head:gmatch('"([%w_]+)"%s*:') do field = k end
+  local where = t and ("message '%s': "):format(t) or ""
+  if field and field ~= "t" then where = where .. ("field '%s': "):format(field) end
+  return where .. "not JSON: " .. err
+end
+
+--[[
 A frame's payload as a message, checked against its declaration (integers
 made integers), or nil and a message naming the message type and the field.
 Never raises, whatever raw holds.
@@ -284,7 +316,7 @@ Never raises, whatever raw holds.
 function M.decode(raw)
   if type(raw) ~= "string" then return nil, "not a frame: " .. show(raw) end
   local ok, msg = pcall(json.decode, raw)
-  if not ok then return nil, "not JSON: " .. tostring(msg) end
+  if not ok then return nil, M.not_json(raw, msg) end
   local cok, err = pcall(check_message, msg, true)
   if not cok then return nil, err end
   return msg

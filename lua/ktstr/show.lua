@@ -1,4 +1,4 @@
--- Any Lua value as readable text: for error messages, the REPL's results and the report's dumps.
+-- Any Lua value as readable text (errors, REPL, dumps); guest text made safe for a terminal.
 local M = {}
 
 M.MAX_ITEMS = 100    -- entries of one table; the rest are counted, not shown
@@ -91,6 +91,40 @@ function M.value(v, o)
     depth = o.depth or M.MAX_DEPTH }, 0, {})
   if o.max and #s > o.max then return s:sub(1, o.max):gsub("%s+$", "") .. " ..." end
   return s
+end
+
+-- Bytes a terminal may act on: C0 controls but tab and newline, DEL, and every non-ASCII byte
+-- (a valid UTF-8 character among them is kept, but for the C1 controls U+0080..U+009F).
+local UNSAFE = "[\0-\8\11-\31\127-\255]"
+
+--[[
+show.text(s): s with every byte a terminal could act on written as \xHH
+(an escape sequence shows as "\x1b[31m"): control characters but newline
+and tab, a carriage return unless it ends a line ("\r\n" becomes "\n"),
+DEL, bytes that are not UTF-8 and the C1 controls; valid UTF-8 text is
+kept. For what the guest wrote (its messages, logs, console, REPL output)
+on its way to the terminal; a backslash is left as it is.
+]]
+function M.text(s)
+  s = tostring(s)
+  if not s:find(UNSAFE) then return s end
+  s = s:gsub("\r\n", "\n")
+  local out, i = {}, 1
+  while true do
+    local j = s:find(UNSAFE, i)
+    if not j then break end
+    out[#out + 1] = s:sub(i, j - 1)
+    local c = s:byte(j)
+    local n = c >= 0xf5 and 1 or c >= 0xf0 and 4 or c >= 0xe0 and 3 or c >= 0xc2 and 2 or 1
+    local seq = s:sub(j, j + n - 1)
+    if n > 1 and #seq == n and utf8.len(seq) == 1 and not (c == 0xc2 and seq:byte(2) < 0xa0) then
+      out[#out + 1], i = seq, j + n
+    else
+      out[#out + 1], i = ("\\x%02x"):format(c), j + 1
+    end
+  end
+  out[#out + 1] = s:sub(i)
+  return table.concat(out)
 end
 
 return M

@@ -1,4 +1,4 @@
--- ktstr.core.qemu_argv (vmm/qemu.c): the one QEMU command line, the KVM probe's included.
+-- ktstr.core.qemu_argv and vm_start (vmm/qemu.c): the one QEMU command line, the probe's included; the console log.
 local core = require("ktstr.core")
 
 -- argv[1] of a qemu_argv call made in a ktstr whose environment sets KTSTR_QEMU to qemu.
@@ -41,5 +41,24 @@ describe("core.qemu_argv", function()
     assert.has_error(function() core.qemu_argv({ kernel = "/k" }) end,
       "qemu_argv: kernel, initrd, chan and qmp are required")
     assert.is_table(core.qemu_argv({ probe = true, kernel = "/k" }))
+  end)
+
+  it("keeps the console log to 64 MiB, however much the guest writes, and the tail to the end", function()
+    local dir = assert(core.mkdtemp("/tmp/ktstr-qemu-spec-"))
+    -- a "QEMU" that writes 70 MiB to its console, then a last line
+    local vm = assert(core.vm_start({ argv = { "sh", "-c",
+      "head -c 73400320 /dev/zero | tr '\\0' x; echo; echo the end" },
+      chan = dir .. "/chan.sock", qmp = dir .. "/qmp.sock", console_log = dir .. "/console.log" }))
+    assert.are.equal(0, assert(vm:wait(30)).code)
+    local f = assert(io.open(dir .. "/console.log"))
+    local size = f:seek("end")
+    f:seek("set", 64 << 20)
+    local rest = f:read("a")
+    f:close()
+    assert.are.equal("\n[ktstr: the console log stops here, at 64 MiB]\n", rest)
+    assert.are.equal((64 << 20) + #rest, size)
+    assert.matches("x\nthe end\n$", vm:console_tail(100))
+    vm:close()
+    core.rm_rf(dir)
   end)
 end)

@@ -18,18 +18,19 @@ function M.sh(cmd)
   return out, ok, status
 end
 
--- QEMU processes and run dirs left in a private run dir base.
+-- QEMU processes (build/fake-qemu's too) and run dirs left in a private run dir base.
 function M.leftovers_in(base)
-  -- the [m] keeps pgrep from matching the shell that runs it
-  local procs = M.sh("pgrep -a -f " .. M.sh_quote("qemu-syste[m].*" .. base) .. " 2>/dev/null")
+  -- the [u] keeps pgrep from matching the shell that runs it
+  local procs = M.sh("pgrep -a -f " .. M.sh_quote("qem[u].*" .. base) .. " 2>/dev/null")
   return procs, M.sh("ls -A " .. M.sh_quote(base) .. " 2>/dev/null")
 end
 
 M.leftovers = { procs = "", dirs = "" }
 
--- Runs ktstr with args; returns exit code, stdout, stderr. Its run dirs go to
--- a private KTSTR_RUN_DIR, checked afterwards by assert_no_leftovers.
-function M.ktstr(args, env)
+-- Runs ktstr with args (and input, when given, as its stdin); returns exit code,
+-- stdout, stderr. Its run dirs go to a private KTSTR_RUN_DIR, checked afterwards
+-- by assert_no_leftovers.
+function M.ktstr(args, env, input)
   local dir = luassert(core.mkdtemp("/tmp/ktstr-spec-"))
   env = env or {}
   env.KTSTR_RUN_DIR = dir .. "/run"
@@ -42,6 +43,12 @@ function M.ktstr(args, env)
   for k, v in pairs(env) do prefix = prefix .. k .. "=" .. M.sh_quote(v) .. " " end
   local cmd = ("%s%s %s >%s/out 2>%s/err"):format(prefix, M.sh_quote(M.exe),
     table.concat(q, " "), dir, dir)
+  if input then
+    local f = luassert(io.open(dir .. "/in", "w"))
+    f:write(input)
+    f:close()
+    cmd = cmd .. " <" .. dir .. "/in"
+  end
   local _, _, code = os.execute(cmd)
   local function slurp(name)
     local f = io.open(dir .. "/" .. name)

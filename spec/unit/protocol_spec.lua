@@ -164,8 +164,17 @@ describe("ktstr.protocol", function()
       "'result'", "'result.cgroups[1].workers[1].migrations'", "integer", "1e+300")
     refused('{"t":"exit","id":1.5}', "'id'", "integer", "1.5")
     refused('{"t":"exit","id":9223372036854775808}', "'id'", "integer")
-    refused('{"t":"exit","id":1,"code":NaN}', "not JSON")
-    refused('{"t":"phase","label":"a","at_s":Infinity,"guest_now":1}', "not JSON")
+    -- JSON has no NaN or Infinity: what is refused still names the message and the field
+    refused('{"t":"exit","id":1,"code":NaN}', "message 'exit': field 'code': not JSON")
+    refused('{"t":"phase","label":"a","at_s":Infinity,"guest_now":1}',
+      "message 'phase': field 'at_s': not JSON")
+    refused('{"t":"result","id":1,"result":{"cgroups":[{"name":"a","workers":[{"pid":1,' ..
+      '"migrations":NaN}]}]}}', "message 'result': field 'migrations': not JSON")
+    assert.are.equal("message 'exit': field 'id' must be an integer, not 3.5",
+      refused('{"t":"exit","id":3.5}'))
+    -- a number where a table goes reads as the guest wrote it
+    assert.are.equal("message 'result': field 'result.cgroups' must be a table, not 5",
+      refused('{"t":"result","id":1,"result":{"cgroups":5}}'))
     refused('{"t":"phase","label":"a","at_s":1e400,"guest_now":1}', "'phase'", "'at_s'", "finite")
     -- an undeclared field holds no NaN either
     refused('{"t":"error","msg":"x","extra":[1,-1e999]}', "'error'", "'extra[2]'", "finite")
@@ -181,6 +190,15 @@ describe("ktstr.protocol", function()
     refused("5", "JSON object")
     refused("null", "JSON object")
     assert.is_nil((protocol.decode(nil)))
+  end)
+
+  it("refuses a cgroup's cpus that are not a cpulist, as the checks would trip on it", function()
+    refused(json_with("result", function(m) m.result.cgroups[1].cpus = "garbage" end),
+      "message 'result': field 'result.cgroups[1].cpus' is refused: bad cpulist 'garbage'")
+    refused(json_with("result", function(m) m.result.cgroups[1].cpus = "0-99999999" end),
+      "'result.cgroups[1].cpus'", "must be below")
+    assert.is_table(protocol.decode(json_with("result", function(m)
+      m.result.cgroups[1].cpus = "0-1,3" end)))
   end)
 
   it("refuses values a field's enum does not list", function()

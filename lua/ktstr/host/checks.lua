@@ -356,11 +356,12 @@ local CHECKS = {
   end },
 }
 
--- Relabels a custom verdict's details ("custom") with where it came from.
+-- Relabels a custom verdict's details ("custom", or none named) with where it came from.
 local function from(v, label)
   local details = {}
   for i, d in ipairs(v.details) do
-    details[i] = d.check == "custom" and { check = label, status = d.status, msg = d.msg } or d
+    details[i] = (d.check == "custom" or d.check == nil) and
+      { check = label, status = d.status, msg = d.msg } or d
   end
   return { status = v.status, details = details }
 end

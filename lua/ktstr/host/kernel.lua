@@ -458,7 +458,6 @@ end
 -- scope: entries are built there and renamed into place. It names its owner,
 -- so what a killed fetch or build left is reclaimed by the next ktstr start.
 local function scratch(parent)
-  local core = require("ktstr.core")
   parent = parent or kernels_dir()
   local ok, err, code = core.mkdir_p(parent)
   local path = ok and core.mkdtemp(parent .. "/.fetch-")

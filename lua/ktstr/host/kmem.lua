@@ -85,7 +85,12 @@ function M.cmdline_request()
   return "ktstr.kallsyms=" .. table.concat(M.SYMBOLS, ",")
 end
 
-local function addr(s) return math.tointeger(tonumber(s:sub(3), 16)) end
+-- "0xffffffff81000000" as an integer; what the guest claims is checked, not trusted.
+local function addr(s, what)
+  local v = type(s) == "string" and s:match("^0x%x+$") and math.tointeger(tonumber(s:sub(3), 16))
+  if not v then error(("%s is not an address: %q"):format(what, tostring(s):sub(1, 40)), 0) end
+  return v
+end
 local function hex(n) return ("0x%x"):format(n) end
 
 local function need(tbl, key, what)
@@ -140,8 +145,9 @@ function M.open(h, btf_path, syms, opts)
   local k = h.facts and h.facts.kernel or {}
   local ok, self = pcall(function()
     if not btf_path then error("no BTF for this kernel", 0) end
-    local text = addr(need(syms, "_text", "kernel symbols"))
-    local phys_base = addr(need(k, "code_phys", "guest facts")) - (text - START_KERNEL_MAP)
+    local text = addr(need(syms, "_text", "kernel symbols"), "kernel symbol _text")
+    local phys_base = addr(need(k, "code_phys", "guest facts"), "guest facts: code_phys") -
+      (text - START_KERNEL_MAP)
     local gm = assert(h:guestmem({ writable = opts and opts.writable }))
     -- page_offset_base is a variable in the image: read it before the direct map is known
     local boot = assert(core.kernel_open(gm, { page_offset = "0x0", phys_base = hex(phys_base),

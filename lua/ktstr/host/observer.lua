@@ -204,7 +204,8 @@ end
 
 -- A message the observer answers itself; true if it was one.
 function Obs:handle(msg)
-  if msg.guest_now then
+  -- declared (a number) on phase and workload only: elsewhere it is not ours to read
+  if msg.t == "phase" or msg.t == "workload" then
     -- the guest's CLOCK_MONOTONIC on our clock, to place its events among our samples
     self.guest_offset = self:now() - msg.guest_now
   end

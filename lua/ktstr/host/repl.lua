@@ -4,6 +4,7 @@ local chunk = require("ktstr.chunk")
 local argparse = require("ktstr.host.argparse")
 local fault = require("ktstr.fault")
 local protocol = require("ktstr.protocol")
+local show = require("ktstr.show")
 
 local M = {}
 
@@ -198,8 +199,9 @@ function Ui:read_line(prompt)
   return line
 end
 
+-- What the guest wrote reaches the terminal through show.text: no escape sequence acts on it.
 function Ui:error(msg)
-  io.stderr:write(msg, "\n")
+  io.stderr:write(show.text(msg), "\n")
   io.stderr:flush()
   self.failed = true
 end
@@ -248,7 +250,7 @@ end
 
 function Ui:show(msg)
   if msg.ok then
-    if msg.text and msg.text ~= "" then io.stdout:write(msg.text, "\n") end
+    if msg.text and msg.text ~= "" then io.stdout:write(show.text(msg.text), "\n") end
     io.stdout:flush()
   else
     self:error(msg.err or "error")
@@ -280,7 +282,7 @@ function Ui:run(kind, src)
     if msg then
       if msg.t == "repl_out" then
         local out = msg.fd == "stderr" and io.stderr or io.stdout
-        out:write(msg.data)
+        out:write(show.text(msg.data))
         out:flush()
       elseif msg.t == "repl_result" and msg.id == id then
         return self:show(msg)
@@ -356,7 +358,7 @@ function M.interact(b, opts)
   if how == "dead" then
     if f.kind == "interrupted" then return fault.EXIT.interrupted end
     if f.kind == "gone" or f.kind == "dead" then
-      io.stderr:write("ktstr repl: ", f.msg, "\n")
+      io.stderr:write("ktstr repl: ", show.text(f.msg), "\n")
     else
       f.msg = "the guest died under the prompt: " .. f.msg
       io.stderr:write(require("ktstr.host.vm").format_failure(f))
@@ -444,7 +446,7 @@ function M.hold(h, obs, info)
       to_client(msg)
     elseif f then
       to_client({ t = "repl_dead", msg = "the guest died: " .. f.msg })
-      io.stderr:write("ktstr: held guest died: ", f.msg, "\n")
+      io.stderr:write("ktstr: held guest died: ", show.text(f.msg), "\n")
       break
     end
     local m = client and from_client(0.02)
@@ -611,9 +613,9 @@ function M.main(args)
       "help, Ctrl-D or :quit powers it off\n"):format(core.topo_format(h.topo), h.topo.cpus,
       h.facts.release, h.accel, up and up[2] or 0))
   end
-  if hello.note then io.stderr:write("ktstr repl: ", hello.note, "\n") end
+  if hello.note then io.stderr:write("ktstr repl: ", show.text(hello.note), "\n") end
   s.on_out = function(m)
-    io.stdout:write(m.data)
+    io.stdout:write(show.text(m.data))
     io.stdout:flush()
   end
   assert(core.sigint_catch(true))

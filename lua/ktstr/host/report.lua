@@ -127,7 +127,8 @@ end
 -- format(test, verdict, result, {file =, console_lines = 40}) -> text:
 -- "FAIL name [sched=..] [topo=..]: <root cause>", one line per detail
 -- (check: message), --- stats ---, QEMU's stderr (a guest that did not
--- boot), the console tail, the replay command.
+-- boot), the console tail, the replay command. Much of it is the guest's
+-- words (details, logs, console): show.text escapes what a terminal would act on.
 function M.format(test, v, result, opts)
   opts = opts or {}
   local c = cause(v)
@@ -174,7 +175,7 @@ function M.format(test, v, result, opts)
     out[#out + 1] = ("replay: ktstr script %s --filter %s%s"):format(shell_word(opts.file),
       shell_word(test.name), test.preset and " --gauntlet" or "")
   end
-  return table.concat(out, "\n") .. "\n"
+  return show.text(table.concat(out, "\n") .. "\n")
 end
 
 -- "3 passed, 1 failed" (+ ", N skipped", ", N inconclusive", ", N errors" when there are any).

@@ -149,16 +149,26 @@ local function run_in_guest(item, o, held)
   local result
   local obs = observer.start(h, { num_snapshots = t.num_snapshots,
     watchdog_s = t.scheduler and t.watchdog_timeout_s })
+  h:limit(vm.TEST_LIMITS)
   local ok, serr = h:send({ t = "run_test", id = 1, script = script, test = t.base_name or t.name,
     topo = t.preset and { numa_nodes = t.numa_nodes, llcs = t.llcs, cores = t.cores,
       threads = t.threads },
     sched = scheduler.wire(plan) })
   if ok then
-    -- the body holds for duration_s; setup, teardown and TCG slowness get the margin
-    local msg, err = obs:recv(t.duration_s * 2 + 60)
-    while msg and msg.t ~= "result" do msg, err = obs:recv(t.duration_s * 2 + 60) end
+    -- the body holds for duration_s; setup, teardown and TCG slowness get the margin,
+    -- counted from run_test: a guest that trickles frames does not push it back
+    local limit = t.duration_s * 2 + 60
+    local deadline = core.now() + limit
+    local msg, err
+    repeat
+      msg, err = obs:recv(math.max(0, deadline - core.now()))
+    until not msg or msg.t == "result"
     if msg then result = msg.result else serr = err end
+    if err and err.kind == "timeout" then
+      err.msg = ("no result from the guest within %gs"):format(limit)
+    end
   end
+  h:limit(nil)  -- the test is over: a --hold REPL may print what it likes
   if not result then return nil, serr end
   result.monitor = obs:result()
   -- the guest listed the names it asked for; the host holds the captures

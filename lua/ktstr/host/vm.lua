@@ -3,6 +3,7 @@ local cjson = require("cjson")
 local core = require("ktstr.core")
 local fault = require("ktstr.fault")
 local protocol = require("ktstr.protocol")
+local show = require("ktstr.show")
 
 local M = {}
 
@@ -136,14 +137,59 @@ function Vm:failure(kind, msg)
   }
 end
 
--- Formats a failure for a terminal: the reason first, then the evidence.
+-- Formats a failure for a terminal: the reason first, then the evidence (the guest's
+-- console and words escaped by show.text).
 function M.format_failure(f)
   local out = { "ktstr: " .. f.msg }
   if f.qemu_stderr then
     out[#out + 1] = "--- qemu stderr ---\n" .. f.qemu_stderr:gsub("\n+$", "")
   end
   if f.console and f.console ~= "" then out[#out + 1] = "--- console tail ---\n" .. f.console end
-  return table.concat(out, "\n") .. "\n"
+  return show.text(table.concat(out, "\n") .. "\n")
+end
+
+--[[
+What one test's guest may send, set by Vm:limit for the test's run: far
+above any honest test, so a guest that floods the channel ends its test
+inconclusive before it costs the host its memory. An honest test sends one
+phase per step, one workload, one snapshot per capture and one result of a
+few MB (4096 workers' reports are about 2 MB).
+]]
+M.TEST_LIMITS = {
+  frames = 10000,       -- of any one message type, but those in per_type
+  -- each one pauses the guest and keeps a copy of the scheduler's maps
+  per_type = { snapshot = 1000 },
+  bytes = 256 << 20,    -- all frames together
+}
+
+-- The messages a guest may send (its agent, or the REPL's evaluator through it).
+local FROM_GUEST = {}
+for t, m in pairs(protocol.MESSAGES) do
+  for _, who in ipairs(m.from) do
+    if who == "agent" or who == "evaluator" then FROM_GUEST[t] = true end
+  end
+end
+
+-- Counts what the guest sends from now on against limits (M.TEST_LIMITS); nil: no limit.
+function Vm:limit(limits)
+  self.limits, self.received = limits, { bytes = 0, frames = {} }
+end
+
+-- Whether one more frame of n bytes, of type t when decoded, is within the limits.
+function Vm:within_limits(n, t)
+  local lim, got = self.limits, self.received
+  if not lim then return true end
+  got.bytes = got.bytes + n
+  if got.bytes > lim.bytes then
+    return nil, ("the guest sent more than %d MiB in one test"):format(lim.bytes >> 20)
+  end
+  if not t then return true end
+  got.frames[t] = (got.frames[t] or 0) + 1
+  local max = lim.per_type and lim.per_type[t] or lim.frames
+  if got.frames[t] > max then
+    return nil, ("the guest sent more than %d %s frames in one test"):format(max, t)
+  end
+  return true
 end
 
 function Vm:send(msg)
@@ -165,11 +211,22 @@ function Vm:recv(timeout, quiet)
       return nil, self:failure("interrupted", "interrupted")
     elseif code == "ETIMEDOUT" then
       return nil, self:failure("timeout", ("no answer from the guest within %gs"):format(timeout))
+    elseif code == "EBADMSG" then
+      return nil, self:failure("protocol", "malformed frame from guest: " ..
+        tostring(err):gsub("^recv: ", ""))
     end
     return nil, self:failure("channel", err)
   end
+  local within, lerr = self:within_limits(#raw)
+  if not within then return nil, self:failure("protocol", lerr) end
   local msg, perr = protocol.decode(raw)
   if not msg then return nil, self:failure("protocol", "malformed message from guest: " .. perr) end
+  if not FROM_GUEST[msg.t] then
+    return nil, self:failure("protocol", ("the guest sent '%s', a message only the host sends")
+      :format(msg.t))
+  end
+  within, lerr = self:within_limits(0, msg.t)
+  if not within then return nil, self:failure("protocol", lerr) end
   return msg
 end
 
@@ -305,8 +362,8 @@ or nil, failure ({kind=, msg=, console=, qemu_stderr=}). Bad input
 function M.boot(opts)
   local h, f = M.boot_once(opts)
   if h or not M.transient(f) then return h, f end
-  io.stderr:write(("ktstr: %s%s while booting; booting again\n"):format(
-    opts.label and opts.label .. ": " or "", f.msg))
+  io.stderr:write(show.text(("ktstr: %s%s while booting; booting again\n"):format(
+    opts.label and opts.label .. ": " or "", f.msg)))
   h, f = M.boot_once(opts)
   if not h and M.transient(f) then
     f.kind, f.msg = "boot", "the guest did not boot, twice: " .. f.msg
