@@ -5,6 +5,7 @@ local core = require("ktstr.core")
 local run = require("support.run")
 
 local FAKE = run.exe:match("^(.*)/") .. "/fake-qemu"
+local ROOT = run.exe:match("^(.*/)build/[^/]+$") or "./"
 
 local READY = cjson.encode({ t = "ready", facts = { release = "7.3.4+deb13-amd64",
   cpus = { { cpu = 0 }, { cpu = 1 } }, nodes = { "0-1" } } })
@@ -71,6 +72,36 @@ local MALFORMED = "malformed message from guest: "
 
 describe("a guest that lies #vm", function()
   after_each(run.assert_no_leftovers)
+
+  it("a failure of ktstr's own on the host costs its test only: inconclusive, the next runs",
+    function()
+      -- a copy of the Lua tree whose judging raises for the first test: a planted bug of ours
+      local dir = assert(core.mkdtemp("/tmp/ktstr-hostile-lua-"))
+      local lua_dir = ROOT .. "lua"
+      run.sh(("cp -r %s %s/lua"):format(run.sh_quote(lua_dir), dir))
+      local path = dir .. "/lua/ktstr/host/checks.lua"
+      local f = assert(io.open(path))
+      local src = f:read("a")
+      f:close()
+      src = src:gsub("\nfunction M%.evaluate%(test, result%)\n", "%0" ..
+        "  if test.name == 'lied_to' then error('planted ktstr bug') end\n", 1)
+      f = assert(io.open(path, "w"))
+      f:write(src)
+      f:close()
+      local scenario = dir .. "/scenario"
+      f = assert(io.open(scenario, "w"))
+      f:write(table.concat({ "boot *", "send " .. READY, "expect run_test", "send " .. HONEST },
+        "\n"), "\n")
+      f:close()
+      local code, out, err = run.ktstr({ "script", "spec/vm/scripts/hostile.lua" },
+        { KTSTR_QEMU = FAKE, KTSTR_FAKE_GUEST = scenario, KTSTR_ACCEL = "tcg",
+          KTSTR_LUA_DIR = dir .. "/lua" })
+      core.rm_rf(dir)
+      assert.are.equal(2, code, out .. err)
+      assert.matches("^INCONCLUSIVE lied_to: ktstr failed on the host: [^\n]*checks%.lua:%d+: " ..
+        "planted ktstr bug\nPASS told_the_truth [^\n]*\n1 passed, 0 failed, 1 inconclusive\n$", out)
+      assert.matches("ktstr script: lied_to: [^\n]*planted ktstr bug\nstack traceback:", err)
+    end)
 
   it("is answered honestly by the fake, and the honest guest passes", function()
     local code, out = play("send " .. HONEST)

@@ -12,6 +12,7 @@ local pool = require("ktstr.host.pool")
 local progress = require("ktstr.host.progress")
 local report = require("ktstr.host.report")
 local scheduler = require("ktstr.scheduler")
+local show = require("ktstr.show")
 local sidecar = require("ktstr.host.sidecar")
 local verdict = require("ktstr.verdict")
 local vm = require("ktstr.host.vm")
@@ -259,11 +260,12 @@ local function report_one(item, o, counts, t0, result, f)
   else
     v, result = guest_failure(f)
   end
+  local text = v.status == "pass" and report.pass_line(item.test, core.now() - t0) .. "\n"
+    or report.format(item.test, v, result, { file = item.file })
+  -- counted once formatted: a report that fails to format is counted as ktstr's failure
   counts[COUNTER[v.status]] = counts[COUNTER[v.status]] + 1
   o.progress:clear()
   o.progress:done_one()
-  local text = v.status == "pass" and report.pass_line(item.test, core.now() - t0) .. "\n"
-    or report.format(item.test, v, result, { file = item.file })
   io.stdout:write(text)
   o.cases[#o.cases + 1] = { name = M.case_name(item), status = v.status,
     time = core.now() - t0, message = M.root_cause(text), output = text }
@@ -283,17 +285,34 @@ local function run_one(item, o, counts)
     rc, reported = report_one(item, o, counts, t0, result), true
     require("ktstr.host.repl").hold(h, obs, info)
   end
-  local ok, result, f = pcall(run_in_guest, item, o, held)
-  if not ok then
-    -- an interrupt raised in Lua (post_vm, a check) ends the run like one during the boot
-    local e = result
+  -- an interrupt raised in Lua (post_vm, a check) ends the run like one during the
+  -- boot; anything else raised is ktstr's own failure on this test: the others go on
+  local where
+  local function catch(e)
+    where = debug.traceback(tostring(fault.is(e) and e.msg or e), 2)
+    return e
+  end
+  local function raised(e)
     if fault.is(e) and e.kind == "interrupted" or core.signal_pending() then
       return 128 + (core.signal_pending() or 2)
     end
-    error(e, 0)
+    -- the report itself may be what failed: one plain line, no report
+    local msg = "ktstr failed on the host: " .. (fault.is(e) and e.msg or tostring(e))
+    io.stderr:write(show.text(("ktstr script: %s: %s\n"):format(item.test.name, where)))
+    local text = show.text(("INCONCLUSIVE %s: %s\n"):format(M.case_name(item), msg))
+    counts.inconclusive = counts.inconclusive + 1
+    o.progress:clear()
+    o.progress:done_one()
+    io.stdout:write(text)
+    o.cases[#o.cases + 1] = { name = M.case_name(item), status = "inconclusive",
+      time = core.now() - t0, message = msg, output = text }
   end
+  local ok, result, f = xpcall(run_in_guest, catch, item, o, held)
+  if not ok then return raised(result) end
   if reported then return rc end
-  return report_one(item, o, counts, t0, result, f)
+  local rok, rrc = xpcall(report_one, catch, item, o, counts, t0, result, f)
+  if not rok then return raised(rrc) end
+  return rrc
 end
 
 -- --gauntlet: each test once per preset topology it fits, up to max_cpus CPUs.
