@@ -124,11 +124,12 @@ function M.parse(args)
   end
   o.scheds = scheds
   -- topologies before kernels: a typo costs no kernel lookup
-  local topos = {}
+  -- the same topology or kernel named twice (7.3 and 7.3.4) is one cell, not two
+  local topos, seen = {}, {}
   for _, spec in ipairs(o.topos) do
     local t, err = topology(spec)
     if not t then return nil, bad(err) end
-    topos[#topos + 1] = t
+    if not seen[t.label] then topos[#topos + 1], seen[t.label] = t, true end
   end
   local kernels = {}
   for _, spec in ipairs(#o.kernels > 0 and o.kernels or { false }) do
@@ -136,7 +137,10 @@ function M.parse(args)
     if not kern then
       return nil, bad(spec and ("--kernel %s: %s"):format(spec, err) or err)
     end
-    kernels[#kernels + 1] = { spec = spec or nil, kern = kern }
+    local key = "kernel " .. (kern.vmlinux or kern.bzimage or kern.release)
+    if not seen[key] then
+      kernels[#kernels + 1], seen[key] = { spec = spec or nil, kern = kern }, true
+    end
   end
   o.kernels = kernels
   if o.gauntlet then
@@ -521,7 +525,8 @@ local function run_parallel(o, cells, results, labels)
     jobs[n] = { n = n, cell = cell, path = path, cost = cell.topo.cpus,
       argv = child_argv(o, cell, path) }
   end
-  local rc = pool.run(jobs, { jobs = o.jobs, budget = budget,
+  -- an interrupt can raise out of on_done's Lua: the directory goes either way
+  local ok, rc = pcall(pool.run, jobs, { jobs = o.jobs, budget = budget,
     on_wait = function(j, used)
       io.stderr:write(("ktstr verifier: %s %s waits for room: %d vCPUs, %d of %d in use\n")
         :format(j.cell.kernel.kern.release, j.cell.topo.label, j.cost, used, budget))
@@ -542,6 +547,7 @@ local function run_parallel(o, cells, results, labels)
       io.stdout:flush()
     end })
   core.rm_rf(dir)
+  if not ok then error(rc, 0) end
   return rc
 end
 
