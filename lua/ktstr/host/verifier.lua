@@ -8,6 +8,7 @@ local gauntlet = require("ktstr.host.gauntlet")
 local kernel = require("ktstr.host.kernel")
 local observer = require("ktstr.host.observer")
 local pool = require("ktstr.host.pool")
+local protocol = require("ktstr.protocol")
 local scheduler = require("ktstr.scheduler")
 local vm = require("ktstr.host.vm")
 
@@ -207,12 +208,18 @@ local function run_sched(h, obs, plan)
     for _, p in ipairs(progs) do seen[p.id] = p end
   end
   local function line(l)
-    local msg = l ~= "" and cjson.decode(l)
-    if type(msg) ~= "table" then return end
+    local msg, perr = protocol.json(l)
+    if type(msg) ~= "table" or type(msg.t) ~= "string" then
+      errout[#errout + 1] = ("not a line of guest/verifier (%s): %s\n"):format(perr or "no t", l)
+      return
+    end
     events[msg.t] = msg
     if msg.t == "enabled" or msg.t == "ran" then
       look()
-      for _, id in ipairs(msg.held or {}) do held[math.tointeger(id)] = true end
+      for _, id in ipairs(type(msg.held) == "table" and msg.held or {}) do
+        id = math.tointeger(id)
+        if id then held[id] = true end
+      end
     end
   end
   local spec = cjson.encode({ name = plan.name, argv = plan.argv,
@@ -223,18 +230,16 @@ local function run_sched(h, obs, plan)
       return
     end
     buf = buf .. data
-    for l in buf:gmatch("([^\n]*)\n") do
-      local ok, perr = pcall(line, l)
-      if not ok then errout[#errout + 1] = "bad line from the guest: " .. tostring(perr) .. "\n" end
-    end
+    for l in buf:gmatch("([^\n]*)\n") do line(l) end
     buf = buf:match("[^\n]*$")
   end, (plan.enable_timeout_s or 15) + M.EXEC_MARGIN_S)
   if not st then return nil, xerr end
   local failed, enabled, ran = events.failed, events.enabled, events.ran
   if failed then
-    r.verifier, r.processed, r.msg = failed.verifier, failed.processed, failed.failure.msg
-    r.kind, r.log = failed.failure.kind, failed.log
-    r.status = failed.verifier and "rejected" or "not_loaded"
+    local ff = type(failed.failure) == "table" and failed.failure or {}
+    r.verifier = type(failed.verifier) == "table" and failed.verifier or nil
+    r.processed, r.msg, r.kind, r.log = failed.processed, ff.msg, ff.kind, failed.log
+    r.status = r.verifier and "rejected" or "not_loaded"
     return r
   end
   if not enabled then
