@@ -46,6 +46,9 @@ or, when it never enabled, { t = "failed", failure = {kind, msg}, verifier
 = scheduler.verifier's table or nil, processed, log }.
 ]]
 function M.main(spec_json)
+  if type(spec_json) ~= "string" then
+    error("usage: ktstr lua /lua/ktstr/guest/verifier.lua SPEC (ktstr verifier runs it)", 0)
+  end
   local spec = cjson.decode(spec_json)
   local s, f = sched.start(spec)
   if not s then
