@@ -187,8 +187,9 @@ function M.verifier(log)
       elseif l:match("^Reason:%s*$") or l:match("^At:%s*$") or l:match("^Suggestion:%s*$") or
           l:match("^Causal path:%s*$") then
         block = l:match("^(%a[%a ]*):")
-      elseif block == "Reason" then
-        fill("reason", l:match("^%s+(.-)%s*$"))
+      elseif block == "Reason" and l:match("^%s+%S") then
+        -- a reason wraps over several lines: one sentence, not its first line
+        v.reason = (v.reason and v.reason .. " " or "") .. l:match("^%s+(.-)%s*$")
       elseif block == "At" then
         fill("at", l:match("^%s+[%w_]+ @ ([^%s:]+:%d+)"))
         fill("source", l:match("^%s+>>>%s+%d+ |%s*(.-)%s*$"))

@@ -15,7 +15,7 @@ end
 
 describe("ktstr's command line", function()
   it("prints each subcommand's help on stdout and exits 0", function()
-    for _, c in ipairs({ "script", "vm", "repl", "kernel", "stats", "lua" }) do
+    for _, c in ipairs({ "script", "vm", "repl", "kernel", "stats", "verifier", "lua" }) do
       for _, flag in ipairs({ "--help", "-h" }) do
         local code, out, err = ktstr(c, flag)
         assert.are.equal(0, code, c .. " " .. flag .. ": " .. err)
@@ -37,7 +37,7 @@ describe("ktstr's command line", function()
   end)
 
   it("answers an unknown option with the synopsis on stderr and exit 2", function()
-    for _, c in ipairs({ "script", "vm", "repl" }) do
+    for _, c in ipairs({ "script", "vm", "repl", "verifier" }) do
       local code, out, err = ktstr(c, "--bogus")
       assert.are.equal(2, code, c)
       assert.are.equal("", out, c)

@@ -8,6 +8,7 @@ commands:
   script FILE...   run ktstr test scripts, each test in its own guest, and judge them
   vm -- CMD...     boot a guest, run CMD there, exit with its status
   repl             a Lua prompt whose chunks run in a guest (--attach ID: a held one)
+  verifier SCHED.. load schedulers per kernel x topology: each BPF program's verifier verdict
   kernel           the guest kernel cache: fetch, list, path, source, scx
   stats            the test records: list runs, show one, compare two sets (Welch's t-test)
   lua              Lua 5.4 with ktstr and ktstr.core loaded (-e CHUNK, FILE ARGS...)
@@ -28,6 +29,7 @@ local commands = {
   script = function(args) return require("ktstr.host.runner").main(args) end,
   repl = function(args) return require("ktstr.host.repl").main(args) end,
   stats = function(args) return require("ktstr.host.stats").main(args) end,
+  verifier = function(args) return require("ktstr.host.verifier").main(args) end,
   help = function() io.stdout:write(USAGE) return 0 end,
   version = function()
     io.stdout:write(("ktstr %s (%s)\n"):format(require("ktstr.core").version()))

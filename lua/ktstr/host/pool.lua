@@ -6,6 +6,30 @@ local M = {}
 -- poll takes 8 objects at the most; each running job is one
 M.MAX_JOBS = 8
 
+-- The host's online CPUs: the default budget of guests' vCPUs side by side.
+function M.host_cpus()
+  local f = io.open("/sys/devices/system/cpu/online")
+  local list = f and f:read("l")
+  if f then f:close() end
+  local cpus = list and core.cpulist_parse(list)
+  return cpus and #cpus or 1
+end
+
+-- How a child ended, for a line that says so: "exit 3", "signal 9".
+function M.ended(status)
+  return status.code and ("exit %d"):format(status.code) or ("signal %d"):format(status.signal or 0)
+end
+
+--[[
+A scratch directory for the jobs' result files, removed when the variable
+holding it goes out of scope (local d <close> = pool.scratch("...")), an
+interrupt raised through the run included. d.path is the directory.
+]]
+function M.scratch(prefix)
+  local path = assert(core.mkdtemp(prefix))
+  return setmetatable({ path = path }, { __close = function(d) core.rm_rf(d.path) end })
+end
+
 --[[
 pool.run(jobs, opts) -> nil | 128 + signal when interrupted (every child
 killed and reaped). jobs: { {cost = vCPUs, argv = {...}, ...}, ... }, started
@@ -69,6 +93,10 @@ function M.run(jobs, opts)
     return 128 + sig
   end
 
+  -- whatever raises through here (an interrupt in a callback), no child outlives it
+  local _ <close> = setmetatable({}, { __close = function(_, err)
+    if err then kill_all(2) end
+  end })
   fill()
   while #running > 0 do
     local sig = core.signal_pending()

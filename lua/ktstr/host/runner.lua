@@ -381,14 +381,6 @@ local function plan_items(o)
   return items
 end
 
-local function host_cpus()
-  local f = io.open("/sys/devices/system/cpu/online")
-  local list = f and f:read("l")
-  if f then f:close() end
-  local cpus = list and core.cpulist_parse(list)
-  return cpus and #cpus or 1
-end
-
 local function vcpus(t) return t.llcs * t.cores * t.threads end
 
 -- One test run in a child ktstr: the argv that runs exactly it, writing its case to path.
@@ -416,10 +408,8 @@ local function worker_case(it, r, path)
     c.output = r.out
     return c
   end
-  local st = r.status.code and ("exit %d"):format(r.status.code)
-    or ("signal %d"):format(r.status.signal or 0)
   local msg = ("INCONCLUSIVE %s: its ktstr worker ended (%s) without a verdict")
-    :format(M.case_name(it), st)
+    :format(M.case_name(it), pool.ended(r.status))
   return { name = M.case_name(it), status = "inconclusive", time = r.time_s, message = msg,
     output = r.out .. msg .. "\n" }
 end
@@ -430,11 +420,11 @@ budget. Each test's lines (stdout, then stderr) print together when it
 ends; the children share this run's id, so their records are one run.
 ]]
 local function run_parallel(items, o, counts)
-  local budget = o.cpu_budget or host_cpus()
-  local dir = assert(core.mkdtemp("/tmp/ktstr-cases-"))
+  local budget = o.cpu_budget or pool.host_cpus()
+  local dir <close> = pool.scratch("/tmp/ktstr-cases-")
   local jobs = {}
   for n, it in ipairs(items) do
-    local path = ("%s/%d.json"):format(dir, n)
+    local path = ("%s/%d.json"):format(dir.path, n)
     jobs[n] = { it = it, path = path, cost = vcpus(it.test), argv = worker_argv(it, o, path) }
   end
   local rc = pool.run(jobs, { jobs = o.jobs, budget = budget,
@@ -459,7 +449,6 @@ local function run_parallel(items, o, counts)
       io.stderr:write(r.err)
       io.stdout:flush()
     end })
-  core.rm_rf(dir)
   return rc
 end
 
