@@ -152,4 +152,15 @@ function M.guard_exit()
   return function() os.exit = real end -- luacheck: ignore 122
 end
 
+-- guarded(main) -> a main that runs main(...) with os.exit guarded, and restores it after.
+function M.guarded(main)
+  return function(...)
+    local restore = M.guard_exit()
+    local ok, rc = pcall(main, ...)
+    restore()
+    if not ok then error(rc, 0) end
+    return rc
+  end
+end
+
 return M

@@ -579,12 +579,7 @@ local function main(args)
   return M.exit_code(results)
 end
 
-function M.main(args)
-  local restore = fault.guard_exit()
-  local ok, rc = pcall(main, args)
-  restore()
-  if not ok then error(rc, 0) end
-  return rc
-end
+-- scripts loaded here must not end ktstr: os.exit is the script's error
+M.main = fault.guarded(main)
 
 return M
