@@ -78,3 +78,18 @@ describe("ktstr script --partition", function()
     assert.matches("^ktstr script: %-%-partition '3/2': ", err)
   end)
 end)
+
+describe("ktstr script with several kernels", function()
+  it("lists each test once per kernel, and one kernel named twice once", function()
+    local code, out, err = ktstr("script", "tests/step1_skeleton.lua", "--list", "--kernel",
+      "/nonexistent/a/vmlinux", "--kernel", "/nonexistent/b/vmlinux")
+    assert.are.equal(0, code, err)
+    assert.are.equal("step1_skeleton@/nonexistent/a/vmlinux  eevdf  1n1l2c1t  3s\n" ..
+      "step1_skeleton@/nonexistent/b/vmlinux  eevdf  1n1l2c1t  3s\n", out)
+    code, out, err = ktstr("script", "tests/step1_skeleton.lua", "--list", "--kernel", "7.3",
+      "--kernel", "7.3")
+    assert.are.equal(0, code, err)
+    assert.are.equal("step1_skeleton  eevdf  1n1l2c1t  3s\n", out)
+    assert.matches("%-%-kernel 7%.3 is 7%.3 again: run once", err)
+  end)
+end)

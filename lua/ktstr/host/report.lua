@@ -18,7 +18,8 @@ local function title(test, result)
   local ops = result and result.sched and result.sched.ops
   local name = M.scheduler_name(test)
   if type(ops) == "string" and ops ~= name then name = ("%s ops=%s"):format(name, ops) end
-  return ("%s [sched=%s] [topo=%s]"):format(test.name, name, cpuset.topo_name(test))
+  return ("%s [sched=%s] [topo=%s]%s"):format(test.name, name, cpuset.topo_name(test),
+    test.kernel_label and (" [kernel=%s]"):format(test.kernel_label) or "")
 end
 
 function M.pass_line(test, seconds)
@@ -172,8 +173,9 @@ function M.format(test, v, result, opts)
   end
   if result and result.console then console_lines(out, result.console, opts.console_lines or 40) end
   if opts.file then
-    out[#out + 1] = ("replay: ktstr script %s --filter %s%s"):format(shell_word(opts.file),
-      shell_word(test.name), test.preset and " --gauntlet" or "")
+    out[#out + 1] = ("replay: ktstr script %s --filter %s%s%s"):format(shell_word(opts.file),
+      shell_word(test.name), test.preset and " --gauntlet" or "",
+      test.kernel_label and " --kernel " .. shell_word(test.kernel_label) or "")
   end
   return show.text(table.concat(out, "\n") .. "\n")
 end

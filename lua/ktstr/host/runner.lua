@@ -23,13 +23,14 @@ local CMD = argparse.command("script", {
   synopsis = "FILE... [options]",
   about = "Loads the test scripts on the host, then runs each test in its own guest and judges\n" ..
     "it. Exit: 0 all passed, 1 a test failed, 2 an error or inconclusive, 130 interrupted.",
-  valued = { ["--filter"] = "filter", ["--exact"] = "exact", ["--kernel"] = "kernel",
-    ["--max-cpus"] = "max_cpus", ["-j"] = "jobs", ["--jobs"] = "jobs",
+  valued = { ["--filter"] = "filter", ["--exact"] = "exact", ["--max-cpus"] = "max_cpus",
+    ["-j"] = "jobs", ["--jobs"] = "jobs",
     ["--cpu-budget"] = "cpu_budget", ["--partition"] = "partition", ["--repeat"] = "repeat",
     ["--junit"] = "junit", ["--worker"] = "worker" },
   flags = { ["--list"] = "list", ["--json"] = "json", ["--keep"] = "keep", ["--hold"] = "hold",
     ["-v"] = "verbose", ["--verbose"] = "verbose", ["--gauntlet"] = "gauntlet",
     ["--tap"] = "tap" },
+  lists = { ["--kernel"] = "kernels" },
   positional = "collect", collect = "files",
   doc = {
     { "--filter PAT", "run the tests whose name contains PAT" },
@@ -41,7 +42,8 @@ local CMD = argparse.command("script", {
     { "--junit FILE", "write JUnit XML: one testcase per test run" },
     { "--tap", "print TAP lines (ok / not ok per test run) after the summary" },
     { "--list", "print each test's name, scheduler, topology, duration; boot nothing" },
-    { "--kernel K", "a cached version, a vmlinux/bzImage or a build tree (KTSTR_KERNEL)" },
+    { "--kernel K", "a cached version, a vmlinux/bzImage or a build tree; again: each test" ..
+      " once per kernel (KTSTR_KERNEL, a comma list)" },
     { "--json", "also write each test's record on stderr" },
     { "--keep", "keep each test's run directory" },
     { "--hold", "keep each guest up after its verdict, for ktstr repl --attach" },
@@ -55,9 +57,33 @@ local CMD = argparse.command("script", {
 local bad = CMD.bad
 M.HELP = CMD.help
 
+-- Kernel specs naming one kernel twice (7.3 and 7.3.4) run it once: its records would collide.
+local function distinct_kernels(specs)
+  if #specs < 2 then return specs end
+  local out, seen = {}, {}
+  for _, spec in ipairs(specs) do
+    local k = require("ktstr.host.kernel").resolve(spec)
+    local id = k and k.release or spec
+    if seen[id] then
+      io.stderr:write(("ktstr script: --kernel %s is %s again: run once\n"):format(spec, seen[id]))
+    else
+      seen[id], out[#out + 1] = spec, spec
+    end
+  end
+  return out
+end
+
 function M.parse(args)
-  local o, i = CMD.parse(args, { kernel = os.getenv("KTSTR_KERNEL") })
+  local o, i = CMD.parse(args)
   if not o then return nil, i end
+  -- --kernel A --kernel B, else KTSTR_KERNEL's comma list: each test once per kernel
+  if #o.kernels == 0 then
+    for k in (os.getenv("KTSTR_KERNEL") or ""):gmatch("[^,%s]+") do
+      o.kernels[#o.kernels + 1] = k
+    end
+  end
+  o.kernels = distinct_kernels(o.kernels)
+  o.kernel = o.kernels[1]
   for _, k in ipairs({ "max_cpus", "jobs", "cpu_budget", "repeat" }) do
     local okn, nerr = argparse.positive(o, k, true)
     if not okn then return nil, bad(nerr) end
@@ -142,7 +168,8 @@ local function run_in_guest(item, o, held)
   local script = "/scripts/" .. basename(item.file)
   local plan, perr = sched_plan(t)
   if perr then return nil, perr end
-  local h <close>, f = vm.boot({ topo = topo_of(t), kernel = o.kernel, keep = o.keep,
+  local h <close>, f = vm.boot({ topo = topo_of(t), kernel = item.kernel or o.kernel,
+    keep = o.keep,
     files = plan and plan.files, cmdline = plan and plan.cmdline, label = t.name,
     run_files = { { src = item.file, dst = script } } })
   if not h then return nil, f end
@@ -239,9 +266,11 @@ function M.root_cause(text)
   return first:match("^%u+ .-%]: (.*)$") or first
 end
 
--- A test run's name in JUnit and TAP: a repeat carries its index.
+-- A test run's name in JUnit and TAP: NAME, @KERNEL when a run has several, #K for a repeat.
 function M.case_name(item)
-  return item.rep and ("%s#%d"):format(item.test.name, item.rep.index) or item.test.name
+  local name = item.test.name
+  if item.test.kernel_label then name = name .. "@" .. item.test.kernel_label end
+  return item.rep and ("%s#%d"):format(name, item.rep.index) or name
 end
 
 -- Judges one run and prints its verdict; returns an exit code that ends the whole run, or nil.
@@ -363,15 +392,33 @@ local function repeat_items(items, n)
   return out
 end
 
--- What the selection, the partition and the repeats leave to run.
+-- Several kernels: each test once per kernel, its title and records naming it.
+local function kernel_items(items, kernels)
+  local out = {}
+  for _, it in ipairs(items) do
+    for _, k in ipairs(kernels) do
+      local t = {}
+      for key, v in pairs(it.test) do t[key] = v end
+      t.kernel_label = k
+      out[#out + 1] = { file = it.file, test = t, kernel = k }
+    end
+  end
+  return out
+end
+
+-- What the selection, the kernels, the partition and the repeats leave to run.
 local function plan_items(o)
   local items, err = M.load(o.files)
   if not items then return nil, err end
   if o.gauntlet then items = gauntlet_items(items, o) end
   items, err = select_items(items, o)
   if not items then return nil, err end
+  if #o.kernels > 1 and not o.worker then items = kernel_items(items, o.kernels) end
   if o.partition then
     items = partition.slice(items, o.partition, function(it) return it.test.name end)
+  end
+  if o.worker and o.worker.kernel_label then
+    items = kernel_items(items, { o.worker.kernel_label })
   end
   if o.worker and o.worker.rep then
     items[1].rep = o.worker.rep
@@ -386,9 +433,10 @@ local function vcpus(t) return t.llcs * t.cores * t.threads end
 -- One test run in a child ktstr: the argv that runs exactly it, writing its case to path.
 local function worker_argv(it, o, path)
   local spec = cjson.encode({ name = it.test.name, rep = it.rep, run_id = o.sidecars.id,
-    cases = path })
+    cases = path, kernel_label = it.test.kernel_label })
   local argv = { core.exe(), "script", it.file, "--worker", spec }
-  if o.kernel then table.move({ "--kernel", o.kernel }, 1, 2, #argv + 1, argv) end
+  local kernel = it.kernel or o.kernel
+  if kernel then table.move({ "--kernel", kernel }, 1, 2, #argv + 1, argv) end
   if o.gauntlet then argv[#argv + 1] = "--gauntlet" end
   if o.max_cpus then table.move({ "--max-cpus", tostring(o.max_cpus) }, 1, 2, #argv + 1, argv) end
   for _, flag in ipairs({ "keep", "json", "verbose" }) do
@@ -498,8 +546,10 @@ local function main(args)
   if o.worker then tty = false end
   o.progress = progress.new(#items, tty)
   o.sidecars = sidecar.start(o.worker and o.worker.run_id)
-  local kern = require("ktstr.host.kernel").resolve(o.kernel)
-  if kern then o.sidecars:claim(kern.release) end
+  for _, spec in ipairs(#o.kernels > 0 and o.kernels or { false }) do
+    local kern = require("ktstr.host.kernel").resolve(spec or nil)
+    if kern then o.sidecars:claim(kern.release) end
+  end
   if (o.jobs or 1) > 1 then
     local rc = run_parallel(items, o, counts)
     if rc then return rc end

@@ -176,14 +176,18 @@ file name and the record.
 ]]
 function Run:write(test, v, result, rep)
   local line, variant = self:line(test, v, result, rep)
-  if not self.dir then
-    local dir = M.dir(result and result.kernel)
+  -- one directory per kernel: a run over several kernels writes into each
+  self.dirs = self.dirs or {}
+  local kernel = result and result.kernel or "unknown"
+  local dir = self.dirs[kernel]
+  if not dir then
+    dir = M.dir(result and result.kernel)
     local ok, err = core.mkdir_p(dir)
     if not ok then return line, nil, err end
-    self.dir = dir
+    self.dirs[kernel] = dir
   end
   -- gauntlet variants are named gauntlet/test/preset: one file name all the same
-  local path = ("%s/%s-%s%s.ktstr.json"):format(self.dir,
+  local path = ("%s/%s-%s%s.ktstr.json"):format(dir,
     (test.name:gsub("[^%w_.-]", "-")), variant, rep and ("-r%d"):format(rep.index) or "")
   -- written aside and renamed: an interrupt leaves the record whole or absent
   local tmp = ("%s.tmp-%d"):format(path, core.getpid())
