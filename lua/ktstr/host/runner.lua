@@ -63,9 +63,11 @@ local function distinct_kernels(specs)
   local out, seen = {}, {}
   for _, spec in ipairs(specs) do
     local k = require("ktstr.host.kernel").resolve(spec)
-    local id = k and k.release or spec
+    -- the same files, however named (a built kernel may share Debian's release)
+    local id = k and (k.vmlinux or k.bzimage or k.dir) or spec
     if seen[id] then
-      io.stderr:write(("ktstr script: --kernel %s is %s again: run once\n"):format(spec, seen[id]))
+      io.stderr:write(("ktstr script: --kernel %s is the kernel %s names: run once\n")
+        :format(spec, seen[id]))
     else
       seen[id], out[#out + 1] = spec, spec
     end
