@@ -72,7 +72,11 @@ function M.script(file, filter, env)
   local code, out, err
   for i = 1, 3 do
     code, out, err = M.ktstr({ "script", file, "--filter", filter }, env)
-    if not (code == 2 and out:match("^INCONCLUSIVE [^\n]*the host kept")) then break end
+    local first = code == 2 and out:match("^INCONCLUSIVE [^\n]*") or ""
+    if not (first:find("the host kept", 1, true) or
+        first:find("guest agent not ready within", 1, true)) then
+      break
+    end
     io.stderr:write(("# %s: host contention, run %d inconclusive, running again\n"):format(filter,
       i))
   end
