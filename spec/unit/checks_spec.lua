@@ -388,3 +388,37 @@ describe("checks.expect (expect_err)", function()
     assert.equal(inc, checks.expect(T, inc, nil, nil))
   end)
 end)
+
+describe("checks.cpu_stopped", function()
+  local function stopped(episode, console)
+    return checks.cpu_stopped(result({}, { console = console or "",
+      monitor = { summary = { stuck_episodes = { episode } } } }))
+  end
+  local frozen = { cpu = 2, from_t = 3.3, to_t = 7.2, samples = 39, held = 0 }
+
+  it("blames the CPU when its own queue held tasks all along", function()
+    local why = stopped({ cpu = 2, from_t = 3.3, to_t = 7.2, samples = 39, held = 1 })
+    assert.matches("^cpu2 stopped %+3%.3s%.%.%+7%.2s: its clock froze with 1 task%(s%) in its own " ..
+      "queue, handed to it and never run", why)
+  end)
+
+  it("blames the CPU when the kernel says that CPU's timers did not fire", function()
+    local console = "[ 22.76] rcu: \tPossible timer handling issue on cpu=2 timer-softirq=6\n"
+    assert.matches("kernel reports its timers did not fire", stopped(frozen, console))
+    assert.is_nil(stopped(frozen, console:gsub("cpu=2", "cpu=1")))
+  end)
+
+  it("leaves a frozen CPU whose tasks sat in the scheduler's own queues to the checks", function()
+    assert.is_nil(stopped(frozen))
+    assert.is_nil(checks.cpu_stopped(result({})))
+  end)
+
+  it("not_judged keeps every failure as an inconclusive detail after the reason", function()
+    local v = checks.not_judged({ status = "fail", details = {
+      { check = "not_starved", status = "fail", msg = "tid 1 made no progress" },
+      { check = "max_spread_pct", status = "inconclusive", msg = "no wall time" } } }, "cpu2 stopped")
+    assert.equal("inconclusive", v.status)
+    assert.same({ "guest", "cpu2 stopped" }, { v.details[1].check, v.details[1].msg })
+    assert.same({ "inconclusive", "inconclusive" }, { v.details[2].status, v.details[3].status })
+  end)
+end)

@@ -55,9 +55,17 @@ describe("monitor.summarize", function()
     assert.equal(0, monitor.summarize(frozen_cpu1(10, 4)).stuck)
     local s = monitor.summarize(frozen_cpu1(10, 5))
     assert.equal(1, s.stuck)
-    assert.same({ { cpu = 1, from_t = 0.1, to_t = 0.6, samples = 5 } }, s.stuck_episodes)
+    assert.same({ { cpu = 1, from_t = 0.1, to_t = 0.6, samples = 5, held = 0 } }, s.stuck_episodes)
     assert.same({ "rq clock stuck on cpu1 for 5 samples (+0.1s..+0.6s) with tasks runnable" }, s.verdict)
     assert.equal(0, monitor.summarize(frozen_cpu1(10, 5), { sustained_samples = 6 }).stuck)
+  end)
+
+  it("counts the tasks a stuck CPU held in its own local DSQ all along (the fewest seen)", function()
+    local function queued(i) return { dsq_depth = i == 3 and 1 or 2 } end
+    local s = monitor.summarize(frozen_cpu1(10, 5, queued))
+    assert.equal(1, s.stuck_episodes[1].held)
+    local function drained(i) return { dsq_depth = i == 4 and 0 or 2 } end
+    assert.equal(0, monitor.summarize(frozen_cpu1(10, 5, drained)).stuck_episodes[1].held)
   end)
 
   it("exempts idle CPUs", function()

@@ -10,7 +10,7 @@ describe("the fixture scheduler #vm", function()
 
   it("passes the tutorial's tests/mixed.lua three runs in a row", function()
     for i = 1, 3 do
-      local code, out = run.ktstr({ "script", "tests/mixed.lua" })
+      local code, out = run.judged({ "script", "tests/mixed.lua" })
       assert.are.equal(0, code, ("run %d:\n%s"):format(i, out))
       assert.matches("^PASS mixed_workloads %[sched=ktstr_sched%] %[topo=1n2l2c1t%]", out)
       run.assert_no_leftovers()

@@ -69,6 +69,27 @@ describe("ktstr script #vm", function()
       "%(QEMU exited%)\n", out)
   end)
 
+  it("boots once more when QEMU crashes or the guest resets itself while booting", function()
+    -- TCG's other transient: QEMU ends mid-boot with no message of its own
+    local dir = assert(require("ktstr.core").mkdtemp("/tmp/ktstr-spec-qexit-"))
+    for _, ending in ipairs({ "kill -SEGV $$", "exit 0" }) do
+      local qemu = dir .. "/qemu"
+      local f = assert(io.open(qemu, "w"))
+      f:write("#!/bin/sh\necho '[    0.000000] Linux version 7.3.0'\n", ending, "\n")
+      f:close()
+      assert(os.execute("chmod +x " .. run.sh_quote(qemu)))
+      local code, out, err = run.ktstr({ "script", "spec/vm/scripts/verdicts.lua", "--filter",
+        "run_body" }, { KTSTR_QEMU = qemu })
+      assert.are.equal(2, code, ending .. ": " .. out .. err)
+      local _, retries = err:gsub("guest stopped during boot %(QEMU exited%) while booting; " ..
+        "booting again\n", "")
+      assert.are.equal(1, retries, ending .. ": " .. err)
+      assert.matches("^INCONCLUSIVE run_body_sees_workers [^\n]*: the guest did not boot, twice: " ..
+        "guest stopped during boot %(QEMU exited%)\n", out)
+    end
+    require("ktstr.core").rm_rf(dir)
+  end)
+
   it("runs a test once per preset topology with --gauntlet", function()
     local code, out = run.ktstr({ "script", "tests/step3_two_cgroups.lua", "--gauntlet",
       "--max-cpus", "4" })

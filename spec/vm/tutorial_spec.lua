@@ -56,7 +56,7 @@ describe("tests/ #vm", function()
       it("passes every test in " .. file .. " and exits 0", function()
         local tests = listed({ file })
         assert.is_true(#tests > 0, file .. " declares no test")
-        local code, out, err = run.ktstr({ "script", file })
+        local code, out, err = run.judged({ "script", file })
         assert.are.equal(0, code, out .. err)
         local got = lines(out)
         for i, t in ipairs(tests) do

@@ -488,6 +488,50 @@ function M.evaluate(test, result)
 end
 
 --[[
+A guest CPU that stopped executing: the monitor saw its rq clock frozen
+with tasks runnable, and either those tasks sat in the CPU's own local DSQ
+all along (the scheduler had handed them over; only the CPU could run them)
+or the kernel itself reported that CPU's timers not firing (RCU's "timer
+wakeup didn't happen ... Possible timer handling issue on cpu=N"). A CPU
+that takes no timer interrupt and leaves its own queue alone is the VMM
+(TCG losing a halted vCPU's interrupts) or the kernel, never a BPF
+scheduler's decision. Returns the reason, or nil.
+]]
+function M.cpu_stopped(result)
+  local sum = result.monitor and result.monitor.summary
+  if not (sum and sum.stuck_episodes) then return nil end
+  local timers = {}
+  for cpu in (result.console or ""):gmatch("Possible timer handling issue on cpu=(%d+)") do
+    timers[tonumber(cpu)] = true
+  end
+  for _, e in ipairs(sum.stuck_episodes) do
+    local held, silent = (e.held or 0) > 0, timers[e.cpu]
+    if held or silent then
+      return ("cpu%d stopped +%.1fs..+%.1fs: its clock froze with %s; a BPF scheduler " ..
+        "cannot do that (the VMM lost the vCPU's interrupts, or the kernel hung it), so " ..
+        "what the run measured is not judged"):format(e.cpu, e.from_t, e.to_t,
+        held and silent and ("%d task(s) in its own queue and the kernel reports its " ..
+          "timers did not fire"):format(e.held)
+        or held and ("%d task(s) in its own queue, handed to it and never run"):format(e.held)
+        or "tasks runnable and the kernel reports its timers did not fire (rcu: timer " ..
+          "wakeup didn't happen)")
+    end
+  end
+  return nil
+end
+
+-- not_judged(v, why) -> v as inconclusive: why first, each failure kept
+-- as an inconclusive detail (what was seen, without blame).
+function M.not_judged(v, why)
+  local details = { { check = "guest", status = "inconclusive", msg = why } }
+  for _, d in ipairs(v.details) do
+    details[#details + 1] = { check = d.check, status = d.status == "fail" and "inconclusive"
+      or d.status, msg = d.msg }
+  end
+  return { status = "inconclusive", details = details, stats = v.stats }
+end
+
+--[[
 expect_err: a negative test passes when the scheduler failed as expected
 (its error text containing / matching what the test names) and fails when
 it did not fail. bug is the scheduler's root cause (scheduler.judge), text

@@ -188,8 +188,11 @@ local function stuck_episodes(kept, n)
     for id, c in pairs(by_cpu(kept[i])) do
       local p = pc[id]
       if p and stalled(p, c, dt_ns) then
-        local r = runs[id] or { cpu = id, from_t = kept[i - 1].t, samples = 0 }
+        local r = runs[id] or { cpu = id, from_t = kept[i - 1].t, samples = 0,
+          held = p.dsq_depth or 0 }
         r.to_t, r.samples = kept[i].t, r.samples + 1
+        -- tasks in the CPU's own queue all along: handed to it, never run
+        r.held = math.min(r.held, c.dsq_depth or 0)
         runs[id] = r
       else
         close(id)
@@ -287,7 +290,8 @@ end
 -- summarize(samples [, thresholds]) -> summary (plain data):
 --   samples, skipped, period_ms, span_s, max_imbalance, avg_imbalance,
 --   avg_nr_running, max_dsq_depth, avg_dsq_depth, stuck, stuck_episodes =
---   { {cpu =, from_t =, to_t =, samples =} }, events = { name = total } |
+--   { {cpu =, from_t =, to_t =, samples =, held = fewest tasks in its local DSQ} },
+--   events = { name = total } |
 --   nil, event_rates = { name = per s }, dilation | nil, host = { run_ns =,
 --   delay_ns = }, sustained = { samples = n, imbalance =, dsq_depth =,
 --   fallback_rate =, keep_last_rate = ({value =, from_t =, to_t =, peak =,

@@ -56,8 +56,9 @@ local function stuck_line(e, sum)
       (", seen %.1fs before the scheduler exited (+%.2fs)"):format(sum.sched_exit_t - seen,
         sum.sched_exit_t) or (", after the scheduler exited (+%.2fs)"):format(sum.sched_exit_t)
   end
-  return ("stuck: cpu%d rq clock frozen with runnable tasks +%.2fs..+%.2fs (%d samples)%s")
-    :format(e.cpu, e.from_t, e.to_t, e.samples, when)
+  local held = (e.held or 0) > 0 and (", %d in its local DSQ throughout"):format(e.held) or ""
+  return ("stuck: cpu%d rq clock frozen with runnable tasks%s +%.2fs..+%.2fs (%d samples)%s")
+    :format(e.cpu, held, e.from_t, e.to_t, e.samples, when)
 end
 
 -- --- monitor ---: the host's view of the guest (summary, stuck CPUs), then the per-phase timeline.

@@ -257,6 +257,12 @@ local function judge(item, result)
   if v.status == "error" then return v end
   result.bug = scheduler.judge(result)
   if result.bug then v = verdict.merge(verdict.fail(result.bug, "scheduler"), v) end
+  -- a guest CPU that stopped explains failures and a watchdog stall, not a scheduler's error
+  local stopped = v.status == "fail" and not item.test.expect_err and checks.cpu_stopped(result)
+  if stopped and (not result.bug or result.bug:find("watchdog stall", 1, true)) then
+    result.bug = nil
+    return checks.not_judged(v, stopped)
+  end
   v = checks.expect(item.test, v, result.bug, scheduler.error_text(result))
   if v.status == "pass" and v.details[1] then result.bug = nil end
   return v

@@ -127,7 +127,10 @@ function Vm:failure(kind, msg)
       (" (its cached base: %s; remove it to have it built again)"):format(base) or "")
   end
   local qerr = self.qvm and self.qvm:qemu_stderr() or ""
+  -- how QEMU ended: a crash (a signal) or a guest that reset itself (-no-reboot: exit 0)
+  local status = kind == "qemu_exit" and self.qvm and self.qvm:wait(1) or nil
   return {
+    qemu_status = status,
     kind = kind,
     msg = msg .. hint,
     hint = hint,
@@ -341,13 +344,21 @@ local function pack(opts, kern, run_dir)
 end
 
 --[[
-Whether a boot failure can go away by itself: the one such failure known is
-TCG's rare Oops of the kernel while booting (an int3 in patched kernel
-text), seen as a guest that died before its agent came up with an Oops (or
-a BUG) in its console. A kernel QEMU refuses, an image that does not unpack
-or a guest that just never answers fails the same way again.
+Whether a boot failure can go away by itself. Two are known under TCG: the
+kernel's rare Oops while booting (an int3 in patched kernel text), seen as
+a guest that died before its agent came up with an Oops (or a BUG) in its
+console; and QEMU ending without a word of its own (QEMU's errors start
+"qemu-system-ARCH: ") by a crash (a signal) or because the guest reset
+itself (a triple fault, which -no-reboot turns into exit 0). A kernel QEMU
+refuses, a QEMU that exits non-zero, an image that does not unpack or a
+guest that just never answers fails the same way again.
 ]]
 function M.transient(f)
+  if f.kind == "qemu_exit" then
+    local st = f.qemu_status
+    return st ~= nil and (st.signal ~= nil or st.code == 0) and
+      not (f.qemu_stderr or ""):find("qemu%-system%-[%w_]+: ")
+  end
   return f.kind == "panic" and f.oops == true
 end
 
