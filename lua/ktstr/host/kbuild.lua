@@ -287,6 +287,10 @@ end
 -- kbuild.main(args) -> exit code; args: "build" ... or "clean" ...
 function M.main(args)
   local name = args[1]
+  if args[2] == "-h" or args[2] == "--help" then
+    io.stdout:write("usage: ktstr kernel build [SRC] [-j N]\n       ktstr kernel clean KEY|--all\n")
+    return 0
+  end
   if name == "clean" then
     if not args[2] or args[3] then return usage_err("clean: want one KEY or --all") end
     local ok, err = M.clean(args[2] ~= "--all" and args[2] or nil)
