@@ -112,6 +112,20 @@ local function source(src)
     desc = id and real .. " " .. id or real .. " (not git: make decides what changed)" }
 end
 
+-- The entry's key and the object dir of source s built with config hash cfg.
+local function places(s, cfg)
+  local obj = ("%s/.obj/%s-%s"):format(kernel.builds_dir(), s.label:gsub("[^%w.+~_-]", "_"),
+    hash(s.dir .. "\n" .. cfg):sub(1, 12))
+  return M.key(s, cfg), obj
+end
+
+-- kbuild.places([src], [fragment]) -> key, obj dir | nil, msg, code: where a build would go.
+function M.places(src, fragment)
+  local s, err, code = source(src)
+  if not s then return nil, err, code end
+  return places(s, M.config_hash(fragment))
+end
+
 local function tools()
   local missing = {}
   for _, t in ipairs(TOOLS) do
@@ -145,17 +159,17 @@ local function failed(what, log)
 end
 
 -- Configures and builds in obj (under its lock); returns the release.
-local function configure_and_make(s, obj, log, jobs)
+local function configure_and_make(s, obj, log, jobs, fragment)
   write_file(log, ("# ktstr kernel build of %s, %s\n"):format(s.desc, os.date("!%FT%TZ")))
   if not make(s.dir, obj, log, "ARCH=x86_64 defconfig") then
     return failed("make defconfig", log)
   end
-  local merged = kconfig.merge(read_file(obj .. "/.config") or "", kconfig.FRAGMENT)
+  local merged = kconfig.merge(read_file(obj .. "/.config") or "", fragment)
   assert(write_file(obj .. "/.config", merged))
   if not make(s.dir, obj, log, "ARCH=x86_64 olddefconfig") then
     return failed("make olddefconfig", log)
   end
-  local ok, why = kconfig.check(read_file(obj .. "/.config") or "", kconfig.FRAGMENT)
+  local ok, why = kconfig.check(read_file(obj .. "/.config") or "", fragment)
   if not ok then return nil, why, "ECONFIG" end
   say("make -j%d bzImage in %s (log %s)", jobs, obj, log)
   if not make(s.dir, obj, log, ("ARCH=x86_64 -j%d bzImage"):format(jobs)) then
@@ -193,7 +207,8 @@ end
 --[[
 kbuild.build([src], [opts]) -> entry (kernel.built) | nil, msg, code
 src: a kernel tree's path, or nil for Debian's linux-source-7.3. opts.jobs:
-make -j (default nproc). code "EINVAL"/"ENOENT" is bad input (exit 2),
+make -j (default nproc); opts.fragment: the options to require (default
+kconfig.FRAGMENT; a spec's refused option). code "EINVAL"/"ENOENT" is bad input (exit 2),
 "EBUILD"/"ECONFIG" a failed build or configuration (exit 1).
 ]]
 function M.build(src, opts)
@@ -204,8 +219,9 @@ function M.build(src, opts)
   local ok
   ok, err, code = tools()
   if not ok then return nil, err, code end
-  local cfg = M.config_hash()
-  local key = M.key(s, cfg)
+  local fragment = opts.fragment or kconfig.FRAGMENT
+  local cfg = M.config_hash(fragment)
+  local key, obj = places(s, cfg)
   local builds = kernel.builds_dir()
   if s.id then
     local e, why = kernel.built(key)
@@ -218,8 +234,6 @@ function M.build(src, opts)
       core.rm_rf(builds .. "/" .. key)
     end
   end
-  local obj = ("%s/.obj/%s-%s"):format(builds, s.label:gsub("[^%w.+~_-]", "_"),
-    hash(s.dir .. "\n" .. cfg):sub(1, 12))
   assert(core.mkdir_p(obj))
   -- one build at a time in an object dir: its owner lock, held till we return
   if core.owner_state(obj) == "live" then
@@ -233,7 +247,7 @@ function M.build(src, opts)
   say("building %s into %s", s.desc, key)
   local t0 = core.now()
   local release
-  release, err, code = configure_and_make(s, obj, log, jobs)
+  release, err, code = configure_and_make(s, obj, log, jobs, fragment)
   if not release then return nil, err, code end
   local tmp <close>, serr, scode = kernel.scratch(builds)
   if not tmp then return nil, serr, scode end
