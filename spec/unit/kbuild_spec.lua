@@ -154,6 +154,28 @@ describe("ktstr.host.kbuild keys", function()
     assert.is_nil(kbuild.tree_problem(tmp))
   end)
 
+  it("exits 1 on a failed make, with the log's errors and tail, and leaves no entry", function()
+    local tree = tmp .. "/tree"
+    for _, f in ipairs({ "Kconfig", "arch/x86/Kconfig", "kernel/sched/core.c",
+        "kernel/sched/ext.c" }) do
+      write(tree .. "/" .. f, "\n")
+    end
+    -- a tree whose configuration works and whose compile does not
+    write(tree .. "/Makefile", table.concat({
+      "defconfig:", "\t@echo '# fake' > $(O)/.config",
+      "olddefconfig:", "\t@true",
+      "bzImage:", "\t@echo '  CC      kernel/sched/ext.o'; echo 'ext.c:1:1: error: boom'; exit 1",
+    }, "\n") .. "\n")
+    local out, _, code = sh(("KTSTR_CACHE_DIR=%s ./build/ktstr kernel build %s -j 1 2>&1")
+      :format(q(tmp .. "/cache"), q(tree)))
+    assert.are.equal(1, code, out)
+    assert.matches("make bzImage failed; log " .. tmp:gsub("%p", "%%%0") .. "/cache/builds/%.obj/", out)
+    assert.matches("its errors:\next.c:1:1: error: boom", out, 1, true)
+    assert.matches("its tail:\n", out, 1, true)
+    -- only the object dir (kept for the next, incremental try); no entry, no scratch
+    assert.are.equal(".obj\n", sh("ls -A " .. q(tmp .. "/cache/builds")))
+  end)
+
   it("exits 2 naming why for a source that is no kernel tree", function()
     local out, _, code = sh("./build/ktstr kernel build " .. q(tmp) .. " 2>&1")
     assert.are.equal(2, code)
