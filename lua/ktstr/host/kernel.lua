@@ -877,7 +877,7 @@ end
 local function cmd_list(args)
   if args[1] then return bad("list: unexpected argument '" .. args[1] .. "'") end
   local rels = cached_releases()
-  if #rels == 0 then
+  if #rels == 0 and #built_keys() == 0 then
     io.stderr:write("no kernel in the cache (", kernels_dir(), "); run: ktstr kernel fetch\n")
   end
   for _, rel in ipairs(rels) do
