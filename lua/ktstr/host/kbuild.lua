@@ -274,11 +274,35 @@ function M.build(src, opts)
   return kernel.built(key)
 end
 
--- kbuild.clean(key | nil for all) -> true | nil, msg
+local function names_in(dir)
+  local out = sh("ls -1A -- " .. q(dir) .. " 2>/dev/null") or ""
+  local names = {}
+  for n in out:gmatch("[^\n]+") do names[#names + 1] = n end
+  return names
+end
+
+-- Removes an object dir unless a build is using it (then says so).
+local function remove_obj(obj)
+  if core.owner_state(obj) == "live" then
+    io.stderr:write("ktstr kernel: clean: kept ", obj, ": a build is using it\n")
+    return
+  end
+  core.rm_rf(obj)
+end
+
+-- kbuild.clean(key | nil for all) -> true | nil, msg: the entries and their
+-- object dirs; a build under way keeps its object dir, scratch dirs are
+-- host/reclaim's.
 function M.clean(key)
   local builds = kernel.builds_dir()
   if key == nil then
-    core.rm_rf(builds)
+    for _, name in ipairs(names_in(builds)) do
+      if name == ".obj" then
+        for _, o in ipairs(names_in(builds .. "/.obj")) do remove_obj(builds .. "/.obj/" .. o) end
+      elseif name:sub(1, 1) ~= "." then
+        core.rm_rf(builds .. "/" .. name)
+      end
+    end
     return true
   end
   if not key:match("^[%w][%w.+~_-]*$") or not exists(builds .. "/" .. key .. "/.") then
@@ -287,7 +311,7 @@ function M.clean(key)
   local meta = kernel.read_json(builds .. "/" .. key .. "/metadata.json") or {}
   core.rm_rf(builds .. "/" .. key)
   if type(meta.obj) == "string" and meta.obj:sub(1, #builds + 6) == builds .. "/.obj/" then
-    core.rm_rf(meta.obj)
+    remove_obj(meta.obj)
   end
   return true
 end
