@@ -12,7 +12,7 @@ HDRS    := $(wildcard src/*/*.h vmm/*.h initramfs/*.h)
 OBJS    := $(SRCS:%.c=$(B)/%.o)
 KTSTR   := $(B)/ktstr
 
-.PHONY: all check demo deps kernel bench clean format asan fuzz
+.PHONY: all check check-kernel demo deps kernel bench clean format asan fuzz
 all: $(KTSTR) sched $(B)/fake-qemu
 
 # -MMD: each object also depends on the headers it included (build/**/*.d).
@@ -93,6 +93,16 @@ check: deps
 	@$(MAKE) --no-print-directory all scx
 	@$(KTSTR) kernel fetch >/dev/null
 	@$(KTSTR) lua scripts/check.lua
+
+# check-kernel: too slow for every make check. Builds Debian's linux-source-7.3
+# with ktstr's config (`ktstr kernel build`: an hour or more on 2 cores the
+# first time, a cache hit after) and runs tests/mixed.lua on Debian's kernel
+# and on the built one, in one run (--kernel twice).
+check-kernel: deps
+	@$(MAKE) --no-print-directory all
+	@$(KTSTR) kernel fetch $(SCHED_KVER) >/dev/null
+	@k=$$($(KTSTR) kernel build) && echo "check-kernel: built kernel $$k" && \
+	$(KTSTR) script tests/mixed.lua --kernel $(SCHED_KVER) --kernel "$$k"
 
 demo: deps
 	@$(MAKE) --no-print-directory all

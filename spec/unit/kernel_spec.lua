@@ -126,6 +126,26 @@ describe("ktstr.host.kernel", function()
     assert.is_nil(gk.cached_symbols(k))
   end)
 
+  it("resolves a built kernel by its key, checked like a fetched one", function()
+    local dir = fake_entry(cache, "7.9.7-built")
+    local key = "linux-source-7.9-7.9.7-1-0123456789ab"
+    sh(("mkdir -p %s && mv %s %s"):format(q(cache .. "/builds"), q(dir),
+      q(cache .. "/builds/" .. key)))
+    write(cache .. "/builds/" .. key .. "/metadata.json", '{"release":"7.9.7-built"}\n')
+    local k = assert(kernel.resolve(key))
+    assert.are.equal("7.9.7-built", k.release)
+    assert.are.equal(key, k.key)
+    assert.are.equal(cache .. "/builds/" .. key .. "/vmlinux.btf", k.btf)
+    -- a scratch dir beside it is nobody's kernel; a missing file names the repair
+    sh("mkdir -p " .. q(cache .. "/builds/.fetch-abcdef"))
+    assert.is_nil((kernel.built(".fetch-abcdef")))
+    os.remove(cache .. "/builds/" .. key .. "/vmlinux")
+    local none, err = kernel.resolve(key)
+    assert.is_nil(none)
+    assert.matches("built kernel .* is unusable: missing vmlinux; run: ktstr kernel clean "
+      .. key:gsub("%p", "%%%0"), err)
+  end)
+
   it("resolves a build tree to its vmlinux, bzImage and .config", function()
     local tree = tmp .. "/linux"
     write(tree .. "/vmlinux", fake_vmlinux("7.9.8-tree"))

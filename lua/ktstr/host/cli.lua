@@ -9,7 +9,7 @@ commands:
   vm -- CMD...     boot a guest, run CMD there, exit with its status
   repl             a Lua prompt whose chunks run in a guest (--attach ID: a held one)
   verifier SCHED.. load schedulers per kernel x topology: each BPF program's verifier verdict
-  kernel           the guest kernel cache: fetch, list, path, source, scx
+  kernel           the guest kernel cache: fetch, build, clean, list, path, source, scx
   stats            the test records: list runs, show one, compare two sets (Welch's t-test)
   lua              Lua 5.4 with ktstr and ktstr.core loaded (-e CHUNK, FILE ARGS...)
   version          ktstr's version and the tree it was built from (also --version)
@@ -24,6 +24,9 @@ local commands = {
   lua = function(args) return require("ktstr.interp").main(table.unpack(args)) end,
   vm = function(args) return require("ktstr.host.vmcmd").main(args) end,
   kernel = function(args)
+    if args[1] == "build" or args[1] == "clean" then
+      return require("ktstr.host.kbuild").main(args)
+    end
     return require("ktstr.host.kernel").main(args, { scx = require("ktstr.host.scx").build })
   end,
   script = function(args) return require("ktstr.host.runner").main(args) end,

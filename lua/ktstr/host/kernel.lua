@@ -91,6 +91,9 @@ local function file_size(path)
   return size
 end
 
+-- For the modules that build on the cache (host/kbuild).
+M.read_file, M.write_file, M.file_size = read_file, write_file, file_size
+
 local function list_dir(dir)
   local names = {}
   local p = assert(io.popen("ls -1A -- " .. sh_quote(dir) .. " 2>/dev/null"))
@@ -228,9 +231,17 @@ local function kernels_dir()
   return M.cache_dir() .. "/kernels"
 end
 
--- The entry of a release (resolve() fields) and the list of its missing files.
-local function entry(release)
-  local dir = kernels_dir() .. "/" .. release
+-- Built kernels (`ktstr kernel build`, host/kbuild): <cache>/builds/KEY/,
+-- the same files as a fetched entry.
+local function builds_dir()
+  return M.cache_dir() .. "/builds"
+end
+M.builds_dir = builds_dir
+
+-- The entry of a release (resolve() fields) and the list of its missing
+-- files; dir: a built entry's, else the release's under kernels/.
+local function entry(release, dir)
+  dir = dir or kernels_dir() .. "/" .. release
   local e, missing = { release = release, dir = dir }, {}
   for _, k in ipairs(FIELDS) do
     e[k] = dir .. "/" .. FILES[k]
@@ -327,6 +338,10 @@ end
 
 -- What to tell about an unusable entry: which, why, and the repair.
 local function repair_msg(e, why)
+  if e.key then
+    return ("built kernel %s is unusable: %s; run: ktstr kernel clean %s, then build it again")
+      :format(e.dir, why, e.key)
+  end
   return ("kernel cache entry %s is unusable: %s; run: ktstr kernel fetch %s")
     :format(e.dir, why, e.release)
 end
@@ -354,6 +369,30 @@ local function find_cached(spec)
     end
   end
   return nil, bad
+end
+
+-- Keys of built entries, by name; scratch and object dirs start with ".".
+local function built_keys()
+  local keys = {}
+  for _, name in ipairs(list_dir(builds_dir())) do
+    if name:sub(1, 1) ~= "." then keys[#keys + 1] = name end
+  end
+  table.sort(keys)
+  return keys
+end
+
+-- kernel.built(key) -> entry (resolve() fields, key, meta) | nil, why:
+-- a built kernel, checked like a fetched one; nil, nil when there is none.
+function M.built(key)
+  if type(key) ~= "string" or not key:match("^[%w][%w.+~_-]*$") then return nil end
+  local dir = builds_dir() .. "/" .. key
+  if path_kind(dir) ~= "dir" then return nil end
+  local meta = M.read_json(dir .. "/metadata.json")
+  local e, missing = entry(meta and meta.release or key, dir)
+  e.key, e.meta = key, meta
+  local why = unusable(e, missing)
+  if why then return nil, repair_msg(e, why) end
+  return e
 end
 
 -- Resolving specs.
@@ -421,6 +460,9 @@ function M.resolve(spec)
     if e then return e end
     return nil, bad or "no kernel in the cache; run: ktstr kernel fetch", "ENOENT"
   end
+  local b, bwhy = M.built(spec)
+  if b then return b end
+  if bwhy then return nil, bwhy, "EINVAL" end
   if is_version(spec) then
     local e, bad = find_cached(spec)
     if e then return e end
@@ -784,7 +826,11 @@ end
 
 local USAGE = [[
 usage: ktstr kernel fetch [VERSION]   download Debian's kernel VERSION (default 7.3) into the cache
-       ktstr kernel list              list cached kernels
+       ktstr kernel build [SRC] [-j N]
+                                      configure and build a kernel for ktstr from the tree SRC
+                                      (default Debian's linux-source-7.3); print its key
+       ktstr kernel clean KEY|--all   remove a built kernel (or all of them)
+       ktstr kernel list              list cached kernels, fetched and built
        ktstr kernel path VERSION [--vmlinux|--bzimage|--btf|--config]
                                       print a cached kernel's directory or file
        ktstr kernel source [VERSION]  fetch and unpack the kernel's source (Debian's
@@ -831,7 +877,7 @@ end
 local function cmd_list(args)
   if args[1] then return bad("list: unexpected argument '" .. args[1] .. "'") end
   local rels = cached_releases()
-  if #rels == 0 then
+  if #rels == 0 and #built_keys() == 0 then
     io.stderr:write("no kernel in the cache (", kernels_dir(), "); run: ktstr kernel fetch\n")
   end
   for _, rel in ipairs(rels) do
@@ -842,6 +888,18 @@ local function cmd_list(args)
     local mark = #missing > 0 and "  INCOMPLETE: missing " .. table.concat(missing, ", ")
         or why and ("  BROKEN: %s (run: ktstr kernel fetch %s)"):format(why, rel) or ""
     io.stdout:write(("%-24s %8.1f MiB  %s%s\n"):format(rel, size / 2 ^ 20, e.dir, mark))
+  end
+  for _, key in ipairs(built_keys()) do
+    local e, missing = entry(key, builds_dir() .. "/" .. key)
+    local meta = M.read_json(e.metadata) or {}
+    local size = 0
+    for _, k in ipairs(FIELDS) do size = size + file_size(e[k]) end
+    local why = #missing == 0 and broken(e)
+    local mark = #missing > 0 and "  INCOMPLETE: missing " .. table.concat(missing, ", ")
+        or why and ("  BROKEN: %s (run: ktstr kernel clean %s)"):format(why, key) or ""
+    io.stdout:write(("%-24s %8.1f MiB  built %s from %s, config %s, %s%s\n"):format(key,
+      size / 2 ^ 20, tostring(meta.release), tostring(meta.source), tostring(meta.config_hash),
+      tostring(meta.built), mark))
   end
   return 0
 end
@@ -886,7 +944,8 @@ function M.main(args, builds)
   if not name then return bad("missing subcommand") end
   local cmd = commands[name] or builds and builds[name] and versioned(name, builds[name], "bin")
   if not cmd then
-    return bad("unknown subcommand '" .. name .. "' (want fetch, list, path, source or scx)")
+    return bad("unknown subcommand '" .. name
+      .. "' (want fetch, build, clean, list, path, source or scx)")
   end
   return cmd(table.move(args, 2, #args, 1, {}))
 end

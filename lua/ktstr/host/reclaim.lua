@@ -29,8 +29,8 @@ function M.places()
   local ok, cache = pcall(require("ktstr.host.kernel").cache_dir)
   if ok then
     cache = literal(cache)
-    -- kernel.scratch: fetches, source unpacks (sources/VERSION/) and scx builds
-    for _, sub in ipairs({ "kernels", "sources", "sources/*", "scx" }) do
+    -- kernel.scratch: fetches, source unpacks (sources/VERSION/), scx and kernel builds
+    for _, sub in ipairs({ "kernels", "sources", "sources/*", "scx", "builds" }) do
       places[#places + 1] = cache .. "/" .. sub .. "/.fetch-??????"
     end
     -- cpio_write's base images in the making

@@ -124,6 +124,7 @@ local function excerpt(path)
   return ("its errors:\n%s\nits tail:\n%s"):format(table.concat(errors, "\n"),
     table.concat(last, "\n"))
 end
+M.excerpt = excerpt -- a kernel build's log too (host/kbuild)
 
 -- Builds into tmp/entry; on failure the log is kept at fail_log.
 local function build_entry(tmp, src, k, paths, fail_log)
