@@ -21,8 +21,15 @@ local function title(test, result)
   return ("%s [sched=%s] [topo=%s]"):format(test.name, name, cpuset.topo_name(test))
 end
 
-function M.pass_line(test, seconds)
-  return ("PASS %s (%.1fs)"):format(title(test), seconds)
+--[[
+A pass in one line, plus one more when the host could not watch it (a
+kernel whose BTF lacks a field the monitor reads): a pass is then weaker.
+]]
+function M.pass_line(test, seconds, result)
+  local line = ("PASS %s (%.1fs)"):format(title(test), seconds)
+  local m = result and result.monitor
+  if m and m.off then line = line .. "\nmonitor off: " .. tostring(m.off) end
+  return line
 end
 
 -- The root cause: the first detail that carries the verdict's own status.
