@@ -183,6 +183,8 @@ local function run_in_guest(item, o, held)
   end
   result.accel = h.accel
   result.kernel = h.kernel.release
+  -- where this boot's kernel image landed (KASLR): "0xffffffff..."
+  result.kernel_text = h.ksyms and h.ksyms._text
   result.console = h.qvm:console_tail(16384)
   result.timings = h.timings
   if o.verbose then
