@@ -11,9 +11,18 @@
 #define DIRECT_MAP_4L	(1ULL << 46)	/* 64 TiB of direct map with 4 levels */
 #define DIRECT_MAP_5L	(1ULL << 52)
 
+/*
+ * The direct map's extent: guest RAM, within the most the paging mode allows.
+ * With KASLR (CONFIG_RANDOMIZE_MEMORY) vmalloc space may begin a few TiB
+ * past page_offset_base: an address past RAM is walked, not assumed direct.
+ */
 static uint64_t direct_map_size(const struct kmem *k)
 {
-	return k->a.levels == 5 ? DIRECT_MAP_5L : DIRECT_MAP_4L;
+	const struct guestmem *gm = k->gm;
+	uint64_t most = k->a.levels == 5 ? DIRECT_MAP_5L : DIRECT_MAP_4L;
+	uint64_t end = gm->total > gm->lowmem ? (1ULL << 32) + gm->total - gm->lowmem : gm->total;
+
+	return end < most ? end : most;
 }
 
 static int kmem_canonical(const struct kmem *k, uint64_t va)

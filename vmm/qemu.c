@@ -41,7 +41,7 @@
  */
 static const char qemu_base_cmdline[] =
 	"console=ttyS0 quiet loglevel=4 panic=-1 tsc=reliable mitigations=off "
-	"rdinit=/init nokaslr cryptomgr.notests init_on_alloc=0 init_on_free=0 "
+	"rdinit=/init cryptomgr.notests init_on_alloc=0 init_on_free=0 "
 	"page_alloc.shuffle=0 random.trust_cpu=on audit=0 schedstats=enable "
 	"sysctl.kernel.bpf_stats_enabled=1";
 

@@ -11,7 +11,7 @@ local TOPOLOGY = { { "numa_nodes", 1 }, { "llcs", 1 }, { "cores", 2 }, { "thread
 
 local KEYS = { name = true, memory_mib = true, scheduler = true, extra_sched_args = true,
   duration_s = true, watchdog_timeout_s = true, defs = true, steps = true, backdrop = true,
-  run = true, post_vm = true, num_snapshots = true, expect_err = true,
+  run = true, post_vm = true, num_snapshots = true, expect_err = true, kaslr = true,
   expect_scx_bpf_error_contains = true, expect_scx_bpf_error_matches = true }
 for _, t in ipairs(TOPOLOGY) do KEYS[t[1]] = true end
 for k in pairs(thresholds.KEYS) do KEYS[k] = true end
@@ -118,6 +118,8 @@ function M.new(t)
     V.raise("%s: llcs (%d) must be a multiple of numa_nodes (%d)", w, test.llcs, test.numa_nodes)
   end
   test.memory_mib = t.memory_mib and V.integer(t.memory_mib, w .. ": memory_mib", 1)
+  -- the guest kernel's KASLR, on unless a test needs fixed addresses
+  test.kaslr = t.kaslr == nil or V.boolean(t.kaslr, w .. ": kaslr")
   topology_fits(test, w)
   local sched = t.scheduler
   if sched ~= nil and (type(sched) ~= "table" or type(sched.name) ~= "string") then

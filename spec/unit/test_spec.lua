@@ -21,6 +21,8 @@ describe("ktstr.test", function()
     assert.same({ 1, 1, 2, 1, 12, 5 }, { t.numa_nodes, t.llcs, t.cores, t.threads, t.duration_s, t.watchdog_timeout_s })
     assert.is_nil(t.scheduler)
     assert.is_nil(t.memory_mib)
+    assert.is_true(t.kaslr)
+    assert.is_false(ktstr.test({ name = "fixed", kaslr = false }).kaslr)
     assert.same({}, t.extra_sched_args)
     assert.is_nil(t.steps)
     assert.is_nil(t.run)
@@ -112,6 +114,7 @@ describe("limits the guest would refuse", function()
     { 'ktstr.test{ name = "t", duration_s = 1e12 }', "longer than a day" },
     { 'ktstr.test{ name = "t", watchdog_timeout_s = 31 }', "takes at most 30 s" },
     { 'ktstr.test{ name = "t", memory_mib = 10^7 }', "memory_mib must be <=" },
+    { 'ktstr.test{ name = "t", kaslr = "no" }', "kaslr: expected true or false" },
     { 'ktstr.cgroup("a"):pids_max(2^40)', "expected an integer in 1..4194304" },
     { 'ktstr.cgroup("a"):cpu_quota_pct(1e300)', "expected a number >= 1 and <= 100000" },
     { 'ktstr.work.sequence(ktstr.phase.spin(120))', "out of range" },

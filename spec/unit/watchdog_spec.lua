@@ -136,6 +136,9 @@ describe("watchdog.layout", function()
       { watchdog.layout(btf(false), s, { config = config }) })
     assert.are.same({ nil, "no CONFIG_HZ in the kernel's config" },
       { watchdog.layout(btf(false), syms(false), {}) })
+    -- a kernel whose scx_sched has no timeout of its own and no global one either
+    assert.are.same({ nil, "struct scx_sched has no watchdog_timeout on this kernel, nor a " ..
+      "scx_watchdog_timeout symbol" }, { watchdog.layout(btf(true), syms(false), { config = config }) })
   end)
 end)
 

@@ -99,7 +99,9 @@ describe("a guest that lies #vm", function()
       core.rm_rf(dir)
       assert.are.equal(2, code, out .. err)
       assert.matches("^INCONCLUSIVE lied_to: ktstr failed on the host: [^\n]*checks%.lua:%d+: " ..
-        "planted ktstr bug\nPASS told_the_truth [^\n]*\n1 passed, 0 failed, 1 inconclusive\n$", out)
+        "planted ktstr bug\nPASS told_the_truth [^\n]*\n" ..
+        -- the fake guest reports no symbols: the pass says the host did not watch it
+        "monitor off: no kernel symbols from the guest\n1 passed, 0 failed, 1 inconclusive\n$", out)
       assert.matches("ktstr script: lied_to: [^\n]*planted ktstr bug\nstack traceback:", err)
     end)
 

@@ -31,8 +31,16 @@ M.EVENTS = {
   { "insert_not_owned", "SCX_EV_INSERT_NOT_OWNED" },
 }
 
--- The symbols are the same at every boot of one kernel file (ktstr boots it with
--- nokaslr), so they are kept per kernel file.
+local IMAGE_SIZE = 0x40000000  -- KERNEL_IMAGE_SIZE with KASLR: the image lies in this GiB
+
+--[[
+KASLR moves the kernel image at every boot, by one slide for all its
+symbols; per-CPU symbols of a zero-based per-CPU area (kernels before
+6.15) stay put. So a kernel file's symbols are kept as one boot saw them,
+_text among them, and each boot's guest reports its own _text (the first
+lines of /proc/kallsyms: cheap) to slide them by. page_offset_base and
+the physical load address are read per boot (M.open).
+]]
 local function syms_cache_file(kern)
   local path = kern.vmlinux or kern.bzimage
   local st = path and io.open(path)
@@ -42,8 +50,8 @@ local function syms_cache_file(kern)
   return ("%s/ksyms/%s-%d.json"):format(dir, kern.release, size)
 end
 
--- A build tree's System.map has what the guest would look up (same format as
--- kallsyms; ktstr boots with nokaslr, so the addresses hold at run time).
+-- A build tree's System.map has what the guest would look up, at the
+-- addresses it was linked for (same format as kallsyms).
 local function system_map_symbols(kern)
   if not kern.system_map then return nil end
   local syms = core.kallsyms(M.SYMBOLS, kern.system_map)
@@ -80,9 +88,42 @@ function M.save_symbols(kern, syms)
   os.rename(file .. ".tmp", file)
 end
 
--- The kernel command line word that makes the agent look the symbols up.
-function M.cmdline_request()
-  return "ktstr.kallsyms=" .. table.concat(M.SYMBOLS, ",")
+-- The kernel command line word that makes the agent look symbols up: all of
+-- them without a cache, else only _text, this boot's slide.
+function M.cmdline_request(cached)
+  return "ktstr.kallsyms=" .. (cached and "_text" or table.concat(M.SYMBOLS, ","))
+end
+
+local function parse_addr(s)
+  return type(s) == "string" and s:match("^0x%x+$") and math.tointeger(tonumber(s:sub(3), 16))
+end
+
+-- syms with every kernel image address moved by slide bytes.
+function M.slide(syms, slide)
+  local out = {}
+  for name, s in pairs(syms) do
+    local v = parse_addr(s)
+    if v and math.ult(v - START_KERNEL_MAP, IMAGE_SIZE) then s = ("0x%x"):format(v + slide) end
+    out[name] = s
+  end
+  return out
+end
+
+--[[
+This boot's symbols: cached (cached_symbols, or nil) slid to the _text the
+guest reported in found (its kallsyms answer), or, without a cache, found
+itself, kept for the next boot. nil when the guest reported nothing usable.
+]]
+function M.boot_symbols(kern, cached, found)
+  found = type(found) == "table" and found or {}
+  if not cached then
+    if not next(found) then return nil end
+    M.save_symbols(kern, found)
+    return found
+  end
+  local now, was = parse_addr(found._text), parse_addr(cached._text)
+  if not now or not was then return nil end
+  return M.slide(cached, now - was)
 end
 
 -- "0xffffffff81000000" as an integer; what the guest claims is checked, not trusted.
@@ -102,13 +143,26 @@ end
 local GK = {}
 GK.__index = GK
 
--- Offsets of each field the sampler reads, from the kernel's own BTF.
-local function monitor_layout(btf, syms)
-  local function off(struct, path)
-    local o, err = btf:member(struct, path)
-    if not o then error(("kernel BTF: %s"):format(err), 0) end
-    return o
+--[[
+The byte offset of struct's member path in this kernel's BTF, or raises
+the one line the report prints for a kernel that lacks it ("struct
+scx_sched has no pcpu on this kernel").
+]]
+function M.member(btf, struct, path)
+  local o, err = btf:member(struct, path)
+  if o then return o end
+  if not btf:size(struct) then
+    error(("struct %s is not in this kernel's BTF"):format(struct), 0)
   end
+  if tostring(err):match("a bitfield$") then
+    error(("struct %s: %s is a bitfield on this kernel"):format(struct, path), 0)
+  end
+  error(("struct %s has no %s on this kernel"):format(struct, path), 0)
+end
+
+-- Offsets of each field the sampler reads, from the kernel's own BTF.
+function M.monitor_layout(btf, syms)
+  local function off(struct, path) return M.member(btf, struct, path) end
   local layout = {
     runqueues = syms.runqueues, scx_root = syms.scx_root,
     rq_nr_running = off("rq", "nr_running"), rq_clock = off("rq", "clock"),
@@ -164,7 +218,7 @@ function M.open(h, btf_path, syms, opts)
       per_cpu_offset = need(syms, "__per_cpu_offset", "kernel symbols"),
       nr_cpus = #h.facts.cpus }))
     local btf = assert(core.btf_load(btf_path))
-    local mon = assert(core.monitor_new(kern, monitor_layout(btf, syms)))
+    local mon = assert(core.monitor_new(kern, M.monitor_layout(btf, syms)))
     return setmetatable({ h = h, gm = gm, kern = kern, btf = btf, mon = mon, syms = syms,
       vcpus = h:vcpu_threads(), qemu_pid = h.qvm:pid() }, GK)
   end)

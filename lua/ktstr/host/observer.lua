@@ -51,7 +51,8 @@ function Obs:watch_timeout(timeout_s)
   if layout then
     self.watchdog = watchdog.new(self.gk.kern, layout, timeout_s)
   else
-    self.watchdog_off = why or ("cannot read guest memory: " .. tostring(self.off))
+    -- the monitor's reason (a kernel lacking a field) is the watchdog's too
+    self.watchdog_off = why or ("monitor off: " .. tostring(self.off))
   end
 end
 

@@ -22,8 +22,15 @@ local function title(test, result)
     test.kernel_label and (" [kernel=%s]"):format(test.kernel_label) or "")
 end
 
-function M.pass_line(test, seconds)
-  return ("PASS %s (%.1fs)"):format(title(test), seconds)
+--[[
+A pass in one line, plus one more when the host could not watch it (a
+kernel whose BTF lacks a field the monitor reads): a pass is then weaker.
+]]
+function M.pass_line(test, seconds, result)
+  local line = ("PASS %s (%.1fs)"):format(title(test), seconds)
+  local m = result and result.monitor
+  if m and m.off then line = line .. "\nmonitor off: " .. tostring(m.off) end
+  return line
 end
 
 -- The root cause: the first detail that carries the verdict's own status.

@@ -171,7 +171,7 @@ local function run_in_guest(item, o, held)
   local plan, perr = sched_plan(t)
   if perr then return nil, perr end
   local h <close>, f = vm.boot({ topo = topo_of(t), kernel = item.kernel or o.kernel,
-    keep = o.keep,
+    keep = o.keep, kaslr = t.kaslr,
     files = plan and plan.files, cmdline = plan and plan.cmdline, label = t.name,
     run_files = { { src = item.file, dst = script } } })
   if not h then return nil, f end
@@ -211,6 +211,8 @@ local function run_in_guest(item, o, held)
   end
   result.accel = h.accel
   result.kernel = h.kernel.release
+  -- where this boot's kernel image landed (KASLR): "0xffffffff..."
+  result.kernel_text = h.ksyms and h.ksyms._text
   result.console = h.qvm:console_tail(16384)
   result.timings = h.timings
   if o.verbose then
@@ -297,7 +299,7 @@ local function report_one(item, o, counts, t0, result, f)
   else
     v, result = guest_failure(f)
   end
-  local text = v.status == "pass" and report.pass_line(item.test, core.now() - t0) .. "\n"
+  local text = v.status == "pass" and report.pass_line(item.test, core.now() - t0, result) .. "\n"
     or report.format(item.test, v, result, { file = item.file })
   -- counted once formatted: a report that fails to format is counted as ktstr's failure
   counts[COUNTER[v.status]] = counts[COUNTER[v.status]] + 1

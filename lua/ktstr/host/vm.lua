@@ -364,8 +364,8 @@ end
 
 --[[
 Boots a guest and waits for its agent. opts: topo (string or table), memory_mib,
-kernel (spec for kernel.resolve), echo_console, keep, files, run_files,
-ready_timeout, label (names the guest in the retry notice). Returns a handle
+kernel (spec for kernel.resolve), kaslr (false boots nokaslr), echo_console,
+keep, files, run_files, ready_timeout, label (names the guest in the retry notice). Returns a handle
 or nil, failure ({kind=, msg=, console=, qemu_stderr=}). Bad input
 (topology, kernel) is kind "bad_input". A boot that failed transiently
 (M.transient) is tried once more; a second such failure is kind "boot".
@@ -413,13 +413,13 @@ function M.boot_once(opts)
   local kvm = M.use_kvm(kern)
   self.accel = kvm and "kvm" or "tcg"
   local gk = require("ktstr.host.kmem")
-  self.ksyms = gk.cached_symbols(kern)
-  local cmdline = opts.cmdline
-  if not self.ksyms then
-    cmdline = (cmdline and cmdline .. " " or "") .. gk.cmdline_request()
-  end
+  local cached = gk.cached_symbols(kern)
+  local cmdline = (opts.cmdline and opts.cmdline .. " " or "") .. gk.cmdline_request(cached)
+  -- KASLR happens in the bzImage's decompressor: the PVH entry of a bare vmlinux skips it
+  if opts.kaslr == false then cmdline = cmdline .. " nokaslr" end
   local argv = core.qemu_argv({
-    qemu = opts.qemu, kernel = kern.vmlinux or kern.bzimage,
+    qemu = opts.qemu,
+    kernel = opts.kaslr == false and kern.vmlinux or kern.bzimage or kern.vmlinux,
     initrd = img.path,
     chan = run_dir .. "/chan.sock", qmp = run_dir .. "/qmp.sock", kvm = kvm,
     cmdline = cmdline,
@@ -453,10 +453,7 @@ function M.boot_once(opts)
   end
   self.facts = msg.facts
   local kf = msg.facts.kernel
-  if not self.ksyms and kf and kf.syms and next(kf.syms) then
-    self.ksyms = kf.syms
-    gk.save_symbols(kern, kf.syms)
-  end
+  self.ksyms = gk.boot_symbols(kern, cached, kf and kf.syms)
   stamp(timings, "ready", t0)
   return self
 end

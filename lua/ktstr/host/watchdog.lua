@@ -79,7 +79,8 @@ function M.layout(btf, syms, kern)
   elseif syms.scx_watchdog_timeout then
     l.tmo = syms.scx_watchdog_timeout  -- before 7.1: one global, the interval its half
   else
-    return nil, "no watchdog timeout in scx_sched or as a symbol"
+    return nil, "struct scx_sched has no watchdog_timeout on this kernel, nor a " ..
+      "scx_watchdog_timeout symbol"
   end
   return l
 end

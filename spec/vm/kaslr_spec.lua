@@ -1,0 +1,28 @@
+-- KASLR on real guests: the kernel moves between boots, and the host still samples and snapshots it.
+local run = require("support.run")
+
+local function twice(filter)
+  local texts = {}
+  for i = 1, 2 do
+    local code, out = run.script("spec/vm/scripts/kaslr.lua", filter)
+    assert.are.equal(0, code, out)
+    texts[i] = out:match(filter .. ": text (0xffffffff%x+) samples %d+ nr_dispatched %d+\n")
+    assert.is_truthy(texts[i], out)
+  end
+  return texts
+end
+
+describe("KASLR #vm", function()
+  after_each(run.assert_no_leftovers)
+
+  it("moves the kernel at every boot; the monitor and snapshots follow it", function()
+    local t = twice("kaslr_on")
+    -- 2 MiB-aligned slots across a GiB: the same slot twice is a 1-in-500 chance
+    assert.are_not.equal(t[1], t[2])
+  end)
+
+  it("keeps the kernel where it was linked with kaslr = false", function()
+    local t = twice("kaslr_off")
+    assert.are.same({ "0xffffffff81000000", "0xffffffff81000000" }, t)
+  end)
+end)
