@@ -12,7 +12,7 @@ local CMD = argparse.command("vm", {
     "output and exits with its status (1 when the guest fails, 2 bad input, 130 interrupted).",
   valued = { ["--topo"] = "topo", ["--memory-mib"] = "memory_mib", ["--kernel"] = "kernel",
     ["--timeout"] = "timeout" },
-  lists = { ["-i"] = "include", ["--include"] = "include" },
+  lists = { ["-i"] = "include", ["--include"] = "include", ["--append"] = "append" },
   flags = { ["-v"] = "verbose", ["--verbose"] = "verbose", ["--console"] = "console",
     ["--keep"] = "keep" },
   positional = "stop",
@@ -22,6 +22,7 @@ local CMD = argparse.command("vm", {
     { "--kernel K", "a cached version, a vmlinux/bzImage or a build tree (KTSTR_KERNEL)" },
     { "--timeout S", "give up on CMD after S seconds" },
     { "-i, --include SRC[:DST]", "pack a file or directory (default /include-files/NAME)" },
+    { "--append ARGS", "add ARGS to the kernel command line (e.g. initcall_debug)" },
     { "--console", "copy the guest console to stderr" },
     { "--keep", "keep the run directory" },
     { "-v, --verbose", "boot timings on stderr" },
@@ -93,7 +94,8 @@ function M.main(args)
     return 2
   end
   local h <close>, f = vm.boot({ topo = o.topo, memory_mib = o.memory_mib, kernel = o.kernel,
-    echo_console = o.console, keep = o.keep, run_files = files })
+    echo_console = o.console, keep = o.keep, run_files = files,
+    cmdline = #o.append > 0 and table.concat(o.append, " ") or nil })
   if not h then
     io.stderr:write(vm.format_failure(f))
     return fault.exit_code(f.kind)
