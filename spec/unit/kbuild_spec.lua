@@ -162,7 +162,7 @@ describe("ktstr.host.kbuild keys", function()
     end
     -- a tree whose configuration works and whose compile does not
     write(tree .. "/Makefile", table.concat({
-      "defconfig:", "\t@echo '# fake' > $(O)/.config",
+      "allnoconfig:", "\t@echo '# fake' > $(O)/.config",
       "olddefconfig:", "\t@true",
       "bzImage:", "\t@echo '  CC      kernel/sched/ext.o'; echo 'ext.c:1:1: error: boom'; exit 1",
     }, "\n") .. "\n")

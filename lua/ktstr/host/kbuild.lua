@@ -1,7 +1,7 @@
 -- Built kernels: `ktstr kernel build [SRC]` and `ktstr kernel clean`, keyed by source and config.
 --
 -- A build configures SRC (a local tree, or Debian's linux-source-X.Y unpacked
--- by kernel.source_tree) with its x86_64 defconfig plus kconfig.FRAGMENT,
+-- by kernel.source_tree) from allnoconfig plus kconfig.BASE and FRAGMENT,
 -- checks the fragment stuck after olddefconfig, and runs make bzImage out of
 -- tree in <cache>/builds/.obj/<tree and config>/ (kept: an edited tree
 -- rebuilds incrementally). The entry <cache>/builds/KEY/ holds what a fetched
@@ -19,7 +19,7 @@ local scx = require("ktstr.host.scx")
 local M = {}
 
 -- Part of the config key: bump it when the configuration steps below change.
-local RECIPE = "ktstr-kbuild-1 x86_64 defconfig"
+local RECIPE = "ktstr-kbuild-2 x86_64 allnoconfig"
 local TOOLS = { "make", "gcc", "flex", "bison", "bc", "pahole", "objcopy" }
 local DEFAULT_SERIES = "7.3"
 
@@ -44,7 +44,7 @@ end
 -- kbuild.config_hash([fragment]) -> hex: what the configuration depends on
 -- besides the tree (the recipe and the fragment).
 function M.config_hash(fragment)
-  return hash(RECIPE .. "\n" .. kconfig.text(fragment or kconfig.FRAGMENT))
+  return hash(RECIPE .. "\n" .. kconfig.text(kconfig.all(fragment)))
 end
 
 -- kbuild.key(source, cfg) -> KEY: source { label, id } (id nil: none), cfg a config_hash.
@@ -161,9 +161,10 @@ end
 -- Configures and builds in obj (under its lock); returns the release.
 local function configure_and_make(s, obj, log, jobs, fragment)
   write_file(log, ("# ktstr kernel build of %s, %s\n"):format(s.desc, os.date("!%FT%TZ")))
-  if not make(s.dir, obj, log, "ARCH=x86_64 defconfig") then
-    return failed("make defconfig", log)
+  if not make(s.dir, obj, log, "ARCH=x86_64 allnoconfig") then
+    return failed("make allnoconfig", log)
   end
+  fragment = kconfig.all(fragment)
   local merged = kconfig.merge(read_file(obj .. "/.config") or "", fragment)
   assert(write_file(obj .. "/.config", merged))
   if not make(s.dir, obj, log, "ARCH=x86_64 olddefconfig") then

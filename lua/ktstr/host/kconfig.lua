@@ -1,6 +1,6 @@
 -- ktstr's kernel config fragment, its merge into a .config, and the check that it stuck.
 --
--- `ktstr kernel build` starts from the tree's defconfig, merges FRAGMENT in,
+-- `ktstr kernel build` starts from allnoconfig, merges BASE and FRAGMENT in,
 -- runs `make olddefconfig` (which drops what a dependency refuses, silently)
 -- and then check()s the result: a required option that did not stick is an
 -- error naming it, never a kernel that boots without sched_ext.
@@ -45,6 +45,56 @@ M.FRAGMENT = {
   { "PROC_FS", "y", "/proc" },
   { "SYSFS", "y", "/sys" },
 }
+
+--[[
+The rest of a guest system, on top of allnoconfig: what a ktstr guest runs
+(the agent, workers, busybox, the REPL's unix socket), boots with (ACPI for
+QEMU's SRAT and poweroff, MSI, the KVM clock on a KVM host) and no more.
+Every driver and subsystem left out is boot time saved under TCG. LZ4:
+KASLR boots the bzImage, and its decompressor is the fastest to run.
+]]
+M.BASE = {
+  { "KERNEL_LZ4", "y", "the fastest bzImage to unpack (KASLR boots the bzImage)" },
+  { "RELOCATABLE", "y", "KASLR" },
+  { "RANDOMIZE_BASE", "y", "KASLR: the kernel image at a random address" },
+  { "RANDOMIZE_MEMORY", "y", "KASLR: the direct map at a random address" },
+  { "HIGH_RES_TIMERS", "y", "precise sleeps and wake latencies" },
+  { "NO_HZ_IDLE", "y", "idle CPUs stop their tick, as on a distribution kernel" },
+  { "PRINTK", "y", "the console" },
+  { "TTY", "y", "the console" },
+  { "BINFMT_ELF", "y", "programs" },
+  { "BINFMT_SCRIPT", "y", "#! scripts" },
+  { "MULTIUSER", "y", "uids, for busybox" },
+  { "FUTEX", "y", "threads and the work types' futexes" },
+  { "EPOLL", "y", "the work types' epoll" },
+  { "EVENTFD", "y", "the work types' eventfd" },
+  { "TIMERFD", "y", "timerfd" },
+  { "SIGNALFD", "y", "signalfd" },
+  { "SHMEM", "y", "shared memory and tmpfs" },
+  { "POSIX_TIMERS", "y", "clock_nanosleep and timers" },
+  { "SYSVIPC", "y", "System V IPC for workloads" },
+  { "NET", "y", "sockets" },
+  { "UNIX", "y", "the guest REPL's unix socket" },
+  { "ACPI", "y", "QEMU's tables: SRAT for NUMA, poweroff" },
+  { "PCI_MSI", "y", "virtio interrupts" },
+  { "HYPERVISOR_GUEST", "y", "paravirt features on a KVM host" },
+  { "PARAVIRT", "y", "paravirt features on a KVM host" },
+  { "KVM_GUEST", "y", "the KVM clock on a KVM host" },
+  { "DEBUG_KERNEL", "y", "the debug info choice (for BTF)" },
+  { "FTRACE", "y", "tracing, for BPF tracepoint and kprobe programs" },
+  { "PERF_EVENTS", "y", "perf events, for BPF" },
+  { "KPROBES", "y", "kprobes, for BPF" },
+  { "KPROBE_EVENTS", "y", "BPF_EVENTS needs it" },
+  { "BPF_EVENTS", "y", "bpf_printk and tracing programs of schedulers" },
+  { "DEVTMPFS_MOUNT", "n", "init mounts /dev itself" },
+  { "NR_CPUS", "512", "topologies up to 512 CPUs (allnoconfig leaves 2)" },
+}
+
+-- kconfig.all([fragment]) -> BASE then fragment (default FRAGMENT): what a build sets and checks.
+function M.all(fragment)
+  local out = table.move(M.BASE, 1, #M.BASE, 1, {})
+  return table.move(fragment or M.FRAGMENT, 1, #(fragment or M.FRAGMENT), #out + 1, out)
+end
 
 local function check_value(name, value)
   if type(name) ~= "string" or not name:match("^[A-Z0-9_]+$") then
