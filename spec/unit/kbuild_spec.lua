@@ -174,6 +174,14 @@ describe("ktstr.host.kbuild keys", function()
     assert.matches("its tail:\n", out, 1, true)
     -- only the object dir (kept for the next, incremental try); no entry, no scratch
     assert.are.equal(".obj\n", sh("ls -A " .. q(tmp .. "/cache/builds")))
+    -- --kernel naming the unbuilt tree builds it first: the same failure, before any boot
+    for _, cmd in ipairs({ "vm --kernel %s -- true", "script tests/step1_skeleton.lua --kernel %s",
+        "repl --kernel %s" }) do
+      out, _, code = sh(("KTSTR_CACHE_DIR=%s ./build/ktstr %s 2>&1 </dev/null"):format(
+        q(tmp .. "/cache"), cmd:format(q(tree))))
+      assert.are.equal(1, code, cmd .. ": " .. out)
+      assert.matches(": %-%-kernel " .. tree:gsub("%p", "%%%0") .. ": make bzImage failed", out)
+    end
   end)
 
   it("cleans entries and idle object dirs, never a build under way's", function()

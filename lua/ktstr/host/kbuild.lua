@@ -74,6 +74,26 @@ function M.tree_problem(dir)
   end
 end
 
+-- A failed build or configuration exits 1 (the tree's fault), the rest is bad input (2).
+function M.exit_code(code)
+  return (code == "EBUILD" or code == "ECONFIG") and 1 or 2
+end
+
+--[[
+kbuild.prepare(spec) -> spec | KEY | nil, msg, code: what --kernel should
+resolve. A kernel source tree nobody built in place (no vmlinux, no
+arch/x86/boot/bzImage) becomes its built kernel's KEY, built first unless
+the cache has it; anything else is kernel.resolve's to judge, as given.
+]]
+function M.prepare(spec)
+  if type(spec) ~= "string" or spec == "" or not exists(spec .. "/Makefile") then return spec end
+  if M.tree_problem(spec) then return spec end
+  if exists(spec .. "/vmlinux") or exists(spec .. "/arch/x86/boot/bzImage") then return spec end
+  local e, err, code = M.build(spec)
+  if not e then return nil, spec .. ": " .. err, code end
+  return e.key
+end
+
 -- kbuild.git_identity(dir) -> id | nil: HEAD plus a hash of what differs from
 -- it (tracked changes and untracked files, their names and contents); nil
 -- when dir is not a git work tree.
@@ -361,7 +381,7 @@ function M.main(args)
   local e, err, code = M.build(src, { jobs = jobs })
   if not e then
     io.stderr:write("ktstr kernel: build: ", err, "\n")
-    return (code == "EBUILD" or code == "ECONFIG") and 1 or 2
+    return M.exit_code(code)
   end
   io.stdout:write(e.key, "\n")
   return 0

@@ -490,7 +490,8 @@ local CMD = argparse.command("repl", {
   doc = {
     { "--topo T", "the guest's topology, e.g. 1n2l2c1t (default 1n1l2c1t)" },
     { "--memory-mib N", "guest memory in MiB (default: the topology's)" },
-    { "--kernel K", "a cached version, a vmlinux/bzImage or a build tree (KTSTR_KERNEL)" },
+    { "--kernel K", "a version, a built kernel's key, a vmlinux/bzImage or a kernel tree (built" ..
+      " first if need be) (KTSTR_KERNEL)" },
     { "--scheduler S", "start scheduler binary S first and wait for its enable" },
     { "--ops-name N", "with --scheduler: insist on this sched_ext ops name" },
     { "--sched-arg A", "with --scheduler: one more argument (repeatable)" },
@@ -591,8 +592,14 @@ function M.main(args)
     io.stderr:write("ktstr repl: ", perr, "\n")
     return 2
   end
+  local kbuild = require("ktstr.host.kbuild")
+  local kernel, kerr, kcode = kbuild.prepare(o.kernel)
+  if not kernel then
+    io.stderr:write("ktstr repl: --kernel ", kerr, "\n")
+    return kbuild.exit_code(kcode)
+  end
   local vm = require("ktstr.host.vm")
-  local h <close>, f = vm.boot({ topo = o.topo, memory_mib = o.memory_mib, kernel = o.kernel,
+  local h <close>, f = vm.boot({ topo = o.topo, memory_mib = o.memory_mib, kernel = kernel,
     echo_console = o.console, files = plan and plan.files, cmdline = plan and plan.cmdline })
   if not h then
     io.stderr:write(vm.format_failure(f))

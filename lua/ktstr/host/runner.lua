@@ -42,8 +42,8 @@ local CMD = argparse.command("script", {
     { "--junit FILE", "write JUnit XML: one testcase per test run" },
     { "--tap", "print TAP lines (ok / not ok per test run) after the summary" },
     { "--list", "print each test's name, scheduler, topology, duration; boot nothing" },
-    { "--kernel K", "a cached version, a vmlinux/bzImage or a build tree; again: each test" ..
-      " once per kernel (KTSTR_KERNEL, a comma list)" },
+    { "--kernel K", "a version, a built key, a vmlinux/bzImage or a kernel tree (built first" ..
+      " if need be); again: each test once per kernel (KTSTR_KERNEL, a comma list)" },
     { "--json", "also write each test's record on stderr" },
     { "--keep", "keep each test's run directory" },
     { "--hold", "keep each guest up after its verdict, for ktstr repl --attach" },
@@ -533,10 +533,28 @@ local function write_results(o, t0)
   end
 end
 
+-- Each --kernel naming an unbuilt source tree becomes its built kernel (built now if need be).
+local function prepare_kernels(o)
+  local kbuild = require("ktstr.host.kbuild")
+  for i, spec in ipairs(o.kernels) do
+    local k, err, code = kbuild.prepare(spec)
+    if not k then
+      io.stderr:write("ktstr script: --kernel ", err, "\n")
+      return kbuild.exit_code(code)
+    end
+    o.kernels[i] = k
+  end
+  o.kernel = o.kernels[1]
+end
+
 local function main(args)
   local t0 = core.now()
   local o, code = M.parse(args)
   if not o then return code end
+  if not o.list and not o.worker then
+    code = prepare_kernels(o)
+    if code then return code end
+  end
   local items, err = plan_items(o)
   if not items then
     io.stderr:write("ktstr script: ", err, "\n")

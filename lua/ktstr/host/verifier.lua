@@ -36,7 +36,8 @@ local CMD = argparse.command("verifier", {
   flags = { ["--gauntlet"] = "gauntlet" },
   positional = "collect", collect = "scheds",
   doc = {
-    { "--kernel K", "a cached version, a vmlinux/bzImage or a build tree; repeatable" },
+    { "--kernel K", "a version, a built key, a vmlinux/bzImage or a kernel tree (built first if" ..
+      " need be); repeatable" },
     { "--topo T", "1n2l2c1t or a gauntlet preset; repeatable (default " .. M.DEFAULT_TOPO .. ")" },
     { "--gauntlet", "every gauntlet preset up to --max-cpus instead of --topo" },
     { "--max-cpus N", "with --gauntlet: the largest preset (default 8 under TCG)" },
@@ -126,7 +127,10 @@ function M.parse(args)
   end
   local kernels = {}
   for _, spec in ipairs(#o.kernels > 0 and o.kernels or { false }) do
-    local kern, err = kernel.resolve(spec or nil)
+    local built, berr = spec, nil
+    if spec then built, berr = require("ktstr.host.kbuild").prepare(spec) end
+    if not built and spec then return nil, bad("--kernel " .. berr) end
+    local kern, err = kernel.resolve(built or nil)
     if not kern then
       return nil, bad(spec and ("--kernel %s: %s"):format(spec, err) or err)
     end

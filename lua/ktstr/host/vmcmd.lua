@@ -19,7 +19,8 @@ local CMD = argparse.command("vm", {
   doc = {
     { "--topo T", "the guest's topology, e.g. 1n2l2c1t (default 1n1l2c1t)" },
     { "--memory-mib N", "guest memory in MiB (default: the topology's)" },
-    { "--kernel K", "a cached version, a vmlinux/bzImage or a build tree (KTSTR_KERNEL)" },
+    { "--kernel K", "a version, a built kernel's key, a vmlinux/bzImage or a kernel tree (built" ..
+      " first if need be) (KTSTR_KERNEL)" },
     { "--timeout S", "give up on CMD after S seconds" },
     { "-i, --include SRC[:DST]", "pack a file or directory (default /include-files/NAME)" },
     { "--append ARGS", "add ARGS to the kernel command line (e.g. initcall_debug)" },
@@ -88,6 +89,13 @@ end
 function M.main(args)
   local o, cmd = M.parse(args)
   if not o then return cmd end
+  local kbuild = require("ktstr.host.kbuild")
+  local kernel, kerr, kcode = kbuild.prepare(o.kernel)
+  if not kernel then
+    io.stderr:write("ktstr vm: --kernel ", kerr, "\n")
+    return kbuild.exit_code(kcode)
+  end
+  o.kernel = kernel
   local files, ierr = M.include_files(o.include)
   if not files then
     io.stderr:write("ktstr vm: ", ierr, "\n")
