@@ -1,7 +1,8 @@
--- Boot time on several kernels side by side: whole `ktstr vm -- true` runs, paired, and where each kernel's boot goes.
+-- Boot time on several kernels side by side (whole `ktstr vm -- true` runs), and where a boot goes.
 --
 --   KERNELS=7.3,KEY N=10 build/ktstr lua bench/kernels.lua
 --
+-- A kernel written K:nokaslr boots K at its link address (ktstr vm --no-kaslr).
 -- Runs `ktstr vm --topo TOPO --kernel K -- true` N times per kernel, the
 -- kernels alternating so host noise falls on all alike, and prints the
 -- median of each and its ratio to the first. Then one boot per kernel with
@@ -29,8 +30,9 @@ end
 -- Runs ktstr vm on kernel k with extra args; returns wall seconds and its stderr.
 local function vm(k, extra)
   local t0 = core.now()
-  local p = assert(io.popen(("%s vm --topo %s --kernel %s %s -- true 2>&1 >/dev/null")
-    :format(q(EXE), TOPO, q(k), extra or "")))
+  local name, nokaslr = k:match("^(.-)(:nokaslr)$")
+  local p = assert(io.popen(("%s vm --topo %s --kernel %s %s %s -- true 2>&1 >/dev/null")
+    :format(q(EXE), TOPO, q(name or k), nokaslr and "--no-kaslr" or "", extra or "")))
   local err = p:read("a")
   local ok = p:close()
   if not ok then error(("ktstr vm --kernel %s failed:\n%s"):format(k, err)) end

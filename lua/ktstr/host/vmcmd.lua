@@ -14,7 +14,7 @@ local CMD = argparse.command("vm", {
     ["--timeout"] = "timeout" },
   lists = { ["-i"] = "include", ["--include"] = "include", ["--append"] = "append" },
   flags = { ["-v"] = "verbose", ["--verbose"] = "verbose", ["--console"] = "console",
-    ["--keep"] = "keep" },
+    ["--keep"] = "keep", ["--no-kaslr"] = "no_kaslr" },
   positional = "stop",
   doc = {
     { "--topo T", "the guest's topology, e.g. 1n2l2c1t (default 1n1l2c1t)" },
@@ -24,6 +24,7 @@ local CMD = argparse.command("vm", {
     { "--timeout S", "give up on CMD after S seconds" },
     { "-i, --include SRC[:DST]", "pack a file or directory (default /include-files/NAME)" },
     { "--append ARGS", "add ARGS to the kernel command line (e.g. initcall_debug)" },
+    { "--no-kaslr", "boot the kernel at its link address (KASLR is on by default)" },
     { "--console", "copy the guest console to stderr" },
     { "--keep", "keep the run directory" },
     { "-v, --verbose", "boot timings on stderr" },
@@ -102,7 +103,7 @@ function M.main(args)
     return 2
   end
   local h <close>, f = vm.boot({ topo = o.topo, memory_mib = o.memory_mib, kernel = o.kernel,
-    echo_console = o.console, keep = o.keep, run_files = files,
+    echo_console = o.console, keep = o.keep, run_files = files, kaslr = not o.no_kaslr,
     cmdline = #o.append > 0 and table.concat(o.append, " ") or nil })
   if not h then
     io.stderr:write(vm.format_failure(f))
