@@ -61,6 +61,7 @@ M.BASE = {
   { "HIGH_RES_TIMERS", "y", "precise sleeps and wake latencies" },
   { "NO_HZ_IDLE", "y", "idle CPUs stop their tick, as on a distribution kernel" },
   { "PRINTK", "y", "the console" },
+  { "PRINTK_TIME", "y", "timestamps in the console, as in reports and boot breakdowns" },
   { "TTY", "y", "the console" },
   { "BINFMT_ELF", "y", "programs" },
   { "BINFMT_SCRIPT", "y", "#! scripts" },
