@@ -5,7 +5,8 @@ local M = {}
 
 -- Parameter names, kinds and defaults of the C work types (src/work_*.c,
 -- which re-checks ranges). Durations are seconds here; the runtime hands
--- the C side ns. A fourth field is a minimum the group sizes below need.
+-- the C side ns. A fourth field is a minimum the group sizes below need,
+-- or for an enum the names it takes.
 local SPIN = { "spin_iters", "int", 1024 }
 local CACHE = { { "size_kib", "int", 32 }, { "stride", "int", 64 } }
 M.TYPES = {
@@ -45,6 +46,12 @@ M.MAX_PHASES = 16
 local CHECK = {
   int = function(v, what, min) return V.integer(v, what, min or 0) end,
   bool = V.boolean,
+  enum = function(v, what, names)
+    for _, n in ipairs(names) do
+      if v == n then return v end
+    end
+    V.raise("%s: %s", what, V.unknown("choice", v, names))
+  end,
   duration = function(v, what)
     local s = V.duration(v, what)
     if s <= 0 then V.raise("%s: expected a duration > 0, got %s", what, tostring(v)) end

@@ -110,7 +110,7 @@ end)
 describe("the work type table", function()
   local ok, core = pcall(require, "ktstr.core")
   local types = ok and core.work_types and core.work_types()
-  local KIND = { int = "int", ns = "duration", bool = "bool" }
+  local KIND = { int = "int", ns = "duration", bool = "bool", enum = "enum" }
 
   it("matches ktstr.core.work_types() for every type the C side has", function()
     if not types then return pending("ktstr.core.work_types is not there") end

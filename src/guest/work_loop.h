@@ -101,6 +101,22 @@ static inline void work_futex_wake(uint32_t *uaddr, int n)
 	work_futex(uaddr, FUTEX_WAKE, n, NULL);
 }
 
+static inline uint32_t work_load(uint32_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+/* Stamps member's wake slot with now: its wake latency starts here. */
+static inline void work_stamp(struct work_group *g, unsigned member)
+{
+	__atomic_store_n(&g->stamp_ns[member], clock_now_ns(), __ATOMIC_RELEASE);
+}
+
+static inline uint64_t work_stamp_of(struct work_group *g, unsigned member)
+{
+	return __atomic_load_n(&g->stamp_ns[member], __ATOMIC_ACQUIRE);
+}
+
 /* Records now - stamp as a wake latency when the stamp is sane. */
 static inline void work_wake_from(const struct work_ctx *c, uint64_t now,
 				  uint64_t stamp)
@@ -108,6 +124,22 @@ static inline void work_wake_from(const struct work_ctx *c, uint64_t now,
 	if (stamp && stamp <= now)
 		telem_wake(c->t, now - stamp);
 }
+
+/* work_wake.c */
+
+/* The runtime must have set up a group of the size the spec asks for. */
+int work_check_group(struct work_ctx *c, const struct work_spec *s);
+/*
+ * Waits while *word == val: 0 with the new value in *now, 1 when stopped,
+ * or -errno. Each wait lasts at most a slice, so stop is seen in time.
+ */
+int work_wait_change(struct work_ctx *c, uint32_t *word, uint32_t val,
+		     uint32_t *now);
+/*
+ * Reads one byte from a pipe, polling in slices: 0 with the byte read, 1
+ * when stopped, -EPIPE when the writer is gone, or -errno.
+ */
+int work_pipe_wait(struct work_ctx *c, int fd);
 
 /* work.c */
 

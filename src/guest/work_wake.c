@@ -7,23 +7,7 @@
 
 #include "work_loop.h"
 
-static uint32_t work_load(uint32_t *p)
-{
-	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
-}
-
-static void work_stamp(struct work_group *g, unsigned member)
-{
-	__atomic_store_n(&g->stamp_ns[member], clock_now_ns(), __ATOMIC_RELEASE);
-}
-
-static uint64_t work_stamp_of(struct work_group *g, unsigned member)
-{
-	return __atomic_load_n(&g->stamp_ns[member], __ATOMIC_ACQUIRE);
-}
-
-/* The runtime must have set up a group of the size the spec asks for. */
-static int work_check_group(struct work_ctx *c, const struct work_spec *s)
+int work_check_group(struct work_ctx *c, const struct work_spec *s)
 {
 	unsigned n = work_group_size(s);
 
@@ -47,7 +31,7 @@ static unsigned two_members(const struct work_spec *s)
  * member 0 starts it. The wait is poll() in slices so that stop is seen
  * even when the partner is gone and the runtime still holds the pipe.
  */
-static int pipe_wait(struct work_ctx *c, int fd)
+int work_pipe_wait(struct work_ctx *c, int fd)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	char b;
@@ -97,7 +81,7 @@ static int pipe_io_run(struct work_ctx *c, const struct work_spec *s)
 	if (c->member == 0)
 		rc = pipe_pass(c, next, s);
 	while (!rc) {
-		rc = pipe_wait(c, g->pipe_in[c->member]);
+		rc = work_pipe_wait(c, g->pipe_in[c->member]);
 		if (rc)
 			break;
 		work_wake_from(c, clock_now_ns(), work_stamp_of(g, c->member));
@@ -127,12 +111,8 @@ const struct work_type work_pipe_io = {
 	.run = pipe_io_run,
 };
 
-/*
- * Waits while *word == val: 0 with the new value in *now, 1 when stopped,
- * or -errno. Each wait lasts at most a slice, so stop is seen in time.
- */
-static int futex_wait_change(struct work_ctx *c, uint32_t *word, uint32_t val,
-			     uint32_t *now)
+int work_wait_change(struct work_ctx *c, uint32_t *word, uint32_t val,
+		     uint32_t *now)
 {
 	int rc;
 
@@ -162,7 +142,7 @@ static int futex_ping_pong_run(struct work_ctx *c, const struct work_spec *s)
 	word = &g->futex[0];
 	while (!work_stopped(c)) {
 		while ((turn = work_load(word)) % 2 != c->member) {
-			rc = futex_wait_change(c, word, turn, &turn);
+			rc = work_wait_change(c, word, turn, &turn);
 			if (rc)
 				return rc < 0 ? rc : 0;
 		}
@@ -222,7 +202,7 @@ static int fan_out_messenger(struct work_ctx *c, const struct work_spec *s)
 		work_futex_wake(&g->seq, INT_MAX);
 		telem_checkpoint(c->t, 1);
 		while ((acks = work_load(&g->futex[0])) < n) {
-			rc = futex_wait_change(c, &g->futex[0], acks, &acks);
+			rc = work_wait_change(c, &g->futex[0], acks, &acks);
 			if (rc)
 				return rc < 0 ? rc : 0;
 		}
@@ -238,7 +218,7 @@ static int fan_out_receiver(struct work_ctx *c, const struct work_spec *s)
 
 	/* seq starts at 0 in the zeroed page: generation 1 is never missed */
 	while (!work_stopped(c)) {
-		rc = futex_wait_change(c, &g->seq, seen, &seq);
+		rc = work_wait_change(c, &g->seq, seen, &seq);
 		if (rc)
 			return rc < 0 ? rc : 0;
 		work_wake_from(c, clock_now_ns(), work_stamp_of(g, 0));
