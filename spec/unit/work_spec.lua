@@ -124,6 +124,7 @@ describe("the work type table", function()
           if p.kind == "ns" then default = p.default / 1e9 end
           if p.kind == "bool" then default = p.default == true or p.default == 1 end
           assert.same({ p.name, KIND[p.kind], default }, { ours[i][1], ours[i][2], ours[i][3] }, t.name)
+          if p.kind == "enum" then assert.same(p.choices, ours[i][4], t.name) end
         end
       end
     end

@@ -29,6 +29,17 @@ static const struct work_type *const work_types[] = {
 	&work_page_fault_churn,
 	&work_mutex_contention,
 	&work_sequence,
+	&work_wake_chain,
+	&work_asymmetric_waker,
+	&work_thundering_herd,
+	&work_epoll_storm,
+	&work_signal_storm,
+	&work_fan_out_compute,
+	&work_cache_pipe,
+	&work_ipc_variance,
+	&work_producer_consumer_imbalance,
+	&work_preempt_storm,
+	&work_schbench,
 };
 
 #define WORK_NTYPES (sizeof(work_types) / sizeof(work_types[0]))
@@ -132,7 +143,10 @@ static int work_err_unknown_param(const struct work_type *type, const char *key,
 
 const char *const *work_choices(const struct work_type *type, int k)
 {
-	return type->choices ? type->choices[k] : NULL;
+	/* a choices array need only reach the type's last enum param */
+	if (!type->choices || type->params[k].kind != WP_ENUM)
+		return NULL;
+	return type->choices[k];
 }
 
 /* "a, b, c": the names of a list, appended to err. */

@@ -86,7 +86,8 @@ struct work_type {
 	size_t nparams;
 	/*
 	 * Per param, the names of a WP_ENUM's values (NULL-terminated; the
-	 * param's range is 0..n-1); NULL for other params or when none is.
+	 * param's range is 0..n-1), indexed like params up to the last enum;
+	 * NULL when the type has no enum.
 	 */
 	const char *const *const *choices;
 	/* members per group from the resolved args; NULL means 1 */

@@ -19,7 +19,7 @@ int work_check_group(struct work_ctx *c, const struct work_spec *s)
 	return -EINVAL;
 }
 
-static unsigned two_members(const struct work_spec *s)
+unsigned work_pair(const struct work_spec *s)
 {
 	(void)s;
 	return 2;
@@ -106,7 +106,7 @@ const struct work_type work_pipe_io = {
 	.unit = "burst_iters spins + one 1-byte pipe hand-off",
 	.params = pipe_io_params,
 	.nparams = 1,
-	.group_size = two_members,
+	.group_size = work_pair,
 	.blocking = 1,
 	.run = pipe_io_run,
 };
@@ -126,36 +126,41 @@ int work_wait_change(struct work_ctx *c, uint32_t *word, uint32_t val,
 	return 0;
 }
 
-/*
- * futex_ping_pong: futex[0] counts hand-offs; member (turn % 2) holds it.
- * The holder spins, stamps the partner's slot, bumps the word and wakes;
- * the partner's latency runs from that stamp to when it sees its turn.
- */
-static int futex_ping_pong_run(struct work_ctx *c, const struct work_spec *s)
+int work_futex_ring(struct work_ctx *c,
+		    int (*hop)(const struct work_ctx *c, uint64_t arg),
+		    uint64_t arg, int wake)
 {
 	struct work_group *g = c->grp;
-	uint32_t turn, *word;
-	int rc = work_check_group(c, s);
+	uint32_t size = g->size, wrap = size << 24, turn;
+	uint32_t *word = &g->futex[0];
+	int rc;
 
-	if (rc)
-		return rc;
-	word = &g->futex[0];
 	while (!work_stopped(c)) {
-		while ((turn = work_load(word)) % 2 != c->member) {
+		while ((turn = work_load(word)) % size != c->member) {
 			rc = work_wait_change(c, word, turn, &turn);
 			if (rc)
 				return rc < 0 ? rc : 0;
 		}
 		if (turn)	/* the first turn was nobody's hand-off */
 			work_wake_from(c, clock_now_ns(), work_stamp_of(g, c->member));
-		if (work_spin(c, (uint64_t)s->args[0]))
+		if (hop(c, arg))
 			break;
 		telem_checkpoint(c->t, 1);
-		work_stamp(g, !c->member);
-		__atomic_store_n(word, turn + 1, __ATOMIC_RELEASE);
-		work_futex_wake(word, 1);
+		work_stamp(g, (c->member + 1) % size);
+		__atomic_store_n(word, (turn + 1) % wrap, __ATOMIC_RELEASE);
+		work_futex_wake(word, wake);
 	}
 	return 0;
+}
+
+/* futex_ping_pong: a futex ring of two, each turn spin_iters spins. */
+static int futex_ping_pong_run(struct work_ctx *c, const struct work_spec *s)
+{
+	int rc = work_check_group(c, s);
+
+	if (rc)
+		return rc;
+	return work_futex_ring(c, work_spin, (uint64_t)s->args[0], 1);
 }
 
 static const struct work_param futex_ping_pong_params[] = {
@@ -168,7 +173,7 @@ const struct work_type work_futex_ping_pong = {
 	.unit = "spin_iters spins + one futex hand-off",
 	.params = futex_ping_pong_params,
 	.nparams = 1,
-	.group_size = two_members,
+	.group_size = work_pair,
 	.blocking = 1,
 	.run = futex_ping_pong_run,
 };
