@@ -76,31 +76,24 @@ static unsigned foc_members(const struct work_spec *s)
 
 static int foc_messenger(struct work_ctx *c, const struct work_spec *s)
 {
-	struct work_group *g = c->grp;
-	uint32_t acks, n = (uint32_t)s->args[FOC_FAN_OUT];
 	int rc;
 
 	while (!work_stopped(c)) {
-		__atomic_store_n(&g->futex[0], 0, __ATOMIC_RELAXED);
-		work_stamp(g, 0);
-		__atomic_add_fetch(&g->seq, 1, __ATOMIC_RELEASE);
-		work_futex_wake(&g->seq, INT_MAX);
+		__atomic_store_n(&c->grp->futex[0], 0, __ATOMIC_RELAXED);
+		work_broadcast(c->grp);
 		telem_checkpoint(c->t, 1);
-		while ((acks = work_load(&g->futex[0])) < n) {
-			rc = work_wait_change(c, &g->futex[0], acks, &acks);
-			if (rc)
-				return rc < 0 ? rc : 0;
-		}
+		rc = work_acks_wait(c, (uint32_t)s->args[FOC_FAN_OUT]);
+		if (rc)
+			return rc < 0 ? rc : 0;
 	}
 	return 0;
 }
 
 static int foc_receiver(struct work_ctx *c, const struct work_spec *s)
 {
-	struct work_group *g = c->grp;
 	uint64_t think = (uint64_t)s->args[FOC_SLEEP_US] * 1000, op;
 	struct work_matrix m;
-	uint32_t seen = 0, seq;
+	uint32_t seen = 0;
 	int rc = work_matrix_init(&m, (uint64_t)s->args[FOC_FOOTPRINT]);
 
 	if (rc) {
@@ -110,11 +103,9 @@ static int foc_receiver(struct work_ctx *c, const struct work_spec *s)
 		return rc;
 	}
 	while (!work_stopped(c)) {
-		rc = work_wait_change(c, &g->seq, seen, &seq);
+		rc = work_broadcast_wait(c, &seen);
 		if (rc)
 			break;
-		work_wake_from(c, clock_now_ns(), work_stamp_of(g, 0));
-		seen = seq;
 		if (think && work_sleep_until(c, clock_now_ns() + think) < 0)
 			break;
 		for (op = 0; op < (uint64_t)s->args[FOC_OPS] && !rc; op++) {
@@ -124,9 +115,7 @@ static int foc_receiver(struct work_ctx *c, const struct work_spec *s)
 		if (rc)
 			break;
 		telem_checkpoint(c->t, 1);
-		if (__atomic_add_fetch(&g->futex[0], 1, __ATOMIC_ACQ_REL) ==
-		    (uint32_t)s->args[FOC_FAN_OUT])
-			work_futex_wake(&g->futex[0], 1);
+		work_ack(c, (uint32_t)s->args[FOC_FAN_OUT]);
 	}
 	work_matrix_free(&m);
 	return rc < 0 ? rc : 0;

@@ -466,9 +466,7 @@ static int herd_waker(struct work_ctx *c, const struct work_spec *s)
 	int64_t late;
 
 	for (b = 0; b < (uint64_t)s->args[HERD_BATCHES] && !work_stopped(c); b++) {
-		work_stamp(g, 0);
-		__atomic_add_fetch(&g->seq, 1, __ATOMIC_RELEASE);
-		work_futex_wake(&g->seq, INT_MAX);
+		work_broadcast(g);
 		telem_checkpoint(c->t, 1);
 		if (!gap) {
 			sched_yield();
@@ -487,18 +485,17 @@ static int herd_waker(struct work_ctx *c, const struct work_spec *s)
 
 static int herd_waiter(struct work_ctx *c)
 {
-	struct work_group *g = c->grp;
 	uint32_t seen = 0, seq;
 	int rc;
 
 	while (!work_stopped(c)) {
-		rc = work_wait_change(c, &g->seq, seen, &seq);
+		seq = seen;
+		rc = work_wait_change(c, &c->grp->seq, seq, &seen);
 		if (rc)
 			return rc < 0 ? rc : 0;
-		if (work_load(&g->futex[HERD_DONE]))
-			return 0;
-		work_wake_from(c, clock_now_ns(), work_stamp_of(g, 0));
-		seen = seq;
+		if (work_load(&c->grp->futex[HERD_DONE]))
+			return 0;	/* the last wake was the waker's goodbye */
+		work_wake_from(c, clock_now_ns(), work_stamp_of(c->grp, 0));
 		if (work_spin(c, IPC_SPINS))
 			break;
 		telem_checkpoint(c->t, 1);

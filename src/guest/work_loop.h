@@ -154,6 +154,19 @@ int work_futex_ring(struct work_ctx *c,
 		    int (*hop)(const struct work_ctx *c, uint64_t arg),
 		    uint64_t arg, int wake);
 /*
+ * Fan-out on grp->seq (the generation) and grp->futex[0] (the acks):
+ * work_broadcast stamps stamp_ns[0], bumps seq and wakes every member
+ * parked on it; work_broadcast_wait waits past generation *seen (updated)
+ * and records the wake from the stamp (0, 1 when stopped, -errno);
+ * work_acks_wait waits until n acks are in (0, 1, -errno); work_ack adds
+ * one, the n-th waking the waiter. A sender resets futex[0] before it
+ * broadcasts.
+ */
+void work_broadcast(struct work_group *g);
+int work_broadcast_wait(struct work_ctx *c, uint32_t *seen);
+int work_acks_wait(struct work_ctx *c, uint32_t n);
+void work_ack(struct work_ctx *c, uint32_t n);
+/*
  * Reads one byte from a pipe, polling in slices: 0 with the byte read, 1
  * when stopped, -EPIPE when the writer is gone, or -errno.
  */

@@ -192,48 +192,72 @@ static unsigned fan_out_members(const struct work_spec *s)
 	return (unsigned)s->args[FAN_OUT] + 1;
 }
 
+void work_broadcast(struct work_group *g)
+{
+	work_stamp(g, 0);
+	__atomic_add_fetch(&g->seq, 1, __ATOMIC_RELEASE);
+	work_futex_wake(&g->seq, INT_MAX);
+}
+
+int work_broadcast_wait(struct work_ctx *c, uint32_t *seen)
+{
+	/* seq starts at 0 in the zeroed page: generation 1 is never missed */
+	int rc = work_wait_change(c, &c->grp->seq, *seen, seen);
+
+	if (!rc)
+		work_wake_from(c, clock_now_ns(), work_stamp_of(c->grp, 0));
+	return rc;
+}
+
+int work_acks_wait(struct work_ctx *c, uint32_t n)
+{
+	uint32_t acks;
+	int rc;
+
+	while ((acks = work_load(&c->grp->futex[0])) < n) {
+		rc = work_wait_change(c, &c->grp->futex[0], acks, &acks);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+void work_ack(struct work_ctx *c, uint32_t n)
+{
+	if (__atomic_add_fetch(&c->grp->futex[0], 1, __ATOMIC_ACQ_REL) == n)
+		work_futex_wake(&c->grp->futex[0], 1);
+}
+
 static int fan_out_messenger(struct work_ctx *c, const struct work_spec *s)
 {
-	struct work_group *g = c->grp;
-	uint32_t acks, n = (uint32_t)s->args[FAN_OUT];
 	int rc;
 
 	while (!work_stopped(c)) {
 		if (work_spin(c, (uint64_t)s->args[FAN_SPIN]))
 			break;
-		__atomic_store_n(&g->futex[0], 0, __ATOMIC_RELAXED);
-		work_stamp(g, 0);
-		__atomic_add_fetch(&g->seq, 1, __ATOMIC_RELEASE);
-		work_futex_wake(&g->seq, INT_MAX);
+		__atomic_store_n(&c->grp->futex[0], 0, __ATOMIC_RELAXED);
+		work_broadcast(c->grp);
 		telem_checkpoint(c->t, 1);
-		while ((acks = work_load(&g->futex[0])) < n) {
-			rc = work_wait_change(c, &g->futex[0], acks, &acks);
-			if (rc)
-				return rc < 0 ? rc : 0;
-		}
+		rc = work_acks_wait(c, (uint32_t)s->args[FAN_OUT]);
+		if (rc)
+			return rc < 0 ? rc : 0;
 	}
 	return 0;
 }
 
 static int fan_out_receiver(struct work_ctx *c, const struct work_spec *s)
 {
-	struct work_group *g = c->grp;
-	uint32_t seen = 0, seq;
+	uint32_t seen = 0;
 	int rc;
 
-	/* seq starts at 0 in the zeroed page: generation 1 is never missed */
 	while (!work_stopped(c)) {
-		rc = work_wait_change(c, &g->seq, seen, &seq);
+		rc = work_broadcast_wait(c, &seen);
 		if (rc)
 			return rc < 0 ? rc : 0;
-		work_wake_from(c, clock_now_ns(), work_stamp_of(g, 0));
-		seen = seq;
 		if (work_spin(c, (uint64_t)s->args[FAN_SPIN]))
 			break;
 		telem_checkpoint(c->t, 1);
-		if (__atomic_add_fetch(&g->futex[0], 1, __ATOMIC_ACQ_REL) ==
-		    (uint32_t)s->args[FAN_OUT])
-			work_futex_wake(&g->futex[0], 1);
+		work_ack(c, (uint32_t)s->args[FAN_OUT]);
 	}
 	return 0;
 }
