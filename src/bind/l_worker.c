@@ -447,10 +447,12 @@ static void l_push_metrics(lua_State *L, const struct worker_report *r)
 	}
 	lua_createtable(L, 0, (int)r->nmetrics);
 	for (k = 0; k < r->nmetrics; k++) {
-		/* a name still being written reads empty: skipped */
-		if (!r->metrics[k].name[0] || r->metrics[k].value != r->metrics[k].value)
+		double v = r->metrics[k].value;
+
+		/* a name still being written reads empty; no NaN or inf crosses */
+		if (!r->metrics[k].name[0] || v - v != 0)
 			continue;
-		lua_pushnumber(L, r->metrics[k].value);
+		lua_pushnumber(L, v);
 		lua_setfield(L, -2, r->metrics[k].name);
 	}
 }
