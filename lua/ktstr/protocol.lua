@@ -65,6 +65,8 @@ local WORKER = { "table", fields = {
   start_s = "number", migrations = "integer", cpus = { "table", each = "integer" },
   wake = { "table?", fields = { count = "integer", mean_ns = "integer", p50_ns = "integer",
     p90_ns = "integer", p99_ns = "integer", max_ns = "integer", samples = "integer" } },
+  -- the work type's own figures by name (schbench's latency percentiles)
+  metrics = { "table?", each = "number" },
   exit = { "table?", fields = { code = "integer?", killed = "boolean?", signal = "integer?",
     core = "boolean?", lost = "boolean?", by_stop = "boolean?", by_op = "boolean?" } },
   error = "string?",

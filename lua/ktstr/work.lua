@@ -5,9 +5,12 @@ local M = {}
 
 -- Parameter names, kinds and defaults of the C work types (src/work_*.c,
 -- which re-checks ranges). Durations are seconds here; the runtime hands
--- the C side ns. A fourth field is a minimum the group sizes below need.
+-- the C side ns. A fourth field is a minimum the group sizes below need,
+-- or for an enum the names it takes.
 local SPIN = { "spin_iters", "int", 1024 }
 local CACHE = { { "size_kib", "int", 32 }, { "stride", "int", 64 } }
+-- asymmetric_waker's classes: rt is FIFO 50, deadline 0.5 ms every 10 ms.
+local CLASSES = { "cfs", "batch", "idle", "rt", "deadline", "ext" }
 M.TYPES = {
   spin_wait = {}, yield_heavy = {}, mixed = {}, io_sync_write = {}, fork_exit = {}, nice_sweep = {},
   alu_hot = { { "width", "int", 64 } },
@@ -23,13 +26,35 @@ M.TYPES = {
     { "spin_iters", "int", 64 } },
   mutex_contention = { { "contenders", "int", 4, 2 }, { "hold_iters", "int", 256 },
     { "work_iters", "int", 1024 } },
+  wake_chain = { { "depth", "int", 4, 2 }, { "wake", "enum", "pipe", { "pipe", "futex" } },
+    { "work_per_hop", "duration", 0.0001 } },
+  asymmetric_waker = { { "waker_class", "enum", "cfs", CLASSES },
+    { "wakee_class", "enum", "cfs", CLASSES }, { "burst_iters", "int", 1024 } },
+  thundering_herd = { { "waiters", "int", 7, 1 }, { "batches", "int", 1000, 1 },
+    { "inter_batch_ms", "int", 5 } },
+  epoll_storm = { { "producers", "int", 1, 1 }, { "consumers", "int", 2, 1 },
+    { "events_per_burst", "int", 32, 1 } },
+  signal_storm = { { "signals_per_iter", "int", 16, 1 }, { "work_iters", "int", 1024 } },
+  fan_out_compute = { { "fan_out", "int", 4, 1 }, { "cache_footprint_kib", "int", 256, 1 },
+    { "operations", "int", 5 }, { "sleep_usec", "int", 100 } },
+  cache_pipe = { { "size_kib", "int", 32, 1 }, { "burst_iters", "int", 1024 } },
+  ipc_variance = { { "hot_iters", "int", 100000, 1 }, { "cold_iters", "int", 1024, 1 },
+    { "period_iters", "int", 64, 1 } },
+  producer_consumer_imbalance = { { "producers", "int", 2, 1 }, { "consumers", "int", 1, 1 },
+    { "produce_rate_hz", "int", 1000, 1 }, { "consume_iters", "int", 4096 },
+    { "queue_depth_target", "int", 1024, 1 } },
+  preempt_storm = { { "cfs_workers", "int", 2, 1 }, { "rt_burst_iters", "int", 1024 },
+    { "rt_sleep_us", "int", 1000, 1 } },
+  schbench = { { "message_threads", "int", 1, 1 }, { "worker_threads", "int", 0 },
+    { "cache_footprint_kib", "int", 256, 1 }, { "operations", "int", 5 },
+    { "sleep_usec", "int", 100 }, { "skip_locking", "bool", false } },
 }
 
 -- Work that wants a CPU all the time: it never sleeps, yields, waits on
 -- another worker or changes its own weight or class. What it waits is
 -- what the scheduler decided (the cgroup fairness check compares these).
 M.CPU_BOUND = { spin_wait = true, alu_hot = true, cache_pressure = true,
-  page_fault_churn = true, affinity_churn = true }
+  page_fault_churn = true, affinity_churn = true, ipc_variance = true, signal_storm = true }
 
 -- Workers per group for the types whose workers pair up; the others are 1.
 local GROUP = {
@@ -37,6 +62,15 @@ local GROUP = {
   futex_ping_pong = function() return 2 end,
   futex_fan_out = function(p) return p.fan_out + 1 end,
   mutex_contention = function(p) return p.contenders end,
+  wake_chain = function(p) return p.depth end,
+  asymmetric_waker = function() return 2 end,
+  thundering_herd = function(p) return p.waiters + 1 end,
+  epoll_storm = function(p) return p.producers + p.consumers end,
+  signal_storm = function() return 2 end,
+  fan_out_compute = function(p) return p.fan_out + 1 end,
+  cache_pipe = function() return 2 end,
+  producer_consumer_imbalance = function(p) return p.producers + p.consumers end,
+  preempt_storm = function(p) return p.cfs_workers + 1 end,
 }
 
 M.PHASES = { spin = true, sleep = true, yield = true, io = true, alu_hot = true }
@@ -45,6 +79,12 @@ M.MAX_PHASES = 16
 local CHECK = {
   int = function(v, what, min) return V.integer(v, what, min or 0) end,
   bool = V.boolean,
+  enum = function(v, what, names)
+    for _, n in ipairs(names) do
+      if v == n then return v end
+    end
+    V.raise("%s: %s", what, V.unknown("choice", v, names))
+  end,
   duration = function(v, what)
     local s = V.duration(v, what)
     if s <= 0 then V.raise("%s: expected a duration > 0, got %s", what, tostring(v)) end

@@ -19,9 +19,11 @@ local PHASES = {
     { kind = "alu_hot", ns = 5000000 },
   },
 }
--- Members that never wait: the fan-out messenger only wakes others.
+-- Members that never wait: the fan-out messengers only wake others, and
+-- preempt_storm's fair-class members only spin.
 local function waits(name, member)
-  if name == "futex_fan_out" then return member > 0 end
+  if name == "futex_fan_out" or name == "fan_out_compute" then return member > 0 end
+  if name == "preempt_storm" then return member == 0 end
   return name ~= "mutex_contention"	-- contention is likely, not certain
 end
 

@@ -36,6 +36,47 @@ local TYPES = {
                           { "hold_iters", "int", 256, 0, ITERS_MAX },
                           { "work_iters", "int", 1024, 0, ITERS_MAX } }, 4, true },
   { "sequence", {}, 1, true },
+  { "wake_chain", { { "depth", "int", 4, 2, 16 }, { "wake", "enum", "pipe", 0, 1 },
+                    { "work_per_hop", "ns", 100000, 1, NS_MAX } }, 4, true },
+  { "asymmetric_waker", { { "waker_class", "enum", "cfs", 0, 5 },
+                          { "wakee_class", "enum", "cfs", 0, 5 },
+                          { "burst_iters", "int", 1024, 0, ITERS_MAX } }, 2, true },
+  { "thundering_herd", { { "waiters", "int", 7, 1, 15 }, { "batches", "int", 1000, 1, ITERS_MAX },
+                         { "inter_batch_ms", "int", 5, 0, 60000 } }, 8, true },
+  { "epoll_storm", { { "producers", "int", 1, 1, 15 }, { "consumers", "int", 2, 1, 15 },
+                     { "events_per_burst", "int", 32, 1, 1 << 20 } }, 3, true },
+  { "signal_storm", { { "signals_per_iter", "int", 16, 1, 1 << 20 },
+                      { "work_iters", "int", 1024, 0, ITERS_MAX } }, 2, false },
+  { "fan_out_compute", { { "fan_out", "int", 4, 1, 15 },
+                         { "cache_footprint_kib", "int", 256, 1, 65536 },
+                         { "operations", "int", 5, 0, 1 << 20 },
+                         { "sleep_usec", "int", 100, 0, 60000000 } }, 5, true },
+  { "cache_pipe", { { "size_kib", "int", 32, 1, 1048576 },
+                    { "burst_iters", "int", 1024, 0, ITERS_MAX } }, 2, true },
+  { "ipc_variance", { { "hot_iters", "int", 100000, 1, ITERS_MAX },
+                      { "cold_iters", "int", 1024, 1, ITERS_MAX },
+                      { "period_iters", "int", 64, 1, 1 << 20 } }, 1, false },
+  { "producer_consumer_imbalance", { { "producers", "int", 2, 1, 15 },
+                                     { "consumers", "int", 1, 1, 15 },
+                                     { "produce_rate_hz", "int", 1000, 1, 1000000 },
+                                     { "consume_iters", "int", 4096, 0, ITERS_MAX },
+                                     { "queue_depth_target", "int", 1024, 1, 1 << 20 } },
+    3, true },
+  { "preempt_storm", { { "cfs_workers", "int", 2, 1, 15 },
+                       { "rt_burst_iters", "int", 1024, 0, ITERS_MAX },
+                       { "rt_sleep_us", "int", 1000, 1, 60000000 } }, 3, true },
+  { "schbench", { { "message_threads", "int", 1, 1, 64 }, { "worker_threads", "int", 0, 0, 1024 },
+                  { "cache_footprint_kib", "int", 256, 1, 65536 },
+                  { "operations", "int", 5, 0, 1 << 20 },
+                  { "sleep_usec", "int", 100, 0, 60000000 },
+                  { "skip_locking", "bool", false, 0, 1 } }, 1, true },
+}
+
+-- The names an enum param takes, in the order of its values.
+local CHOICES = {
+  ["wake_chain.wake"] = { "pipe", "futex" },
+  ["asymmetric_waker.waker_class"] = { "cfs", "batch", "idle", "rt", "deadline", "ext" },
+  ["asymmetric_waker.wakee_class"] = { "cfs", "batch", "idle", "rt", "deadline", "ext" },
 }
 
 -- Other params set while one is pushed to a bound, so that checks between
@@ -45,6 +86,10 @@ local ROOM = {
   ["cache_yield.stride"] = { size_kib = 1048576 },
   ["page_fault_churn.region_kib"] = { touches_per_cycle = 1 },
   ["page_fault_churn.touches_per_cycle"] = { region_kib = 1048576 },
+  ["epoll_storm.producers"] = { consumers = 1 },
+  ["epoll_storm.consumers"] = { producers = 1 },
+  ["producer_consumer_imbalance.producers"] = { consumers = 1 },
+  ["producer_consumer_imbalance.consumers"] = { producers = 1 },
 }
 
 local PHASES = { { kind = "spin", ns = 1000000 } }
@@ -59,8 +104,9 @@ local function resolve(name, params)
   return core.work_resolve(name, params, name == "sequence" and PHASES or nil)
 end
 
-local function as_lua(kind, v)
+local function as_lua(kind, v, choices)
   if kind == "bool" then return v ~= 0 and v ~= false end
+  if kind == "enum" and math.type(v) == "integer" then return choices[v + 1] end
   return v
 end
 
@@ -97,12 +143,17 @@ describe("work_types", function()
           { name = got.name, kind = got.kind, default = got.default, min = got.min,
             max = got.max })
         assert.is_string(got.help)
+        assert.same(CHOICES[name .. "." .. p[1]], got.choices)
       end
     end)
   end
 
   it("gives sequence the phase kinds it takes", function()
-    assert.same({ "spin", "sleep", "yield", "io", "alu_hot" }, types[#types].phase_kinds)
+    local seq
+    for _, t in ipairs(types) do
+      if t.name == "sequence" then seq = t end
+    end
+    assert.same({ "spin", "sleep", "yield", "io", "alu_hot" }, seq.phase_kinds)
   end)
 end)
 
@@ -132,13 +183,14 @@ describe("work_resolve", function()
 
     for _, p in ipairs(params) do
       local pname, kind, _, min, max = table.unpack(p)
-      local unit = kind == "ns" and " ns" or ""
+      local choices = CHOICES[name .. "." .. pname]
+      local unit = kind == "ns" and " ns" or choices and ": " .. table.concat(choices, ", ") or ""
 
       it(("accepts %s.%s at both bounds (%d, %d)"):format(name, pname, min, max), function()
         for _, v in ipairs({ min, max }) do
           local w, err = resolve(name, with(ROOM[name .. "." .. pname], pname, v))
           assert.is_nil(err)
-          assert.equal(as_lua(kind, v), w.args[pname])
+          assert.equal(as_lua(kind, v, choices), w.args[pname])
         end
       end)
 

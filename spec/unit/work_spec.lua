@@ -110,7 +110,7 @@ end)
 describe("the work type table", function()
   local ok, core = pcall(require, "ktstr.core")
   local types = ok and core.work_types and core.work_types()
-  local KIND = { int = "int", ns = "duration", bool = "bool" }
+  local KIND = { int = "int", ns = "duration", bool = "bool", enum = "enum" }
 
   it("matches ktstr.core.work_types() for every type the C side has", function()
     if not types then return pending("ktstr.core.work_types is not there") end
@@ -124,6 +124,7 @@ describe("the work type table", function()
           if p.kind == "ns" then default = p.default / 1e9 end
           if p.kind == "bool" then default = p.default == true or p.default == 1 end
           assert.same({ p.name, KIND[p.kind], default }, { ours[i][1], ours[i][2], ours[i][3] }, t.name)
+          if p.kind == "enum" then assert.same(p.choices, ours[i][4], t.name) end
         end
       end
     end

@@ -1,4 +1,5 @@
 /* ktstr.core bindings for work types (src/work.c): their list and resolution. */
+#include <errno.h>
 #include <string.h>
 
 #include "l_work.h"
@@ -7,17 +8,26 @@ static const char *const l_work_kinds[] = {
 	[WP_INT] = "int",
 	[WP_NS] = "ns",
 	[WP_BOOL] = "bool",
+	[WP_ENUM] = "enum",
 };
 
-static void l_work_push_value(lua_State *L, const struct work_param *p, int64_t v)
+static void l_work_push_value(lua_State *L, const struct work_type *type, int k,
+			      int64_t v)
 {
+	const struct work_param *p = &type->params[k];
+
 	if (p->kind == WP_BOOL)
 		lua_pushboolean(L, v != 0);
+	else if (p->kind == WP_ENUM && v >= p->min && v <= p->max)
+		lua_pushstring(L, work_choices(type, k)[v]);
 	else
 		lua_pushinteger(L, v);
 }
 
-/* A param value from Lua: an integer (ns for durations), or a boolean for bools. */
+/*
+ * A param value from Lua: an integer (ns for durations), a boolean for
+ * bools, a choice's name (or index) for enums.
+ */
 static int64_t l_work_check_value(lua_State *L, const struct work_type *type,
 				  const struct work_param *p, int vidx)
 {
@@ -32,7 +42,8 @@ static int64_t l_work_check_value(lua_State *L, const struct work_type *type,
 		vidx = lua_absindex(L, vidx);
 		luaL_error(L, "%s.%s must be %s, got %s %s", type->name, p->name,
 			   p->kind == WP_NS ? "an integer number of ns" :
-			   p->kind == WP_BOOL ? "a boolean" : "an integer",
+			   p->kind == WP_BOOL ? "a boolean" :
+			   p->kind == WP_ENUM ? "a choice's name" : "an integer",
 			   luaL_typename(L, vidx), luaL_tolstring(L, vidx, NULL));
 	}
 	return v;
@@ -61,7 +72,17 @@ static int l_work_resolve_args(lua_State *L, const char *name, int pidx,
 			lua_pop(L, 2);	/* the table still anchors the key */
 			return work_resolve(s, name, &keys[n], vals, 1, err, errlen);
 		}
-		vals[n++] = l_work_check_value(L, type, &type->params[k], -1);
+		if (type->params[k].kind == WP_ENUM && lua_type(L, -1) == LUA_TSTRING) {
+			vals[n] = work_choice(type, k, lua_tostring(L, -1), err,
+					      errlen);
+			if (vals[n] < 0) {
+				lua_pop(L, 2);
+				return -EINVAL;
+			}
+			n++;
+		} else {
+			vals[n++] = l_work_check_value(L, type, &type->params[k], -1);
+		}
 		lua_pop(L, 1);
 	}
 	/* keys stay valid: the params table anchors them */
@@ -148,7 +169,7 @@ static void l_work_push_spec(lua_State *L, const struct work_spec *s)
 	lua_setfield(L, -2, "name");
 	lua_createtable(L, 0, (int)type->nparams);
 	for (i = 0; i < type->nparams; i++) {
-		l_work_push_value(L, &type->params[i], s->args[i]);
+		l_work_push_value(L, type, (int)i, s->args[i]);
 		lua_setfield(L, -2, type->params[i].name);
 	}
 	lua_setfield(L, -2, "args");
@@ -188,14 +209,17 @@ static int l_work_resolve(lua_State *L)
 	return 1;
 }
 
-static void l_work_push_param(lua_State *L, const struct work_param *p)
+static void l_work_push_param(lua_State *L, const struct work_type *type, int k)
 {
+	const struct work_param *p = &type->params[k];
+	const char *const *names = work_choices(type, k);
+
 	lua_createtable(L, 0, 6);
 	lua_pushstring(L, p->name);
 	lua_setfield(L, -2, "name");
 	lua_pushstring(L, l_work_kinds[p->kind]);
 	lua_setfield(L, -2, "kind");
-	l_work_push_value(L, p, p->def);
+	l_work_push_value(L, type, k, p->def);
 	lua_setfield(L, -2, "default");
 	lua_pushinteger(L, p->min);
 	lua_setfield(L, -2, "min");
@@ -203,6 +227,14 @@ static void l_work_push_param(lua_State *L, const struct work_param *p)
 	lua_setfield(L, -2, "max");
 	lua_pushstring(L, p->help);
 	lua_setfield(L, -2, "help");
+	if (names) {
+		lua_newtable(L);
+		for (int i = 0; names[i]; i++) {
+			lua_pushstring(L, names[i]);
+			lua_rawseti(L, -2, i + 1);
+		}
+		lua_setfield(L, -2, "choices");
+	}
 }
 
 static void l_work_push_strings(lua_State *L, const char *const *v, size_t n)
@@ -232,7 +264,7 @@ static void l_work_push_type(lua_State *L, const struct work_type *type)
 	lua_setfield(L, -2, "blocking");
 	lua_createtable(L, (int)type->nparams, 0);
 	for (i = 0; i < type->nparams; i++) {
-		l_work_push_param(L, &type->params[i]);
+		l_work_push_param(L, type, (int)i);
 		lua_rawseti(L, -2, (lua_Integer)i + 1);
 	}
 	lua_setfield(L, -2, "params");
@@ -245,7 +277,8 @@ static void l_work_push_type(lua_State *L, const struct work_type *type)
 
 /*
  * core.work_types() -> { {name=, unit=, group=, blocking=,
- *   params={ {name=, kind="int"|"ns"|"bool", default=, min=, max=, help=} },
+ *   params={ {name=, kind="int"|"ns"|"bool"|"enum", default=, min=, max=, help=
+ *     [, choices={"pipe", ...}]} },
  *   [phase_kinds={"spin", ...}]}, ... }
  */
 static int l_work_types(lua_State *L)

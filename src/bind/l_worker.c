@@ -436,6 +436,27 @@ static void l_push_wake(lua_State *L, const struct telem_wake_stats *w)
 	l_set_int(L, "samples", (lua_Integer)w->samples);
 }
 
+/* The work type's own figures by name (schbench's percentiles), or nil. */
+static void l_push_metrics(lua_State *L, const struct worker_report *r)
+{
+	unsigned k;
+
+	if (!r->nmetrics) {
+		lua_pushnil(L);
+		return;
+	}
+	lua_createtable(L, 0, (int)r->nmetrics);
+	for (k = 0; k < r->nmetrics; k++) {
+		double v = r->metrics[k].value;
+
+		/* a name still being written reads empty; no NaN or inf crosses */
+		if (!r->metrics[k].name[0] || v - v != 0)
+			continue;
+		lua_pushnumber(L, v);
+		lua_setfield(L, -2, r->metrics[k].name);
+	}
+}
+
 static void l_push_report(lua_State *L, struct worker_set *ws, unsigned i)
 {
 	static struct worker_report r;	/* 2 KB: keep it off the Lua C stack */
@@ -477,6 +498,8 @@ static void l_push_report(lua_State *L, struct worker_set *ws, unsigned i)
 	lua_setfield(L, -2, "cpus");
 	l_push_wake(L, &r.wake);
 	lua_setfield(L, -2, "wake");
+	l_push_metrics(L, &r);
+	lua_setfield(L, -2, "metrics");
 	l_push_exit(L, &r.exit);
 	lua_setfield(L, -2, "exit");
 	if (r.error_msg[0]) {
@@ -490,7 +513,8 @@ static void l_push_report(lua_State *L, struct worker_set *ws, unsigned i)
  *   wall_ns=, cpu_ns=, run_delay_ns= | nil, slices= | nil (nil without
  *   schedstat), max_gap_ns=, max_gap_cpu=, max_gap_at_ns=, cpus={...},
  *   migrations=, wake={count=, mean_ns=, p50_ns=,
- *   p90_ns=, p99_ns=, max_ns=} | nil, exit={code=} | {killed=, signal=} | nil,
+ *   p90_ns=, p99_ns=, max_ns=} | nil, metrics={name=number, ...} | nil,
+ *   exit={code=} | {killed=, signal=} | nil,
  *   error=msg | nil}, ... }   (a snapshot while running; exact after stop)
  */
 static int l_workers_reports(lua_State *L)

@@ -106,6 +106,25 @@ void telem_wake(struct telem *t, uint64_t ns)
 		t->wake_res[j] = ns;
 }
 
+int telem_metric(struct telem *t, const char *name, double value)
+{
+	uint32_t i, n = t->nmetrics;
+
+	for (i = 0; i < n; i++) {
+		if (strncmp(t->metrics[i].name, name, TELEM_METRIC_NAME) == 0) {
+			t->metrics[i].value = value;
+			return 0;
+		}
+	}
+	if (n >= TELEM_METRICS)
+		return -ENOSPC;
+	snprintf(t->metrics[n].name, TELEM_METRIC_NAME, "%s", name);
+	t->metrics[n].value = value;
+	/* a reader that sees the count sees the name and value under it */
+	__atomic_store_n(&t->nmetrics, n + 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
 void telem_end(struct telem *t)
 {
 	uint64_t cpu, delay, slices;

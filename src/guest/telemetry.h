@@ -7,6 +7,8 @@
 #define TELEM_CPUS_MAX		256
 #define TELEM_RESERVOIR		512
 #define TELEM_ERR_LEN		256
+#define TELEM_METRICS		16
+#define TELEM_METRIC_NAME	24
 
 /* Where a worker is in its life; the parent's start barrier reads it. */
 enum telem_state {
@@ -14,6 +16,12 @@ enum telem_state {
 	TELEM_PLACED,		/* in its cgroup, configured, waiting for the start */
 	TELEM_RUNNING,		/* telem_begin done, work loop running */
 	TELEM_DONE,		/* telem_end done, about to _exit */
+};
+
+/* A figure of a work type's own (schbench's percentiles), by name. */
+struct telem_metric {
+	char name[TELEM_METRIC_NAME];
+	double value;
 };
 
 /*
@@ -55,6 +63,9 @@ struct telem {
 	uint64_t wake_count, wake_sum_ns, wake_max_ns;
 	uint64_t rng;			/* xorshift64 state for the reservoir */
 	uint64_t wake_res[TELEM_RESERVOIR];	/* reservoir sample (Algorithm R) */
+
+	uint32_t nmetrics;		/* metrics[] in use, published last */
+	struct telem_metric metrics[TELEM_METRICS];
 } __attribute__((aligned(64)));
 
 /* Marks the start: clocks, the CPU, schedstat. Called by the worker itself. */
@@ -67,6 +78,11 @@ void telem_begin(struct telem *t);
 void telem_checkpoint(struct telem *t, uint64_t units);
 /* Records one wake latency (blocking work types). */
 void telem_wake(struct telem *t, uint64_t ns);
+/*
+ * Sets the metric name (at most TELEM_METRIC_NAME - 1 bytes) to value,
+ * adding it when new: 0, or -ENOSPC when TELEM_METRICS are in use.
+ */
+int telem_metric(struct telem *t, const char *name, double value);
 /* Marks the end: CPU time, run delay. Called by the worker when it stops. */
 void telem_end(struct telem *t);
 struct telem_wake_stats {

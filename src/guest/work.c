@@ -29,6 +29,17 @@ static const struct work_type *const work_types[] = {
 	&work_page_fault_churn,
 	&work_mutex_contention,
 	&work_sequence,
+	&work_wake_chain,
+	&work_asymmetric_waker,
+	&work_thundering_herd,
+	&work_epoll_storm,
+	&work_signal_storm,
+	&work_fan_out_compute,
+	&work_cache_pipe,
+	&work_ipc_variance,
+	&work_producer_consumer_imbalance,
+	&work_preempt_storm,
+	&work_schbench,
 };
 
 #define WORK_NTYPES (sizeof(work_types) / sizeof(work_types[0]))
@@ -130,12 +141,55 @@ static int work_err_unknown_param(const struct work_type *type, const char *key,
 	return -EINVAL;
 }
 
+const char *const *work_choices(const struct work_type *type, int k)
+{
+	/* a choices array need only reach the type's last enum param */
+	if (!type->choices || type->params[k].kind != WP_ENUM)
+		return NULL;
+	return type->choices[k];
+}
+
+/* "a, b, c": the names of a list, appended to err. */
+static void work_err_names(const char *const *names, char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; names && names[i]; i++) {
+		if (i)
+			work_err_cat(err, errlen, ", ");
+		work_err_cat(err, errlen, names[i]);
+	}
+}
+
+int work_choice(const struct work_type *type, int k, const char *name,
+		char *err, size_t errlen)
+{
+	const char *const *names = work_choices(type, k);
+	int i;
+
+	for (i = 0; names && names[i]; i++)
+		if (strcmp(names[i], name) == 0)
+			return i;
+	work_err(err, errlen, "%s.%s: unknown choice '%s'; valid: ", type->name,
+		 type->params[k].name, name);
+	work_err_names(names, err, errlen);
+	return -EINVAL;
+}
+
 static int work_check_range(const struct work_type *type,
 			    const struct work_param *p, int64_t v,
 			    char *err, size_t errlen)
 {
 	if (v >= p->min && v <= p->max)
 		return 0;
+	if (p->kind == WP_ENUM) {
+		work_err(err, errlen, "%s.%s: %lld is out of range (0..%lld: ",
+			 type->name, p->name, (long long)v, (long long)p->max);
+		work_err_names(work_choices(type, (int)(p - type->params)), err,
+			       errlen);
+		work_err_cat(err, errlen, ")");
+		return -EINVAL;
+	}
 	return work_err(err, errlen, "%s.%s: %lld is out of range (%lld..%lld%s)",
 			type->name, p->name, (long long)v, (long long)p->min,
 			(long long)p->max, p->kind == WP_NS ? " ns" : "");

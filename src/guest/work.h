@@ -13,11 +13,13 @@
 #define WORK_MAX_PHASES	16
 #define WORK_GROUP_MAX	16	/* largest group (futex_fan_out: fan_out + 1) */
 #define WORK_NS_MAX	60000000000LL	/* longest duration a parameter takes: 60 s */
+#define WORK_GROUP_FDS	2	/* fds a group_init may open for its group */
 
 enum work_param_kind {
 	WP_INT,		/* a count, size or iteration number */
 	WP_NS,		/* a duration in ns (lua/ktstr/work.lua converts "10ms", seconds) */
 	WP_BOOL,	/* 0 or 1 (Lua gives false/true) */
+	WP_ENUM,	/* an index into choices (Lua gives the name) */
 };
 
 struct work_param {
@@ -61,6 +63,9 @@ struct work_group {
 	int pipe_in[WORK_GROUP_MAX];
 	int pipe_out[WORK_GROUP_MAX];
 	unsigned size;
+	int32_t pid[WORK_GROUP_MAX];	/* each member's pid, set before the start */
+	int fd[WORK_GROUP_FDS];		/* group_init's fds (-1: none), kept by every member */
+	void *mem;			/* group_mem bytes, shared and zeroed; or NULL */
 };
 
 /* What a running worker knows about itself. */
@@ -79,6 +84,12 @@ struct work_type {
 	const char *unit;		/* what one work unit means, for reports */
 	const struct work_param *params;
 	size_t nparams;
+	/*
+	 * Per param, the names of a WP_ENUM's values (NULL-terminated; the
+	 * param's range is 0..n-1), indexed like params up to the last enum;
+	 * NULL when the type has no enum.
+	 */
+	const char *const *const *choices;
 	/* members per group from the resolved args; NULL means 1 */
 	unsigned (*group_size)(const struct work_spec *s);
 	int blocking;			/* records wake latencies */
@@ -87,6 +98,16 @@ struct work_type {
 	/* checks between parameters after the range checks; NULL: none */
 	int (*check)(const struct work_spec *s, char *err, size_t errlen);
 	int phased;			/* takes phases (sequence) */
+	/*
+	 * In the member, after its placement and before the start: what must
+	 * hold before any member runs (a sched class, a signal handler); a
+	 * failure is a spawn failure. NULL: none.
+	 */
+	int (*setup)(struct work_ctx *c, const struct work_spec *s);
+	/* bytes of extra shared memory per group (grp->mem); NULL: none */
+	size_t (*group_mem)(const struct work_spec *s);
+	/* in the parent before the fork, per group: open grp->fd[]; 0 or -errno */
+	int (*group_init)(struct work_group *g, const struct work_spec *s);
 };
 
 /* NULL when unknown. */
@@ -110,6 +131,14 @@ int work_set_phases(struct work_spec *s, const char *const *kinds,
 		    const int64_t *ns, size_t n, char *err, size_t errlen);
 /* The phase kinds a sequence takes, in a stable order; *n gets the count. */
 const char *const *work_phase_kinds(size_t *n);
+/*
+ * The index of choice name of an enum param, or -EINVAL with a message that
+ * names the valid choices.
+ */
+int work_choice(const struct work_type *type, int k, const char *name,
+		char *err, size_t errlen);
+/* The names of enum param k's values (NULL-terminated), or NULL. */
+const char *const *work_choices(const struct work_type *type, int k);
 /* Index of param name in s->type->params, or -1. */
 int work_param_index(const struct work_type *type, const char *name);
 /* Members per group of a resolved spec (1 when ungrouped). */

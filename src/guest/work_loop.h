@@ -23,6 +23,10 @@ extern const struct work_type work_spin_wait, work_yield_heavy, work_mixed,
 	work_cache_pressure, work_cache_yield, work_fork_exit, work_nice_sweep,
 	work_affinity_churn, work_policy_churn, work_page_fault_churn,
 	work_mutex_contention, work_sequence;
+extern const struct work_type work_wake_chain, work_asymmetric_waker,
+	work_thundering_herd, work_epoll_storm, work_signal_storm,
+	work_fan_out_compute, work_cache_pipe, work_ipc_variance,
+	work_producer_consumer_imbalance, work_preempt_storm, work_schbench;
 
 static inline int work_stopped(const struct work_ctx *c)
 {
@@ -101,6 +105,22 @@ static inline void work_futex_wake(uint32_t *uaddr, int n)
 	work_futex(uaddr, FUTEX_WAKE, n, NULL);
 }
 
+static inline uint32_t work_load(uint32_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+/* Stamps member's wake slot with now: its wake latency starts here. */
+static inline void work_stamp(struct work_group *g, unsigned member)
+{
+	__atomic_store_n(&g->stamp_ns[member], clock_now_ns(), __ATOMIC_RELEASE);
+}
+
+static inline uint64_t work_stamp_of(struct work_group *g, unsigned member)
+{
+	return __atomic_load_n(&g->stamp_ns[member], __ATOMIC_ACQUIRE);
+}
+
 /* Records now - stamp as a wake latency when the stamp is sane. */
 static inline void work_wake_from(const struct work_ctx *c, uint64_t now,
 				  uint64_t stamp)
@@ -108,6 +128,49 @@ static inline void work_wake_from(const struct work_ctx *c, uint64_t now,
 	if (stamp && stamp <= now)
 		telem_wake(c->t, now - stamp);
 }
+
+/* work_wake.c */
+
+/* Groups of two: the group_size of the paired types. */
+unsigned work_pair(const struct work_spec *s);
+
+/* The runtime must have set up a group of the size the spec asks for. */
+int work_check_group(struct work_ctx *c, const struct work_spec *s);
+/*
+ * Waits while *word == val: 0 with the new value in *now, 1 when stopped,
+ * or -errno. Each wait lasts at most a slice, so stop is seen in time.
+ */
+int work_wait_change(struct work_ctx *c, uint32_t *word, uint32_t val,
+		     uint32_t *now);
+/*
+ * A token ring on grp->futex[0], which counts hand-offs (mod size << 24,
+ * so that turns survive the wrap); member (count % size) holds it. The
+ * holder records its wake from its stamp slot, runs hop(c, arg) (nonzero:
+ * stopped), counts a unit, stamps the next member's slot, bumps the word
+ * and wakes `wake` members parked on it: the one whose turn it is runs,
+ * any other parks again. Returns at the stop: 0 or -errno.
+ */
+int work_futex_ring(struct work_ctx *c,
+		    int (*hop)(const struct work_ctx *c, uint64_t arg),
+		    uint64_t arg, int wake);
+/*
+ * Fan-out on grp->seq (the generation) and grp->futex[0] (the acks):
+ * work_broadcast stamps stamp_ns[0], bumps seq and wakes every member
+ * parked on it; work_broadcast_wait waits past generation *seen (updated)
+ * and records the wake from the stamp (0, 1 when stopped, -errno);
+ * work_acks_wait waits until n acks are in (0, 1, -errno); work_ack adds
+ * one, the n-th waking the waiter. A sender resets futex[0] before it
+ * broadcasts.
+ */
+void work_broadcast(struct work_group *g);
+int work_broadcast_wait(struct work_ctx *c, uint32_t *seen);
+int work_acks_wait(struct work_ctx *c, uint32_t n);
+void work_ack(struct work_ctx *c, uint32_t n);
+/*
+ * Reads one byte from a pipe, polling in slices: 0 with the byte read, 1
+ * when stopped, -EPIPE when the writer is gone, or -errno.
+ */
+int work_pipe_wait(struct work_ctx *c, int fd);
 
 /* work.c */
 
@@ -127,5 +190,21 @@ int work_tmpfile(int flags);
 /* snprintf into err; returns -EINVAL for the caller to pass on. */
 int work_err(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* work_compute.c: schbench's naive matrix multiply (fan_out_compute, schbench) */
+
+struct work_matrix {
+	uint64_t *v;	/* three n x n matrices: a, b and a x b */
+	size_t n;
+};
+
+/*
+ * Sizes three n x n u64 matrices to fill footprint_kib (n may be 0 for a
+ * footprint too small) and fills a and b; 0 or -errno.
+ */
+int work_matrix_init(struct work_matrix *m, uint64_t footprint_kib);
+void work_matrix_free(struct work_matrix *m);
+/* One multiply, checking *stop per row: nonzero when stopped part-way. */
+int work_matrix_multiply(const volatile int *stop, struct work_matrix *m);
 
 #endif

@@ -7,23 +7,7 @@
 
 #include "work_loop.h"
 
-static uint32_t work_load(uint32_t *p)
-{
-	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
-}
-
-static void work_stamp(struct work_group *g, unsigned member)
-{
-	__atomic_store_n(&g->stamp_ns[member], clock_now_ns(), __ATOMIC_RELEASE);
-}
-
-static uint64_t work_stamp_of(struct work_group *g, unsigned member)
-{
-	return __atomic_load_n(&g->stamp_ns[member], __ATOMIC_ACQUIRE);
-}
-
-/* The runtime must have set up a group of the size the spec asks for. */
-static int work_check_group(struct work_ctx *c, const struct work_spec *s)
+int work_check_group(struct work_ctx *c, const struct work_spec *s)
 {
 	unsigned n = work_group_size(s);
 
@@ -35,7 +19,7 @@ static int work_check_group(struct work_ctx *c, const struct work_spec *s)
 	return -EINVAL;
 }
 
-static unsigned two_members(const struct work_spec *s)
+unsigned work_pair(const struct work_spec *s)
 {
 	(void)s;
 	return 2;
@@ -47,7 +31,7 @@ static unsigned two_members(const struct work_spec *s)
  * member 0 starts it. The wait is poll() in slices so that stop is seen
  * even when the partner is gone and the runtime still holds the pipe.
  */
-static int pipe_wait(struct work_ctx *c, int fd)
+int work_pipe_wait(struct work_ctx *c, int fd)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	char b;
@@ -97,7 +81,7 @@ static int pipe_io_run(struct work_ctx *c, const struct work_spec *s)
 	if (c->member == 0)
 		rc = pipe_pass(c, next, s);
 	while (!rc) {
-		rc = pipe_wait(c, g->pipe_in[c->member]);
+		rc = work_pipe_wait(c, g->pipe_in[c->member]);
 		if (rc)
 			break;
 		work_wake_from(c, clock_now_ns(), work_stamp_of(g, c->member));
@@ -122,17 +106,13 @@ const struct work_type work_pipe_io = {
 	.unit = "burst_iters spins + one 1-byte pipe hand-off",
 	.params = pipe_io_params,
 	.nparams = 1,
-	.group_size = two_members,
+	.group_size = work_pair,
 	.blocking = 1,
 	.run = pipe_io_run,
 };
 
-/*
- * Waits while *word == val: 0 with the new value in *now, 1 when stopped,
- * or -errno. Each wait lasts at most a slice, so stop is seen in time.
- */
-static int futex_wait_change(struct work_ctx *c, uint32_t *word, uint32_t val,
-			     uint32_t *now)
+int work_wait_change(struct work_ctx *c, uint32_t *word, uint32_t val,
+		     uint32_t *now)
 {
 	int rc;
 
@@ -146,36 +126,41 @@ static int futex_wait_change(struct work_ctx *c, uint32_t *word, uint32_t val,
 	return 0;
 }
 
-/*
- * futex_ping_pong: futex[0] counts hand-offs; member (turn % 2) holds it.
- * The holder spins, stamps the partner's slot, bumps the word and wakes;
- * the partner's latency runs from that stamp to when it sees its turn.
- */
-static int futex_ping_pong_run(struct work_ctx *c, const struct work_spec *s)
+int work_futex_ring(struct work_ctx *c,
+		    int (*hop)(const struct work_ctx *c, uint64_t arg),
+		    uint64_t arg, int wake)
 {
 	struct work_group *g = c->grp;
-	uint32_t turn, *word;
-	int rc = work_check_group(c, s);
+	uint32_t size = g->size, wrap = size << 24, turn;
+	uint32_t *word = &g->futex[0];
+	int rc;
 
-	if (rc)
-		return rc;
-	word = &g->futex[0];
 	while (!work_stopped(c)) {
-		while ((turn = work_load(word)) % 2 != c->member) {
-			rc = futex_wait_change(c, word, turn, &turn);
+		while ((turn = work_load(word)) % size != c->member) {
+			rc = work_wait_change(c, word, turn, &turn);
 			if (rc)
 				return rc < 0 ? rc : 0;
 		}
 		if (turn)	/* the first turn was nobody's hand-off */
 			work_wake_from(c, clock_now_ns(), work_stamp_of(g, c->member));
-		if (work_spin(c, (uint64_t)s->args[0]))
+		if (hop(c, arg))
 			break;
 		telem_checkpoint(c->t, 1);
-		work_stamp(g, !c->member);
-		__atomic_store_n(word, turn + 1, __ATOMIC_RELEASE);
-		work_futex_wake(word, 1);
+		work_stamp(g, (c->member + 1) % size);
+		__atomic_store_n(word, (turn + 1) % wrap, __ATOMIC_RELEASE);
+		work_futex_wake(word, wake);
 	}
 	return 0;
+}
+
+/* futex_ping_pong: a futex ring of two, each turn spin_iters spins. */
+static int futex_ping_pong_run(struct work_ctx *c, const struct work_spec *s)
+{
+	int rc = work_check_group(c, s);
+
+	if (rc)
+		return rc;
+	return work_futex_ring(c, work_spin, (uint64_t)s->args[0], 1);
 }
 
 static const struct work_param futex_ping_pong_params[] = {
@@ -188,7 +173,7 @@ const struct work_type work_futex_ping_pong = {
 	.unit = "spin_iters spins + one futex hand-off",
 	.params = futex_ping_pong_params,
 	.nparams = 1,
-	.group_size = two_members,
+	.group_size = work_pair,
 	.blocking = 1,
 	.run = futex_ping_pong_run,
 };
@@ -207,48 +192,72 @@ static unsigned fan_out_members(const struct work_spec *s)
 	return (unsigned)s->args[FAN_OUT] + 1;
 }
 
+void work_broadcast(struct work_group *g)
+{
+	work_stamp(g, 0);
+	__atomic_add_fetch(&g->seq, 1, __ATOMIC_RELEASE);
+	work_futex_wake(&g->seq, INT_MAX);
+}
+
+int work_broadcast_wait(struct work_ctx *c, uint32_t *seen)
+{
+	/* seq starts at 0 in the zeroed page: generation 1 is never missed */
+	int rc = work_wait_change(c, &c->grp->seq, *seen, seen);
+
+	if (!rc)
+		work_wake_from(c, clock_now_ns(), work_stamp_of(c->grp, 0));
+	return rc;
+}
+
+int work_acks_wait(struct work_ctx *c, uint32_t n)
+{
+	uint32_t acks;
+	int rc;
+
+	while ((acks = work_load(&c->grp->futex[0])) < n) {
+		rc = work_wait_change(c, &c->grp->futex[0], acks, &acks);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+void work_ack(struct work_ctx *c, uint32_t n)
+{
+	if (__atomic_add_fetch(&c->grp->futex[0], 1, __ATOMIC_ACQ_REL) == n)
+		work_futex_wake(&c->grp->futex[0], 1);
+}
+
 static int fan_out_messenger(struct work_ctx *c, const struct work_spec *s)
 {
-	struct work_group *g = c->grp;
-	uint32_t acks, n = (uint32_t)s->args[FAN_OUT];
 	int rc;
 
 	while (!work_stopped(c)) {
 		if (work_spin(c, (uint64_t)s->args[FAN_SPIN]))
 			break;
-		__atomic_store_n(&g->futex[0], 0, __ATOMIC_RELAXED);
-		work_stamp(g, 0);
-		__atomic_add_fetch(&g->seq, 1, __ATOMIC_RELEASE);
-		work_futex_wake(&g->seq, INT_MAX);
+		__atomic_store_n(&c->grp->futex[0], 0, __ATOMIC_RELAXED);
+		work_broadcast(c->grp);
 		telem_checkpoint(c->t, 1);
-		while ((acks = work_load(&g->futex[0])) < n) {
-			rc = futex_wait_change(c, &g->futex[0], acks, &acks);
-			if (rc)
-				return rc < 0 ? rc : 0;
-		}
+		rc = work_acks_wait(c, (uint32_t)s->args[FAN_OUT]);
+		if (rc)
+			return rc < 0 ? rc : 0;
 	}
 	return 0;
 }
 
 static int fan_out_receiver(struct work_ctx *c, const struct work_spec *s)
 {
-	struct work_group *g = c->grp;
-	uint32_t seen = 0, seq;
+	uint32_t seen = 0;
 	int rc;
 
-	/* seq starts at 0 in the zeroed page: generation 1 is never missed */
 	while (!work_stopped(c)) {
-		rc = futex_wait_change(c, &g->seq, seen, &seq);
+		rc = work_broadcast_wait(c, &seen);
 		if (rc)
 			return rc < 0 ? rc : 0;
-		work_wake_from(c, clock_now_ns(), work_stamp_of(g, 0));
-		seen = seq;
 		if (work_spin(c, (uint64_t)s->args[FAN_SPIN]))
 			break;
 		telem_checkpoint(c->t, 1);
-		if (__atomic_add_fetch(&g->futex[0], 1, __ATOMIC_ACQ_REL) ==
-		    (uint32_t)s->args[FAN_OUT])
-			work_futex_wake(&g->futex[0], 1);
+		work_ack(c, (uint32_t)s->args[FAN_OUT]);
 	}
 	return 0;
 }

@@ -67,6 +67,8 @@ struct worker_set {
 	struct worker_shm *shm;
 	struct telem *telem;
 	struct work_group *groups;	/* NULL for ungrouped work */
+	void *group_mem;		/* ngroups x group_mem_len, after groups */
+	size_t group_mem_len;
 	int *pipes;			/* the parent's copies, 2 per worker */
 	struct worker *w;
 	int started, stopped;
@@ -221,15 +223,28 @@ static int worker_join_cgroup(struct worker_set *ws, struct telem *t)
 	return rc;
 }
 
-/* Everything but stdio and this member's two pipe ends: EOF must mean "gone". */
-static void worker_close_fds(int keep_a, int keep_b)
+static int worker_cmp_int(const void *a, const void *b)
 {
-	int keep[2] = { keep_a < keep_b ? keep_a : keep_b,
-			keep_a < keep_b ? keep_b : keep_a };
-	unsigned lo = 3;
-	int i;
+	return *(const int *)a - *(const int *)b;
+}
 
-	for (i = 0; i < 2; i++) {
+/*
+ * Everything but stdio, this member's two pipe ends and its group's fds:
+ * EOF must mean "gone".
+ */
+static void worker_close_fds(const struct work_group *g, unsigned member)
+{
+	int keep[2 + WORK_GROUP_FDS], n = 0, i;
+	unsigned lo = 3;
+
+	if (g) {
+		keep[n++] = g->pipe_in[member];
+		keep[n++] = g->pipe_out[member];
+		for (i = 0; i < WORK_GROUP_FDS; i++)
+			keep[n++] = g->fd[i];
+	}
+	qsort(keep, n, sizeof(keep[0]), worker_cmp_int);
+	for (i = 0; i < n; i++) {
 		if (keep[i] < (int)lo)
 			continue;
 		if ((unsigned)keep[i] > lo)
@@ -300,14 +315,23 @@ static void __attribute__((noreturn)) worker_child(struct worker_set *ws,
 		signal(sigs[k], SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (c.grp)
-		worker_close_fds(c.grp->pipe_in[c.member], c.grp->pipe_out[c.member]);
-	else
-		worker_close_fds(-1, -1);
+	worker_close_fds(c.grp, c.member);
 	t->pid = getpid();
 	if (worker_setup(ws, t))
 		_exit(2);
 	sched_getaffinity(0, sizeof(c.cpus), &c.cpus);
+	if (c.grp)
+		c.grp->pid[c.member] = t->pid;
+	if (!ws->run && ws->spec.type->setup) {
+		rc = ws->spec.type->setup(&c, &ws->spec);
+		if (rc < 0) {
+			t->error = rc;
+			if (!t->error_msg[0])
+				snprintf(t->error_msg, sizeof(t->error_msg),
+					 "%s: setup: %s", ws->name, strerror(-rc));
+			_exit(2);
+		}
+	}
 	__atomic_store_n(&t->state, TELEM_PLACED, __ATOMIC_RELEASE);
 	__atomic_add_fetch(&ws->shm->placed, 1, __ATOMIC_ACQ_REL);
 	worker_wait_go(ws->shm);
@@ -469,23 +493,30 @@ static void worker_close_pipes(struct worker_set *ws)
 {
 	unsigned k;
 
-	for (k = 0; ws->pipes && k < 2 * ws->n; k++) {
+	for (k = 0; ws->pipes && k < (2 + WORK_GROUP_FDS) * ws->n; k++) {
 		if (ws->pipes[k] >= 0)
 			close(ws->pipes[k]);
 		ws->pipes[k] = -1;
 	}
 }
 
-/* Member k writes pipe_out[k]; member k+1 (mod size) reads it as pipe_in. */
-static int worker_make_pipes(struct worker_set *ws)
+/*
+ * Member k writes pipe_out[k]; member k+1 (mod size) reads it as pipe_in.
+ * Then the type's group_init opens the group's own fds; the parent keeps
+ * a copy of every fd in ws->pipes, to close once the members have theirs.
+ */
+static int worker_make_pipes(struct worker_set *ws, char *err, size_t errlen)
 {
-	unsigned g, k, np = 0;
-	int p[2];
+	const struct work_type *type = ws->spec.type;
+	unsigned g, k, np = 0, nfds = (2 + WORK_GROUP_FDS) * ws->n;
+	int p[2], rc;
 
-	ws->pipes = malloc(2 * ws->n * sizeof(*ws->pipes));
-	if (!ws->pipes)
+	ws->pipes = malloc(nfds * sizeof(*ws->pipes));
+	if (!ws->pipes) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		return -ENOMEM;
-	for (k = 0; k < 2 * ws->n; k++)
+	}
+	for (k = 0; k < nfds; k++)
 		ws->pipes[k] = -1;
 	for (g = 0; g < ws->ngroups; g++) {
 		struct work_group *grp = &ws->groups[g];
@@ -493,17 +524,34 @@ static int worker_make_pipes(struct worker_set *ws)
 		grp->size = ws->gsize;
 		for (k = 0; k < WORK_GROUP_MAX; k++)
 			grp->pipe_in[k] = grp->pipe_out[k] = -1;
+		for (k = 0; k < WORK_GROUP_FDS; k++)
+			grp->fd[k] = -1;
+		if (ws->group_mem)
+			grp->mem = (char *)ws->group_mem + g * ws->group_mem_len;
 	}
 	for (g = 0; g < ws->ngroups; g++) {
 		struct work_group *grp = &ws->groups[g];
 
 		for (k = 0; k < ws->gsize; k++) {
-			if (pipe2(p, O_CLOEXEC) < 0)
-				return -errno;
+			if (pipe2(p, O_CLOEXEC) < 0) {
+				rc = -errno;
+				snprintf(err, errlen, "pipe: %s", strerror(-rc));
+				return rc;
+			}
 			ws->pipes[np++] = p[0];
 			ws->pipes[np++] = p[1];
 			grp->pipe_out[k] = p[1];
 			grp->pipe_in[(k + 1) % ws->gsize] = p[0];
+		}
+		if (!type->group_init)
+			continue;
+		rc = type->group_init(grp, &ws->spec);
+		for (k = 0; k < WORK_GROUP_FDS; k++)
+			ws->pipes[np++] = grp->fd[k];
+		if (rc) {
+			snprintf(err, errlen, "%s: group %u: %s", type->name, g,
+				 strerror(-rc));
+			return rc;
 		}
 	}
 	return 0;
@@ -608,8 +656,11 @@ static int worker_alloc(struct worker_set **out, const struct work_spec *spec,
 			ws->w[i].has_cpus = 1;
 		}
 	}
+	if (ws->ngroups && spec->type->group_mem)
+		ws->group_mem_len = (spec->type->group_mem(spec) + 63) / 64 * 64;
 	len = sizeof(struct worker_shm) + n * sizeof(struct telem) +
 	      ws->ngroups * sizeof(struct work_group);
+	len = (len + 63) / 64 * 64 + ws->ngroups * ws->group_mem_len;
 	len = (len + page - 1) / page * page;
 	ws->map = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -625,6 +676,10 @@ static int worker_alloc(struct worker_set **out, const struct work_spec *spec,
 	ws->telem = (struct telem *)(ws->shm + 1);
 	if (ws->ngroups)
 		ws->groups = (struct work_group *)(ws->telem + n);
+	if (ws->group_mem_len)
+		ws->group_mem = (char *)ws->map +
+			(sizeof(struct worker_shm) + n * sizeof(struct telem) +
+			 ws->ngroups * sizeof(struct work_group) + 63) / 64 * 64;
 	*out = ws;
 	return 0;
 }
@@ -647,11 +702,9 @@ int worker_spawn(struct worker_set **out, const struct work_spec *spec,
 		return rc;
 	}
 	if (ws->groups) {
-		rc = worker_make_pipes(ws);
-		if (rc) {
-			snprintf(err, errlen, "pipe: %s", strerror(-rc));
+		rc = worker_make_pipes(ws, err, errlen);
+		if (rc)
 			goto fail;
-		}
 	}
 	for (i = 0; i < n; i++) {
 		pid = fork();
@@ -743,6 +796,7 @@ void worker_report(struct worker_set *ws, unsigned i, struct worker_report *r)
 	static struct telem s;	/* 5 KB: off the stack; reports are serial */
 	struct worker *w = &ws->w[i];
 	uint64_t end;
+	unsigned k;
 
 	worker_reap(ws);
 	memcpy(&s, &ws->telem[i], sizeof(s));
@@ -784,6 +838,10 @@ void worker_report(struct worker_set *ws, unsigned i, struct worker_report *r)
 		}
 	}
 	telem_wake_stats(&s, &r->wake);
+	r->nmetrics = s.nmetrics < TELEM_METRICS ? s.nmetrics : TELEM_METRICS;
+	memcpy(r->metrics, s.metrics, sizeof(r->metrics));
+	for (k = 0; k < r->nmetrics; k++)
+		r->metrics[k].name[TELEM_METRIC_NAME - 1] = '\0';
 	r->exit = w->exit;
 	r->error = s.error;
 	snprintf(r->error_msg, sizeof(r->error_msg), "%s", s.error_msg);

@@ -57,6 +57,8 @@ struct worker_report {
 	uint64_t migrations;
 	uint64_t cpus_seen[TELEM_CPUS_MAX / 64];
 	struct telem_wake_stats wake;
+	unsigned nmetrics;		/* the work type's own figures */
+	struct telem_metric metrics[TELEM_METRICS];
 	struct worker_exit exit;
 	int error;			/* -errno from the work or setup, 0 if none */
 	char error_msg[TELEM_ERR_LEN];
