@@ -8,6 +8,7 @@ local fault = require("ktstr.fault")
 local junit = require("ktstr.host.junit")
 local observer = require("ktstr.host.observer")
 local partition = require("ktstr.host.partition")
+local payload = require("ktstr.payload")
 local pool = require("ktstr.host.pool")
 local progress = require("ktstr.host.progress")
 local report = require("ktstr.host.report")
@@ -170,9 +171,13 @@ local function run_in_guest(item, o, held)
   local script = "/scripts/" .. basename(item.file)
   local plan, perr = sched_plan(t)
   if perr then return nil, perr end
+  -- the scheduler's binary and the payloads' programs, each with its libraries
+  local files, ferr = payload.files(t)
+  if not files then return nil, fault.failure("bad_input", ferr) end
+  table.move(plan and plan.files or {}, 1, plan and #plan.files or 0, #files + 1, files)
   local h <close>, f = vm.boot({ topo = topo_of(t), kernel = item.kernel or o.kernel,
     keep = o.keep, kaslr = t.kaslr,
-    files = plan and plan.files, cmdline = plan and plan.cmdline, label = t.name,
+    files = files, cmdline = plan and plan.cmdline, label = t.name,
     run_files = { { src = item.file, dst = script } } })
   if not h then return nil, f end
   o.progress:set(t.name .. ": running")
