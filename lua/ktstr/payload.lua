@@ -225,19 +225,25 @@ function M.by_name(test, name)
   end
 end
 
--- What to pack into the guest: { {src = ELF, dst = where the guest runs it}, ... }, or nil, why.
-function M.files(test)
+--[[
+What to pack into the guest for tests (those of one script: the guest loads
+the whole script, so every payload it declares must be found there):
+{ {src = ELF, dst = where the guest runs it}, ... }, or nil, why.
+]]
+function M.files(tests)
   local out, seen = {}, {}
-  for _, def in ipairs(M.declared(test)) do
-    local p = def.payload
-    local was = seen[p.exec]
-    if was and was ~= p.binary then
-      return nil, ("%s: payload '%s': %s would be %s, but another payload packs %s there")
-        :format(def.source, def.name, p.exec, p.binary, was)
-    end
-    if not was then
-      seen[p.exec] = p.binary
-      out[#out + 1] = { src = p.binary, dst = p.exec }
+  for _, test in ipairs(tests) do
+    for _, def in ipairs(M.declared(test)) do
+      local p = def.payload
+      local was = seen[p.exec]
+      if was and was ~= p.binary then
+        return nil, ("%s: payload '%s': %s would be %s, but another payload packs %s there")
+          :format(def.source, def.name, p.exec, p.binary, was)
+      end
+      if not was then
+        seen[p.exec] = p.binary
+        out[#out + 1] = { src = p.binary, dst = p.exec }
+      end
     end
   end
   return out

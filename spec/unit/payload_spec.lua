@@ -65,7 +65,7 @@ ktstr.test{ name = "r", payloads = { p }, run = function() return ktstr.pass() e
       local found = payload.declared(t)
       assert.are.equal(1, #found, t.name)
       assert.are.equal("p", found[1].name)
-      assert.are.same({ { src = found[1].payload.binary, dst = "/bin/true" } }, payload.files(t))
+      assert.are.same({ { src = found[1].payload.binary, dst = "/bin/true" } }, payload.files({ t }))
     end
     assert.are.equal("p", payload.by_name(test.registry()[1], "p#2").name)
     assert.is_nil(payload.by_name(test.registry()[1], "q"))
@@ -76,10 +76,10 @@ ktstr.test{ name = "r", payloads = { p }, run = function() return ktstr.pass() e
       local t = { steps = { { setup = {
         { name = "a", payload = { exec = "/bin/x", binary = "/usr/bin/x" } },
         { name = "b", payload = { exec = "/bin/x", binary = "/usr/bin/x" } } }, ops = {} } } }
-      assert.are.same({ { src = "/usr/bin/x", dst = "/bin/x" } }, payload.files(t))
+      assert.are.same({ { src = "/usr/bin/x", dst = "/bin/x" } }, payload.files({ t, t }))
       t.steps[1].setup[2] = { name = "b", source = "tests/x.lua:4",
         payload = { exec = "/bin/x", binary = "/opt/x" } }
-      local files, err = payload.files(t)
+      local files, err = payload.files({ t })
       assert.is_nil(files)
       assert.are.equal("tests/x.lua:4: payload 'b': /bin/x would be /opt/x, but another payload " ..
         "packs /usr/bin/x there", err)
