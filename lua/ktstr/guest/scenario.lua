@@ -215,6 +215,10 @@ function OPS.spawn(self, o) spawn(self:get(o.cgroup, o.source), o.workers, o.wor
 -- Re-pins every running worker of the cgroup; later spawns keep the def's affinity.
 function OPS.set_affinity(self, o)
   local inst = self:get(o.cgroup, o.source)
+  if inst.payload and #inst.sets == 0 then
+    mistake(o.source, "set_affinity: cgroup '%s' runs a payload, whose threads ktstr does not " ..
+      "pin: set_cpuset limits it", o.cgroup)
+  end
   local total = 0
   for _, ws in ipairs(inst.sets) do total = total + #ws:pids() end
   local lists
