@@ -17,7 +17,7 @@ local function with(self, key, value)
 end
 
 local function what(self, method)
-  return ("cgroup '%s': %s"):format(self[DEF].name, method)
+  return ("%s '%s': %s"):format(self[DEF].payload and "payload" or "cgroup", self[DEF].name, method)
 end
 
 -- Workers must fill whole groups (pipe_io pairs, mutex_contention contenders, ...).
@@ -157,10 +157,20 @@ end
 
 local NAMES = V.sorted(methods)
 local RENAMED = { work_type = "work" }  -- the Rust builder's name, as the tutorial spells it
-Builder.__index = function(_, k)
+-- What shapes workers, not a cgroup: a payload's cgroup runs its own program instead.
+M.WORKER_ONLY = { workers = true, workers_pct = true, work = true, comm = true,
+  sched_policy = true, affinity = true }
+Builder.__index = function(self, k)
+  local def = rawget(self, DEF)
+  if def and def.payload and M.WORKER_ONLY[k] then
+    V.raise("payload '%s': %s does not apply: a payload's cgroup runs its program, not workers",
+      def.name, k)
+  end
   return methods[k] or V.raise("ktstr.cgroup: %s", V.unknown("method", k, NAMES, RENAMED))
 end
-Builder.__tostring = function(self) return ("ktstr.cgroup('%s')"):format(self[DEF].name) end
+Builder.__tostring = function(self)
+  return ("ktstr.%s('%s')"):format(self[DEF].payload and "payload" or "cgroup", self[DEF].name)
+end
 
 -- ktstr.cgroup("name"): a cgroup under the ktstr root, named by a path segment.
 function M.new(name)
@@ -172,12 +182,19 @@ function M.is(v)
   return getmetatable(v) == Builder
 end
 
+-- The cgroup of a payload (ktstr.payload): payload is what ktstr.payload checked.
+function M.payload(name, payload)
+  return setmetatable({ [DEF] = { name = name, source = V.where(), payload = payload } }, Builder)
+end
+
 -- The plain table the executor takes, defaults filled in: spin_wait, and
--- one group of workers (1 for most work types) unless workers were given.
+-- one group of workers (1 for most work types) unless workers were given
+-- (a payload's cgroup has neither: def.payload runs instead).
 function M.unwrap(b, w)
   if not M.is(b) then V.raise("%s: expected ktstr.cgroup(...), got %s", w, tostring(b)) end
   local def = {}
   for k, v in pairs(b[DEF]) do def[k] = v end
+  if def.payload then return def end
   def.work = def.work or work.api.spin_wait()
   if not def.workers and not def.workers_pct then def.workers = work.group_size(def.work) end
   return def

@@ -6,6 +6,7 @@ return V.strict({
   test = require("ktstr.test").new,
   scheduler = require("ktstr.scheduler").new,
   cgroup = require("ktstr.cgroupdef").new,
+  payload = require("ktstr.payload").new,
   work = require("ktstr.work").api,
   phase = require("ktstr.work").phase_api,
   cpuset = require("ktstr.cpuset").api,

@@ -80,6 +80,15 @@ local SCHED_RUN = { "table", fields = {
   exit = opt(PROC_EXIT), killed_at_stop = "boolean?", log = "string?", kernel = "string?",
 } }
 
+-- One payload's run (guest/payload.lua's result): how it ended, its metrics, its output's tails.
+local PAYLOAD = { "table", fields = {
+  name = "string", step = "string?", parser = "string?", argv = { "table", each = "string" },
+  cpus = { "string?", valid = cpulist }, exit = opt(PROC_EXIT), by_op = "boolean?",
+  timed_out = "boolean?", started_s = "number", ended_s = "number?",
+  metrics = { "table?", each = "number" }, parse_error = "string?",
+  stdout_tail = "string?", stderr_tail = "string?",
+} }
+
 local DETAIL = { "table", fields = { check = "string?", status = { "string", enum = verdict.RANK },
   msg = "string" } }
 
@@ -94,6 +103,8 @@ local RESULT = { "table", fields = {
   snapshots = { "table?", each = "string" },
   sched = opt(SCHED_RUN),
   sched_runs = { "table?", each = SCHED_RUN },
+  -- by name ("stress", "stress#2" when run again)
+  payloads = { "table?", each = PAYLOAD },
   -- what a test body returned
   verdict = { "table?", fields = { status = { "string", enum = verdict.RANK },
     details = { "table", each = DETAIL }, stats = "table?" } },

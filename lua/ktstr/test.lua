@@ -12,7 +12,7 @@ local TOPOLOGY = { { "numa_nodes", 1 }, { "llcs", 1 }, { "cores", 2 }, { "thread
 local KEYS = { name = true, memory_mib = true, scheduler = true, extra_sched_args = true,
   duration_s = true, watchdog_timeout_s = true, defs = true, steps = true, backdrop = true,
   run = true, post_vm = true, num_snapshots = true, expect_err = true, kaslr = true,
-  expect_scx_bpf_error_contains = true, expect_scx_bpf_error_matches = true }
+  expect_scx_bpf_error_contains = true, expect_scx_bpf_error_matches = true, payloads = true }
 for _, t in ipairs(TOPOLOGY) do KEYS[t[1]] = true end
 for k in pairs(thresholds.KEYS) do KEYS[k] = true end
 
@@ -58,6 +58,17 @@ local function body(t, test, w)
     test.run = t.run
   end
   if test.steps then step.check(test.steps, test.backdrop, test, test.scheduler ~= nil) end
+  -- the payloads a run(ctx) body starts: declared here so that they are packed
+  if t.payloads ~= nil then
+    test.payloads = {}
+    for i, b in ipairs(V.list(t.payloads, w .. ": payloads")) do
+      local def = cgroupdef.unwrap(b, ("%s: payloads[%d]"):format(w, i))
+      if not def.payload then
+        V.raise("%s: payloads[%d]: expected ktstr.payload{...}, got %s", w, i, tostring(b))
+      end
+      test.payloads[i] = def
+    end
+  end
 end
 
 -- SCX_WATCHDOG_MAX_TIMEOUT: the kernel refuses a longer timeout_ms.

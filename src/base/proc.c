@@ -4,9 +4,11 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -15,11 +17,40 @@
 #include "clock.h"
 #include "proc.h"
 
-/* Runs in the child: never returns; reports exec failure through errfd. */
+/* Moves the calling process into the cgroup v2 directory dir; 0 or -1 with errno. */
+static int proc_join(const char *dir)
+{
+	char path[4096];
+	int fd, n;
+
+	if (snprintf(path, sizeof(path), "%s/cgroup.procs", dir) >= (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = (int)write(fd, "0", 1);
+	if (n == 1)
+		return close(fd);
+	n = errno;
+	close(fd);
+	errno = n;
+	return -1;
+}
+
+/* What the child was doing when it failed, as proc.failed says it. */
+static const char *const proc_stages[] = { "exec", "joining the cgroup", "setting nice",
+					   "opening the output", "changing directory" };
+
+/*
+ * Runs in the child: never returns; reports a failure through errfd as
+ * two ints, the stage (an index of proc_stages) and errno.
+ */
 static void proc_child(char *const argv[], const struct proc_opts *o,
 		       int out, int err, int errfd, pid_t parent)
 {
-	int e;
+	int e[2] = { 0, 0 };
 
 	if (o->new_pgrp)
 		setpgid(0, 0);
@@ -37,24 +68,38 @@ static void proc_child(char *const argv[], const struct proc_opts *o,
 			close(fd);
 		}
 	}
+	e[0] = 1;
+	if (o->cgroup && proc_join(o->cgroup) < 0)
+		goto fail;
+	e[0] = 2;
+	if (o->set_nice && setpriority(PRIO_PROCESS, 0, o->nice) < 0)
+		goto fail;
+	e[0] = 3;
 	if (o->out_path) {
-		out = open(o->out_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		out = open(o->out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 		if (out < 0)
 			goto fail;
 		err = out;
+		if (o->err_path) {
+			err = open(o->err_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+			if (err < 0)
+				goto fail;
+		}
 	}
 	dup2(out, 1);
 	dup2(o->merge_stderr ? out : err, 2);
+	e[0] = 4;
 	if (o->cwd && chdir(o->cwd) < 0)
 		goto fail;
 	signal(SIGPIPE, SIG_DFL);
+	e[0] = 0;
 	if (o->env)
 		execvpe(argv[0], argv, o->env);
 	else
 		execvp(argv[0], argv);
 fail:
-	e = errno;
-	if (write(errfd, &e, sizeof(e)) < 0)
+	e[1] = errno;
+	if (write(errfd, e, sizeof(e)) < 0)
 		_exit(127);
 	_exit(127);
 }
@@ -63,7 +108,7 @@ int proc_spawn(struct proc *p, char *const argv[], const struct proc_opts *o)
 {
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, ex[2] = { -1, -1 };
 	pid_t parent = getpid();
-	int rc = 0, e;
+	int rc = 0, e, why[2];
 	ssize_t n;
 
 	memset(p, 0, sizeof(*p));
@@ -85,12 +130,13 @@ int proc_spawn(struct proc *p, char *const argv[], const struct proc_opts *o)
 	close(ex[1]);
 	ex[1] = -1;
 	do
-		n = read(ex[0], &e, sizeof(e));
+		n = read(ex[0], why, sizeof(why));
 	while (n < 0 && errno == EINTR);
-	if (n == sizeof(e)) {
+	if (n == sizeof(why)) {
 		waitpid(p->pid, &p->status, 0);
 		p->reaped = 1;
-		rc = -e;
+		p->failed = proc_stages[why[0]];
+		rc = -why[1];
 		goto out;
 	}
 	if (!o->out_path) {

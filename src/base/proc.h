@@ -9,6 +9,7 @@ struct proc {
 	int out_fd, err_fd;	/* -1 once at EOF */
 	int status;		/* wait status once reaped */
 	int reaped;
+	const char *failed;	/* after a failed spawn: "exec", "joining the cgroup", ... */
 };
 
 struct proc_opts {
@@ -23,9 +24,19 @@ struct proc_opts {
 	 * children (schedulers) whose output nobody drains while they run.
 	 */
 	const char *out_path;
+	const char *err_path;	/* with out_path: stderr to this file instead */
+	/*
+	 * A cgroup v2 directory the child joins before exec, so that the
+	 * program and everything it forks run there from the first instruction.
+	 */
+	const char *cgroup;
+	int set_nice, nice;	/* setpriority before exec */
 };
 
-/* Forks and execs argv[0] (PATH search); 0 or -errno (exec failure included). */
+/*
+ * Forks and execs argv[0] (PATH search); 0 or -errno (exec failure included;
+ * p->failed then says what the child was doing).
+ */
 int proc_spawn(struct proc *p, char *const argv[], const struct proc_opts *o);
 /*
  * Waits up to ms (-1 forever) for output; returns bytes read into buf with

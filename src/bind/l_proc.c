@@ -1,6 +1,8 @@
 /* ktstr.core bindings for child processes with piped output. */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "src/base/proc.h"
 #include "lk.h"
@@ -12,7 +14,10 @@ static struct proc *check_proc(lua_State *L)
 	return luaL_checkudata(L, 1, PROC_MT);
 }
 
-/* core.spawn(argv [, {merge_stderr=, new_pgrp=, cwd=, output=path}]) -> proc | nil, err, code */
+/*
+ * core.spawn(argv [, {merge_stderr=, new_pgrp=, cwd=, output=path, stderr=path, cgroup=dir,
+ * nice=n}]) -> proc | nil, err, code
+ */
 static int l_spawn(lua_State *L)
 {
 	struct proc_opts o = { .pdeathsig = SIGKILL, .stdin_null = 1 };
@@ -27,6 +32,16 @@ static int l_spawn(lua_State *L)
 		o.new_pgrp = lk_opt_bool_field(L, 2, "new_pgrp", 1);
 		o.cwd = lk_opt_str_field(L, 2, "cwd", NULL);
 		o.out_path = lk_opt_str_field(L, 2, "output", NULL);
+		o.err_path = lk_opt_str_field(L, 2, "stderr", NULL);
+		o.cgroup = lk_opt_str_field(L, 2, "cgroup", NULL);
+		lua_getfield(L, 2, "nice");
+		o.set_nice = !lua_isnil(L, -1);
+		lua_pop(L, 1);
+		o.nice = (int)lk_opt_int_field(L, 2, "nice", 0);
+		if (o.err_path && !o.out_path)
+			return luaL_error(L, "spawn: stderr= goes with output=");
+		if (o.set_nice && (o.nice < -20 || o.nice > 19))
+			return luaL_error(L, "spawn: nice must be -20..19, got %d", o.nice);
 	} else {
 		o.new_pgrp = 1;
 	}
@@ -36,6 +51,13 @@ static int l_spawn(lua_State *L)
 	p->out_fd = p->err_fd = -1;
 	luaL_setmetatable(L, PROC_MT);
 	rc = proc_spawn(p, argv, &o);
+	if (rc && p->failed && strcmp(p->failed, "exec")) {
+		char obj[512];
+
+		snprintf(obj, sizeof(obj), "%s (%s %s)", argv[0], p->failed,
+			 !strcmp(p->failed, "joining the cgroup") ? o.cgroup : "");
+		return lk_fail(L, rc, "spawn", obj);
+	}
 	return rc ? lk_fail(L, rc, "spawn", argv[0]) : 1;
 }
 

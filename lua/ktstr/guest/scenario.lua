@@ -2,6 +2,7 @@
 local core = require("ktstr.core")
 local cpuset = require("ktstr.cpuset")
 local fault = require("ktstr.fault")
+local payload = require("ktstr.guest.payload")
 local show = require("ktstr.show")
 local sched = require("ktstr.guest.sched")
 local step = require("ktstr.step")
@@ -69,7 +70,8 @@ sleep; nil: NO_HOST.
 function M.new(test, topo, plan, link)
   local self = setmetatable({ test = test, topo = topo, duration_s = test.duration_s,
     live = {}, done = {}, timeline = {}, t0 = core.now(), all_cpus = core.cpus_online(),
-    plan = plan, sched_runs = {}, snapshots = {}, link = link or NO_HOST }, Ctx)
+    plan = plan, sched_runs = {}, snapshots = {}, link = link or NO_HOST, payload_runs = {} },
+    Ctx)
   return self
 end
 
@@ -106,6 +108,9 @@ end
 
 local function spawn(inst, n, w)
   w = w or inst.def.work
+  if not w then
+    mistake(inst.def.source, "cgroup '%s' runs a payload: spawn needs a work value", inst.name)
+  end
   local f = M.work_fields(w)
   local def = inst.def
   inst.work_types[w.type] = true
@@ -143,6 +148,14 @@ function Ctx:add(def, index, n, label)
   set_cpus(inst, cpus)
   controllers(inst, def)
   inst.affinity = self:affinity(def, index, n)
+  if def.payload then
+    -- a name run again (a later step) is NAME#2 in the result, as in the stats
+    self.payload_runs[def.name] = (self.payload_runs[def.name] or 0) + 1
+    local k = self.payload_runs[def.name]
+    inst.payload = payload.start(def, inst.cg, { name = k > 1 and ("%s#%d"):format(def.name, k)
+      or def.name, step = label, t0 = self.t0, duration_s = self.duration_s })
+    return inst
+  end
   local workers = def.workers
   if def.workers_pct then
     local size = #cpuset.parse(cpus or self.all_cpus)
@@ -157,7 +170,13 @@ function Ctx:get(name, src)
 end
 
 -- Stops inst's workers and keeps their reports; by_op marks ends the test asked for.
+-- A payload ends too: at its step's end it may first finish by itself.
 local function stop(inst, by_op)
+  if inst.payload then
+    local ctx = inst.ctx
+    inst.payload:finish(ctx.tearing_down and "teardown" or by_op and "op" or "end",
+      function(s) ctx:sleep(s) end)
+  end
   inst.reports = inst.reports or {}
   for _, ws in ipairs(inst.sets) do
     ws:stop(2)
@@ -196,6 +215,10 @@ function OPS.spawn(self, o) spawn(self:get(o.cgroup, o.source), o.workers, o.wor
 -- Re-pins every running worker of the cgroup; later spawns keep the def's affinity.
 function OPS.set_affinity(self, o)
   local inst = self:get(o.cgroup, o.source)
+  if inst.payload and #inst.sets == 0 then
+    mistake(o.source, "set_affinity: cgroup '%s' runs a payload, whose threads ktstr does not " ..
+      "pin: set_cpuset limits it", o.cgroup)
+  end
   local total = 0
   for _, ws in ipairs(inst.sets) do total = total + #ws:pids() end
   local lists
@@ -269,6 +292,9 @@ function Ctx:sleep(seconds)
         self:dump_failure()
         fault.raise("sched", f.msg)
       end
+    end
+    for _, inst in pairs(self.live) do
+      if inst.payload then inst.payload:poll() end
     end
     self.link.sleep(math.max(0, math.min(0.1, deadline - core.now())))
   until core.now() >= deadline
@@ -365,6 +391,7 @@ end
 -- Stops and removes whatever is still running, even after an error; the
 -- scheduler last, so the workers' final moments still run under it.
 function Ctx:teardown()
+  self.tearing_down = true
   for name in pairs(self.live) do pcall(self.remove, self, name, false) end
   core.cgroup_remove_all()
   if self.sched then
@@ -379,7 +406,7 @@ end
 
 -- The result the host judges: one entry per cgroup instance.
 function Ctx:result()
-  local cgroups = {}
+  local cgroups, payloads = {}, nil
   for _, inst in ipairs(self.done) do
     local cpus
     if not inst.unrestricted then
@@ -391,11 +418,19 @@ function Ctx:result()
     local types = {}
     for t in pairs(inst.work_types) do types[#types + 1] = t end
     table.sort(types)
-    cgroups[#cgroups + 1] = { name = inst.name, step = inst.step, cpus = cpus,
-      work = types, workers = inst.reports or {} }
+    if inst.payload then
+      payloads = payloads or {}
+      payloads[inst.payload.name] = inst.payload:result(cpus)
+    end
+    -- a payload's cgroup is a cgroup of workers only if an op spawned some into it
+    if not inst.payload or #(inst.reports or {}) > 0 then
+      cgroups[#cgroups + 1] = { name = inst.name, step = inst.step, cpus = cpus,
+        work = types, workers = inst.reports or {} }
+    end
   end
   local runs = self.sched_runs
   return { duration_s = core.now() - self.t0, cgroups = cgroups, timeline = self.timeline,
+    payloads = payloads,
     snapshots = #self.snapshots > 0 and self.snapshots or nil,
     sched = runs[#runs], sched_runs = #runs > 0 and runs or nil }
 end

@@ -98,6 +98,8 @@ function M.stats(result)
     s.worst_gap_ms = math.max(s.worst_gap_ms, c.gap_ms)
   end
   s.cpus = cpus_of(all)
+  local payloads = require("ktstr.host.payloads").stats(result)
+  s.payloads = #payloads > 0 and payloads or nil
   return s
 end
 
@@ -480,6 +482,10 @@ function M.evaluate(test, result)
       end)
     end
   end
+  require("ktstr.host.payloads").judge(test, result, function(status, fmt, ...)
+    v = verdict.merge(v, { status = status, details = { { check = "payload", status = status,
+      msg = fmt:format(...) } } })
+  end)
   v = judge_monitor(test, th, result, v)
   local post = test.post_vm and run_post_vm(test, result)
   if post then v = verdict.merge(v, post) end

@@ -46,11 +46,16 @@ end
 
 local function stats_lines(out, s)
   out[#out + 1] = "--- stats ---"
-  out[#out + 1] = ("%d workers, %d cpus, %d migrations, worst_spread=%.1f%%, worst_gap=%.0fms")
-    :format(s.workers, s.cpus, s.migrations, s.worst_spread, s.worst_gap_ms)
+  if s.workers > 0 then
+    out[#out + 1] = ("%d workers, %d cpus, %d migrations, worst_spread=%.1f%%, worst_gap=%.0fms")
+      :format(s.workers, s.cpus, s.migrations, s.worst_spread, s.worst_gap_ms)
+  end
   for _, c in ipairs(s.cgroups) do
     out[#out + 1] = ("%s: workers=%d cpus=%d spread=%.1f%% gap=%.0fms migrations=%d iter=%d")
       :format(c.name, c.workers, c.cpus, c.spread, c.gap_ms, c.migrations, c.iterations)
+  end
+  for _, p in ipairs(s.payloads or {}) do
+    out[#out + 1] = require("ktstr.host.payloads").stats_line(p)
   end
 end
 
@@ -162,7 +167,10 @@ function M.format(test, v, result, opts)
   end
   -- bad input: the script is wrong, so what the guest saw is beside the point
   if v.status == "error" then result = nil end
-  if v.stats and v.stats.workers > 0 and result then stats_lines(out, v.stats) end
+  if v.stats and (v.stats.workers > 0 or #(v.stats.payloads or {}) > 0) and result then
+    stats_lines(out, v.stats)
+    require("ktstr.host.payloads").output_lines(out, result)
+  end
   if result and result.monitor then monitor_lines(out, result.monitor) end
   local dump = result and result.snapshots and result.snapshots.failure_dump
   if dump then dump_lines(out, dump) end

@@ -8,6 +8,7 @@ local fault = require("ktstr.fault")
 local junit = require("ktstr.host.junit")
 local observer = require("ktstr.host.observer")
 local partition = require("ktstr.host.partition")
+local payload = require("ktstr.payload")
 local pool = require("ktstr.host.pool")
 local progress = require("ktstr.host.progress")
 local report = require("ktstr.host.report")
@@ -113,10 +114,11 @@ function M.parse(args)
   return o
 end
 
--- Loads each script as the guest will: the tests it registers, in order.
+-- Loads each script as the guest will: the tests it registers, in order, and the
+-- tests of each file (the guest loads them all, so it needs every one's payloads).
 function M.load(files)
   local registry = require("ktstr.test")
-  local out, first = {}, {}
+  local out, first, by_file = {}, {}, {}
   for _, file in ipairs(files) do
     registry.reset()
     -- text only: precompiled chunks can crash the Lua VM
@@ -140,8 +142,9 @@ function M.load(files)
       first[t.name] = t.source
       out[#out + 1] = { file = file, test = t }
     end
+    by_file[file] = registry.registry()
   end
-  return out
+  return out, by_file
 end
 
 local function topo_of(t)
@@ -170,9 +173,13 @@ local function run_in_guest(item, o, held)
   local script = "/scripts/" .. basename(item.file)
   local plan, perr = sched_plan(t)
   if perr then return nil, perr end
+  -- the scheduler's binary and the payloads' programs, each with its libraries
+  local files, ferr = payload.files(o.by_file and o.by_file[item.file] or { t })
+  if not files then return nil, fault.failure("bad_input", ferr) end
+  table.move(plan and plan.files or {}, 1, plan and #plan.files or 0, #files + 1, files)
   local h <close>, f = vm.boot({ topo = topo_of(t), kernel = item.kernel or o.kernel,
     keep = o.keep, kaslr = t.kaslr,
-    files = plan and plan.files, cmdline = plan and plan.cmdline, label = t.name,
+    files = files, cmdline = plan and plan.cmdline, label = t.name,
     run_files = { { src = item.file, dst = script } } })
   if not h then return nil, f end
   o.progress:set(t.name .. ": running")
@@ -418,8 +425,10 @@ end
 
 -- What the selection, the kernels, the partition and the repeats leave to run.
 local function plan_items(o)
-  local items, err = M.load(o.files)
-  if not items then return nil, err end
+  local items, by_file = M.load(o.files)
+  if not items then return nil, by_file end
+  o.by_file = by_file
+  local err
   if o.gauntlet then items = gauntlet_items(items, o) end
   items, err = select_items(items, o)
   if not items then return nil, err end

@@ -115,7 +115,7 @@ M.RUN_METRICS = {
     get = function(r)
       local ss = mon(r).schedstat
       return type(ss) == "table" and ratio(num(ss.run_delay_ns) and ss.run_delay_ns / 1e6,
-        mon(r).span_s)
+        mon(r).span_s) or nil
     end },
   { key = "monitor: csw/s",
     get = function(r)
@@ -134,9 +134,23 @@ M.RUN_METRICS = {
 }
 
 --[[
+A payload's metric: judged (which way is better) when its parser says
+(ktstr.metrics); a metrics function's are shown only. Payload figures
+have not been measured for noise the way the rates above were: they are
+judged as the adjusted rates are, from three samples a side, beyond 25%.
+]]
+local function payload_def(parser_name, metric)
+  local parser = require("ktstr.metrics").PARSERS[parser_name]
+  local def = parser and require("ktstr.metrics").defines(parser, metric)
+  if not (def and def.better) then return {} end
+  return { better = def.better, rel = 0.25, abs = 0, min_n = 3 }
+end
+
+--[[
 metrics(record) -> { [key] = value }, { key, ... } in display order, and
 { [key] = metric definition }. Per-cgroup keys are "NAME: metric"; a
-cgroup declared again in a later step is "NAME#2".
+cgroup declared again in a later step is "NAME#2"; a payload's metrics
+are "payload NAME: metric".
 ]]
 function M.metrics(r)
   local vals, order, defs = {}, {}, {}
@@ -160,6 +174,20 @@ function M.metrics(r)
     end
     for _, def in ipairs(M.CGROUP_METRICS) do
       put(name .. ": " .. def.key, def, def.get(c, t, r))
+    end
+  end
+  local pls = type(r.stats) == "table" and type(r.stats.payloads) == "table" and r.stats.payloads
+    or {}
+  for _, p in ipairs(pls) do
+    if type(p) == "table" and type(p.metrics) == "table" then
+      local names = {}
+      for k, v in pairs(p.metrics) do
+        if type(k) == "string" and num(v) then names[#names + 1] = k end
+      end
+      table.sort(names)
+      for _, k in ipairs(names) do
+        put(("payload %s: %s"):format(tostring(p.name), k), payload_def(p.parser, k), p.metrics[k])
+      end
     end
   end
   for _, def in ipairs(M.RUN_METRICS) do put(def.key, def, def.get(r)) end
