@@ -62,13 +62,15 @@ describe("the rock", function()
 
   -- lua5.4 (or busted under it) run in dir, seeing the tree and the system's modules only
   local function lua(args)
-    return run.sh(("cd %s && %s lua5.4 %s 2>&1"):format(q(dir), env, args))
+    return run.sh(("cd %s && KTSTR_SIDECAR_DIR=results KTSTR_RUN_DIR=%s %s lua5.4 %s 2>&1")
+      :format(q(dir), q(dir), env, args))
   end
 
   it("builds with luarocks make into a private tree", function()
     assert.are_not.equal("", run.sh("command -v luarocks"),
       "luarocks is not installed (scripts/install-deps installs it)")
-    local out, ok = run.sh(("luarocks --lua-version 5.4 make --tree %s 2>&1"):format(q(tree)))
+    local out, ok = run.sh(("luarocks --lua-version 5.4 make --tree %s rockspec/ktstr-dev-1.rockspec 2>&1")
+      :format(q(tree)))
     assert.is_true(ok, out)
     assert.matches("ktstr dev%-1 is now installed in", out)
     local path = run.sh(("luarocks --lua-version 5.4 --tree %s path --lr-path"):format(q(tree)))
@@ -126,6 +128,16 @@ describe("the rock", function()
     assert.matches("ok 1 %- my ktstr scripts declare the tests I expect", out)
     assert.matches("ok 2 %- my ktstr scripts refuse a topology", out)
     assert.matches("1..2", out, 1, true)
+  end)
+
+  it("boots nothing: the host side names the ktstr binary it lacks", function()
+    local out, _, code = lua(("-e 'os.exit(require(\"ktstr.host.runner\").main({ %q }))'")
+      :format(ROOT .. "/tests/step1_skeleton.lua"))
+    assert.matches("\nINCONCLUSIVE step1_skeleton %[[^\n]*: exe: ktstr%.core is a module of %S+ " ..
+      "here, not the ktstr binary", "\n" .. out)
+    assert.matches("0 passed, 0 failed, 1 inconclusive", out, 1, true)
+    assert.are.equal(2, code)
+    assert.are.equal("", run.sh("ls " .. q(dir) .. " | grep '^ktstr-'"), "a run dir left behind")
   end)
 
   it("is removed whole by luarocks remove", function()
