@@ -58,6 +58,11 @@ describe("the man page", function()
     end
   end)
 
+  it("carries ktstr's release", function()
+    local release = require("ktstr.core").version()
+    assert.matches('\n.TH KTSTR 1 "[^"]*" "ktstr ' .. release:gsub("%p", "%%%0") .. '"', "\n" .. src)
+  end)
+
   it("has a section for every subcommand ktstr help lists", function()
     for _, cmd in ipairs(helpopts.commands()) do
       if cmd ~= "help" then

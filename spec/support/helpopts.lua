@@ -46,11 +46,6 @@ function M.options(cmd)
 end
 
 -- The keys of a set, sorted: what an assertion prints.
-function M.sorted(set)
-  local l = {}
-  for k in pairs(set) do l[#l + 1] = k end
-  table.sort(l)
-  return l
-end
+M.sorted = require("ktstr.validate").sorted
 
 return M
