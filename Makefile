@@ -1,18 +1,21 @@
-# ktstr: build, check, demo, deps, kernel, scx, bench.
+# ktstr: build, check, demo, deps, kernel, scx, bench, install, the rock.
 CC      ?= gcc
 PKGS    := lua5.4 libuv libbpf libelf jansson zlib libedit
 CFLAGS  ?= -O2 -g
-CFLAGS  += $(EXTRA_CFLAGS) -std=gnu11 -Wall -Wextra -Werror -fno-strict-aliasing \
+# override: `make CFLAGS=...` (luarocks passes its own) still gets ktstr's flags
+override CFLAGS += $(EXTRA_CFLAGS) -std=gnu11 -Wall -Wextra -Werror -fno-strict-aliasing \
 	   -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lzstd
 
 B       ?= build
+ROCK    := $(B)/rock
 SRCS    := $(wildcard src/*.c src/*/*.c vmm/*.c initramfs/*.c)
 HDRS    := $(wildcard src/*/*.h vmm/*.h initramfs/*.h)
 OBJS    := $(SRCS:%.c=$(B)/%.o)
 KTSTR   := $(B)/ktstr
 
-.PHONY: all check check-kernel demo deps kernel bench clean format asan fuzz
+.PHONY: all check check-kernel demo deps kernel bench clean format asan fuzz install uninstall
+.PHONY: rock rock-install
 all: $(KTSTR) sched $(B)/fake-qemu
 
 # -MMD: each object also depends on the headers it included (build/**/*.d).
@@ -29,12 +32,56 @@ GIT_REV  = $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 $(B)/version: FORCE
 	@mkdir -p $(@D)
 	@echo '$(VERSION) $(GIT_REV)' | cmp -s - $@ || echo '$(VERSION) $(GIT_REV)' > $@
-$(B)/src/bind/l_sys.o: $(B)/version
-$(B)/src/bind/l_sys.o: CFLAGS += -DKTSTR_VERSION='"$(VERSION)"' -DKTSTR_GIT='"$(GIT_REV)"'
+$(B)/src/bind/l_sys.o $(ROCK)/src/bind/l_sys.o: $(B)/version
+$(B)/src/bind/l_sys.o $(ROCK)/src/bind/l_sys.o: \
+	override CFLAGS += -DKTSTR_VERSION='"$(VERSION)"' -DKTSTR_GIT='"$(GIT_REV)"'
 
 # -rdynamic: C Lua modules loaded by require (cjson) resolve lua_* here.
 $(KTSTR): $(OBJS)
 	$(CC) $(CFLAGS) -rdynamic -o $@ $(OBJS) $(LDLIBS)
+
+# The rock (rockspec/ktstr-dev-1.rockspec: `luarocks make`): ktstr.core as a
+# Lua C module for another Lua 5.4, from the binary's sources less its entry
+# and Lua state (main.c, lmain.c), position-independent, exporting only
+# luaopen_ktstr_core (the C's own names stay out of other modules' way), and
+# not linked to liblua (the interpreter that loads it has it).
+ROCK_SRCS := $(filter-out src/main.c src/bind/lmain.c,$(SRCS))
+ROCK_OBJS := $(ROCK_SRCS:%.c=$(ROCK)/%.o)
+ROCK_LIBS := $(shell pkg-config --libs $(filter-out lua5.4,$(PKGS)) 2>/dev/null) -lzstd
+LUA_INCDIR ?=
+rock: $(ROCK)/core.so
+
+$(ROCK)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(if $(LUA_INCDIR),-I$(LUA_INCDIR)) $(CFLAGS) -fPIC -DKTSTR_LUA_MODULE -MMD -MP -c -o $@ $<
+-include $(ROCK_OBJS:.o=.d)
+
+$(ROCK)/core.map:
+	@mkdir -p $(@D)
+	@printf '{ global: luaopen_ktstr_core; local: *; };\n' > $@
+
+$(ROCK)/core.so: $(ROCK_OBJS) $(ROCK)/core.map
+	$(CC) $(CFLAGS) -shared -Wl,--version-script=$(ROCK)/core.map -o $@ $(ROCK_OBJS) $(ROCK_LIBS)
+
+# luarocks make's install step: LIBDIR and LUADIR are the rock's own directories.
+rock-install: $(ROCK)/core.so
+	install -D -m 755 $(ROCK)/core.so $(LIBDIR)/ktstr/core.so
+	cd lua && find ktstr -name '*.lua' -exec install -D -m 644 {} $(LUADIR)/{} \;
+
+# install: the tool under PREFIX (staged under DESTDIR): bin/ktstr, its Lua
+# in share/ktstr/lua and the fixture scheduler in lib/ktstr/sched (found
+# from the binary's real path, so PREFIX is free), the man page and bash
+# completion. scripts/install keeps a manifest; uninstall removes what it
+# lists: the files and the directories install created.
+PREFIX  ?= /usr/local
+MANDIR  ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+INSTALL_ENV = DESTDIR='$(DESTDIR)' PREFIX='$(PREFIX)' MANDIR='$(MANDIR)' \
+	BASHCOMPDIR='$(BASHCOMPDIR)' B='$(B)'
+install: all
+	@$(INSTALL_ENV) scripts/install install
+uninstall:
+	@$(INSTALL_ENV) scripts/install uninstall
 
 # A guest that lies: what KTSTR_QEMU points at in spec/vm/hostile_spec.lua.
 $(B)/fake-qemu: $(B)/spec/support/fake_qemu.o $(B)/src/base/chan.o $(B)/src/base/sock.o

@@ -10,7 +10,9 @@ local GUEST_ARGS = { "vm", "--topo", "1n2l2c1t", "--timeout", "900", "-i", "spec
   "--", "ktstr", "lua", "/usr/bin/busted", "--lpath=/spec/?.lua", "--pattern=_spec",
   "-o", "TAP", "/spec/guest" }
 -- tests/ runs through spec/vm/tutorial_spec.lua, which asserts each verdict
-local SUITES = { "lint", "layers", "spec/unit", "spec/core", "fuzz", "spec/guest", "spec/vm" }
+-- spec/pkg: the rock (luarocks make), make install/uninstall, the man page, completion
+local SUITES = { "lint", "layers", "spec/unit", "spec/core", "spec/pkg", "fuzz", "spec/guest",
+  "spec/vm" }
 -- seconds each libFuzzer target runs in the fuzz suite (make fuzz runs them longer)
 local FUZZ_SECONDS = 5
 local total = { passed = 0, failed = 0, skipped = 0 }

@@ -2,6 +2,14 @@
 local V = require("ktstr.validate")
 local verdict = require("ktstr.verdict")
 
+-- Under another Lua without the rock's C module (only these files on
+-- LUA_PATH) scripts still load, but the C side's checks of topologies, work
+-- parameters and cpulists are left to the guest: say so, once.
+if not pcall(require, "ktstr.core") then
+  io.stderr:write("ktstr: ktstr.core not found: topology, work and cpulist checks skipped " ..
+    "(luarocks make installs it)\n")
+end
+
 return V.strict({
   test = require("ktstr.test").new,
   scheduler = require("ktstr.scheduler").new,

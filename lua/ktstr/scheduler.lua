@@ -79,8 +79,10 @@ local function exists(path)
   return f ~= nil
 end
 
--- The binary for s: its path, KTSTR_SCHEDULER, the build output (the fixture in
--- build/sched/, the kernel's tools/sched_ext schedulers in build/scx/: `make scx`), then PATH.
+-- The binary for s: its path, KTSTR_SCHEDULER, the schedulers beside ktstr
+-- (build_dir is ktstr's: the fixture in build/sched/, the kernel's
+-- tools/sched_ext schedulers in build/scx/ once `make scx` ran; installed,
+-- PREFIX/bin/ktstr, the fixture in PREFIX/lib/ktstr/sched/), then PATH.
 -- A miss names every place looked.
 function M.find_binary(s, build_dir)
   if s.path then
@@ -93,10 +95,19 @@ function M.find_binary(s, build_dir)
     if exists(env) then return env end
     looked[#looked + 1] = "KTSTR_SCHEDULER=" .. env
   end
-  local cand = {}
-  if build_dir then
+  local cand, hint = {}, ""
+  local prefix = build_dir and build_dir:match("^(.*)/bin$")
+  if prefix and exists(prefix .. "/lib/ktstr/sched") then
+    cand[#cand + 1] = prefix .. "/lib/ktstr/sched/" .. s.binary
+    hint = "; `ktstr kernel scx` builds the kernel's tools/sched_ext schedulers and prints " ..
+      "their directory (add it to PATH)"
+  elseif build_dir then
     cand[#cand + 1] = build_dir .. "/sched/" .. s.binary
     cand[#cand + 1] = build_dir .. "/scx/" .. s.binary
+    if not exists(build_dir .. "/scx") then
+      hint = ("; %s/scx/ holds the kernel's tools/sched_ext schedulers once `make scx` ran")
+        :format(build_dir)
+    end
   end
   for dir in (os.getenv("PATH") or ""):gmatch("[^:]+") do
     cand[#cand + 1] = dir .. "/" .. s.binary
@@ -106,9 +117,6 @@ function M.find_binary(s, build_dir)
     if exists(c) then return c end
     if not seen[c] then looked[#looked + 1], seen[c] = c, true end
   end
-  local hint = build_dir and not exists(build_dir .. "/scx") and
-    ("; %s/scx/ holds the kernel's tools/sched_ext schedulers once `make scx` ran"):format(
-      build_dir) or ""
   return nil, ("scheduler '%s': binary '%s' not found; looked in: %s%s"):format(s.name, s.binary,
     table.concat(looked, ", "), hint)
 end

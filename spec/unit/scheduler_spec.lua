@@ -38,6 +38,23 @@ describe("ktstr.scheduler", function()
       "/nonexistent/build/sched/no-such-sched-binary, ", err, 1, true)
   end)
 
+  it("finds the installed fixture beside an installed ktstr (PREFIX/bin/ktstr)", function()
+    local prefix = os.tmpname()
+    os.remove(prefix)
+    assert(os.execute(("mkdir -p '%s/bin' '%s/lib/ktstr/sched' && touch '%s/lib/ktstr/sched/fx'")
+      :format(prefix, prefix, prefix)))
+    local bin = scheduler.find_binary(scheduler.new({ name = "x", binary = "fx" }), prefix .. "/bin")
+    local miss, err = scheduler.find_binary(scheduler.new({ name = "y", binary = "no-such-sched" }),
+      prefix .. "/bin")
+    os.execute(("rm -rf '%s'"):format(prefix))
+    assert.are.equal(prefix .. "/lib/ktstr/sched/fx", bin)
+    assert.is_nil(miss)
+    -- not bin/sched/ or bin/scx/, which only a build tree has
+    assert.matches("looked in: " .. prefix .. "/lib/ktstr/sched/no-such-sched, ", err, 1, true)
+    assert.is_nil(err:find(prefix .. "/bin/s", 1, true))
+    assert.matches("`ktstr kernel scx` builds the kernel's tools/sched_ext schedulers", err, 1, true)
+  end)
+
   it("finds an explicit path and plans argv and cmdline for the guest", function()
     local s = scheduler.new({ name = "x", path = "/bin/sh", args = { "-a" }, kargs = { "k=1" },
       sysctls = { ["kernel.b"] = "2" }, watchdog_arg = "--watchdog-ms" })

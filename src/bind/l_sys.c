@@ -11,7 +11,6 @@
 #include "src/base/fs.h"
 #include "lk.h"
 
-/* core.now() -> seconds on CLOCK_MONOTONIC */
 /* Built outside the Makefile (a rockspec, say), nothing says which tree. */
 #ifndef KTSTR_VERSION
 #define KTSTR_VERSION "0.1.0"
@@ -28,6 +27,7 @@ static int l_version(lua_State *L)
 	return 2;
 }
 
+/* core.now() -> seconds on CLOCK_MONOTONIC */
 static int l_now(lua_State *L)
 {
 	lua_pushnumber(L, (lua_Number)clock_now_ns() / 1e9);
@@ -113,7 +113,10 @@ static int l_uname(lua_State *L)
 
 /*
  * core.exe() -> absolute path of the ktstr binary: where it lives now, even
- * when a rebuild replaced the one running ("... (deleted)").
+ * when a rebuild replaced the one running ("... (deleted)"). Loaded as a
+ * module (KTSTR_LUA_MODULE: the rock's core.so) into another Lua, there is
+ * no ktstr binary to name: nil, msg, "ENOEXEC" instead of the interpreter,
+ * which a guest image or a child ktstr would get wrong.
  */
 static int l_exe(lua_State *L)
 {
@@ -126,8 +129,17 @@ static int l_exe(lua_State *L)
 		return lk_fail(L, -errno, "readlink", "/proc/self/exe");
 	if ((size_t)n > dl && memcmp(buf + n - dl, deleted, dl) == 0)
 		n -= dl;
+#ifdef KTSTR_LUA_MODULE
+	buf[n] = '\0';
+	lua_pushnil(L);
+	lua_pushfstring(L, "exe: ktstr.core is a module of %s here, not the ktstr binary "
+			"(booting guests takes the ktstr binary: make install)", buf);
+	lua_pushliteral(L, "ENOEXEC");
+	return 3;
+#else
 	lua_pushlstring(L, buf, n);
 	return 1;
+#endif
 }
 
 static const luaL_Reg sys_funcs[] = {

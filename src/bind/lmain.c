@@ -1,5 +1,6 @@
 /* The Lua state the binary runs its Lua side in: paths, ktstr.core, the interrupt hook. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -31,38 +32,51 @@ static int lmain_traceback(lua_State *L)
 	return 1;
 }
 
-/* Finds lua/ beside or above the binary: build/ktstr -> ./lua, /init -> /lua. */
-static void lmain_lua_dir(char *out, size_t len)
+/*
+ * Where the Lua modules are, from the binary's real path: beside it (the
+ * guest's /init -> /lua), installed (PREFIX/bin/ktstr ->
+ * PREFIX/share/ktstr/lua) or the checkout (build/ktstr -> lua/).
+ * KTSTR_LUA_DIR overrides. -ENOENT, with out the last place looked, when
+ * none of them holds ktstr/.
+ */
+static int lmain_lua_dir(char *out, size_t len, char *exe, size_t exe_len)
 {
-	char exe[PATH_MAX], cand[PATH_MAX + 16];
+	static const char *const rel[] = { "lua", "../share/ktstr/lua", "../lua" };
 	const char *env = getenv("KTSTR_LUA_DIR");
+	char cand[PATH_MAX + 32];
 	ssize_t n;
+	size_t i;
 	char *dir;
 
 	if (env && *env) {
 		snprintf(out, len, "%s", env);
-		return;
+		return 0;
 	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	n = readlink("/proc/self/exe", exe, exe_len - 1);
 	if (n < 0) {
 		snprintf(out, len, "lua");
-		return;
+		return 0;
 	}
 	exe[n] = '\0';
-	dir = dirname(exe);
-	snprintf(cand, sizeof(cand), "%s/lua/ktstr", dir);
-	if (access(cand, F_OK) == 0) {
-		snprintf(out, len, "%s/lua", dir);
-		return;
+	dir = dirname(strdupa(exe));
+	for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		snprintf(out, len, "%s/%s", dir, rel[i]);
+		snprintf(cand, sizeof(cand), "%s/ktstr", out);
+		if (access(cand, F_OK) == 0)
+			return 0;
 	}
-	snprintf(out, len, "%s/../lua", dir);
+	return -ENOENT;
 }
 
-static void lmain_set_paths(lua_State *L)
+static int lmain_set_paths(lua_State *L)
 {
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], exe[PATH_MAX];
 
-	lmain_lua_dir(dir, sizeof(dir));
+	if (lmain_lua_dir(dir, sizeof(dir), exe, sizeof(exe)) < 0) {
+		fprintf(stderr, "ktstr: no Lua modules for %s: looked for ktstr/ in lua/, "
+			"../share/ktstr/lua/ and ../lua/ beside it; set KTSTR_LUA_DIR\n", exe);
+		return -ENOENT;
+	}
 	lua_getglobal(L, "package");
 	lua_getfield(L, -1, "path");
 	lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", dir, dir,
@@ -72,6 +86,7 @@ static void lmain_set_paths(lua_State *L)
 	lua_pushstring(L, dir);
 	lua_setfield(L, -2, "ktstr_lua_dir");
 	lua_pop(L, 1);
+	return 0;
 }
 
 int lmain_run(const char *mod, int argc, char **argv)
@@ -87,7 +102,11 @@ int lmain_run(const char *mod, int argc, char **argv)
 	luaL_openlibs(L);
 	luaL_requiref(L, "ktstr.core", luaopen_ktstr_core, 0);
 	lua_pop(L, 1);
-	lmain_set_paths(L);
+	if (lmain_set_paths(L) < 0) {
+		l_sig_attach(NULL);
+		lua_close(L);
+		return 2;
+	}
 	lua_pushcfunction(L, lmain_traceback);
 	lua_getglobal(L, "require");
 	lua_pushstring(L, mod);

@@ -529,7 +529,7 @@ function M.sched_plan(o)
   if spec:find("/", 1, true) then decl.path = spec else decl.binary = spec end
   local ok, s = pcall(scheduler.new, decl)
   if not ok then return nil, tostring(s) end
-  local bin, err = scheduler.find_binary(s, core.exe():match("^(.*)/[^/]+$"))
+  local bin, err = scheduler.find_binary(s, assert(core.exe()):match("^(.*)/[^/]+$"))
   if not bin then return nil, err end
   local broken = require("ktstr.host.scx").check(bin)
   if broken then return nil, broken end

@@ -157,7 +157,7 @@ local function basename(path) return path:match("([^/]+)$") end
 -- The scheduler's binary and how the guest runs it; a missing binary is bad input.
 local function sched_plan(t)
   if not t.scheduler then return nil end
-  local build_dir = core.exe():match("^(.*)/[^/]+$")
+  local build_dir = assert(core.exe()):match("^(.*)/[^/]+$")
   local bin, err = scheduler.find_binary(t.scheduler, build_dir)
   if not bin then return nil, fault.failure("bad_input", t.scheduler.source .. ": " .. err) end
   -- a damaged cached build is the environment's, not the scheduler's, fault
@@ -453,7 +453,7 @@ local function vcpus(t) return t.llcs * t.cores * t.threads end
 local function worker_argv(it, o, path)
   local spec = cjson.encode({ name = it.test.name, rep = it.rep, run_id = o.sidecars.id,
     cases = path, kernel_label = it.test.kernel_label })
-  local argv = { core.exe(), "script", it.file, "--worker", spec }
+  local argv = { assert(core.exe()), "script", it.file, "--worker", spec }
   local kernel = it.kernel or o.kernel
   if kernel then table.move({ "--kernel", kernel }, 1, 2, #argv + 1, argv) end
   if o.gauntlet then argv[#argv + 1] = "--gauntlet" end

@@ -82,7 +82,7 @@ local function find_sched(arg, sched_args)
   local base = arg:match("([^/]+)$") or arg
   local decl = { name = arg, args = sched_args, kargs = {}, sysctls = {} }
   if arg:find("/", 1, true) then decl.path = arg else decl.binary = base end
-  local build_dir = core.exe():match("^(.*)/[^/]+$")
+  local build_dir = assert(core.exe()):match("^(.*)/[^/]+$")
   local bin, err = scheduler.find_binary(decl, build_dir)
   if not bin then return nil, err end
   return { label = arg, decl = decl, bin = bin }
@@ -497,7 +497,7 @@ end
 
 -- One cell in a child ktstr: the argv that runs exactly it, its result written to path.
 local function child_argv(o, cell, path)
-  local argv = { core.exe(), "verifier", "--topo", cell.topo.label, "--cell", path }
+  local argv = { assert(core.exe()), "verifier", "--topo", cell.topo.label, "--cell", path }
   if cell.kernel.spec then table.move({ "--kernel", cell.kernel.spec }, 1, 2, #argv + 1, argv) end
   for _, a in ipairs(o.sched_args) do
     table.move({ "--sched-arg", a }, 1, 2, #argv + 1, argv)

@@ -332,6 +332,9 @@ end
 
 local function pack(opts, kern, run_dir)
   local initramfs = require("ktstr.host.initramfs")
+  -- another Lua (the rock) has no ktstr binary to be the guest's /init
+  local exe, why = core.exe()
+  if not exe then return nil, why end
   return initramfs.build({
     ktstr = "/proc/self/exe",  -- the running binary, even if rebuilt meanwhile
     lua_dir = package.ktstr_lua_dir,
