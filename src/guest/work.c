@@ -190,6 +190,9 @@ static int work_check_range(const struct work_type *type,
 		work_err_cat(err, errlen, ")");
 		return -EINVAL;
 	}
+	if (p->kind == WP_NODES)
+		return work_err(err, errlen, "%s.%s: node ids are 0..%d",
+				type->name, p->name, WORK_NODES_MAX - 1);
 	return work_err(err, errlen, "%s.%s: %lld is out of range (%lld..%lld%s)",
 			type->name, p->name, (long long)v, (long long)p->min,
 			(long long)p->max, p->kind == WP_NS ? " ns" : "");
