@@ -239,7 +239,7 @@ static int l_work_resolve(lua_State *L)
 	int pidx = l_work_opt_table(L, 2, "params");
 	int phidx = l_work_opt_table(L, 3, "phases");
 	struct work_spec s;
-	char err[512];
+	char err[1024];	/* an unknown type's message lists every type */
 
 	if (l_work_spec(L, name, pidx, phidx, &s, err, sizeof(err)))
 		return lk_fail_msg(L, err, "EINVAL");

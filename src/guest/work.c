@@ -40,6 +40,14 @@ static const struct work_type *const work_types[] = {
 	&work_producer_consumer_imbalance,
 	&work_preempt_storm,
 	&work_schbench,
+	&work_smt_sibling_spin,
+	&work_cross_affinity_churn,
+	&work_numa_migration_churn,
+	&work_numa_working_set_sweep,
+	&work_cgroup_churn,
+	&work_cgroup_attach_storm,
+	&work_priority_inversion,
+	&work_rt_starvation,
 };
 
 #define WORK_NTYPES (sizeof(work_types) / sizeof(work_types[0]))
