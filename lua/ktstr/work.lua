@@ -70,6 +70,11 @@ M.CPU_BOUND = { spin_wait = true, alu_hot = true, cache_pressure = true,
   page_fault_churn = true, affinity_churn = true, ipc_variance = true, signal_storm = true,
   smt_sibling_spin = true, numa_working_set_sweep = true }
 
+-- Work whose members are unequal by design: RT tiers run ahead of the
+-- others, so the checks that compare a cgroup's workers with each other
+-- (spread, throughput cv) leave its cgroups out.
+M.UNEVEN = { priority_inversion = true, rt_starvation = true }
+
 -- Workers per group for the types whose workers pair up; the others are 1.
 local GROUP = {
   pipe_io = function() return 2 end,
