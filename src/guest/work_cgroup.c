@@ -242,8 +242,15 @@ static int cgroup_attach_storm_run(struct work_ctx *c, const struct work_spec *s
 		else
 			telem_checkpoint(c->t, 1);
 	}
-	if (!waits)
+	if (!waits) {
+		/*
+		 * With SIGCHLD ignored, wait returns (ECHILD) once every child
+		 * is gone: none is left to turn zombie after the restore.
+		 */
+		while (wait(NULL) > 0 || errno == EINTR)
+			;
 		sigaction(SIGCHLD, &old, NULL);
+	}
 	gone = cg_unmake(&dest);
 	if (gone && !rc)
 		rc = work_fail(c, gone, "cgroup_attach_storm: rmdir %s: %s", dest.path,
