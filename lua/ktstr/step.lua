@@ -106,7 +106,7 @@ local function start(list, topo, live, scope)
     live[def.name] = scope
     check_spec(def.cpuset, topo, def.source, w .. ": cpuset", i - 1, #list)
     check_spec(def.affinity, topo, def.source, w .. ": affinity", i - 1, #list)
-    local misfit = work.misfit(def.work, topo)
+    local misfit = def.work and work.misfit(def.work, topo)
     if misfit then fail(def.source, "%s: %s", w, misfit) end
   end
 end
