@@ -3,6 +3,7 @@ local V = require("ktstr.validate")
 local cpuset = require("ktstr.cpuset")
 local cgroupdef = require("ktstr.cgroupdef")
 local op = require("ktstr.op")
+local work = require("ktstr.work")
 
 local M = {}
 
@@ -105,6 +106,8 @@ local function start(list, topo, live, scope)
     live[def.name] = scope
     check_spec(def.cpuset, topo, def.source, w .. ": cpuset", i - 1, #list)
     check_spec(def.affinity, topo, def.source, w .. ": affinity", i - 1, #list)
+    local misfit = def.work and work.misfit(def.work, topo)
+    if misfit then fail(def.source, "%s: %s", w, misfit) end
   end
 end
 
@@ -124,6 +127,8 @@ local function run_ops(list, topo, live, scope, has_sched, later)
     end
     check_spec(o.cpuset, topo, o.source, o.op, nil, nil)
     check_spec(o.affinity, topo, o.source, o.op, nil, nil)
+    local misfit = o.work and work.misfit(o.work, topo)
+    if misfit then fail(o.source, "%s: %s", o.op, misfit) end
     if o.op == "add_cgroup" then start({ o.def }, topo, live, scope) end
     if o.op == "remove_cgroup" then live[o.cgroup] = nil end
   end

@@ -6,7 +6,7 @@ local M = {}
 -- Parameter names, kinds and defaults of the C work types (src/work_*.c,
 -- which re-checks ranges). Durations are seconds here; the runtime hands
 -- the C side ns. A fourth field is a minimum the group sizes below need,
--- or for an enum the names it takes.
+-- or for an enum the names it takes; "nodes" takes a list of NUMA node ids.
 local SPIN = { "spin_iters", "int", 1024 }
 local CACHE = { { "size_kib", "int", 32 }, { "stride", "int", 64 } }
 -- asymmetric_waker's classes: rt is FIFO 50, deadline 0.5 ms every 10 ms.
@@ -48,13 +48,32 @@ M.TYPES = {
   schbench = { { "message_threads", "int", 1, 1 }, { "worker_threads", "int", 0 },
     { "cache_footprint_kib", "int", 256, 1 }, { "operations", "int", 5 },
     { "sleep_usec", "int", 100 }, { "skip_locking", "bool", false } },
+  -- placement, cgroups, NUMA and RT
+  smt_sibling_spin = {},
+  cross_affinity_churn = { SPIN },
+  numa_migration_churn = { { "period_ms", "int", 100 } },
+  numa_working_set_sweep = { { "region_kib", "int", 4096 }, { "sweep_period_ms", "int", 100 },
+    { "target_nodes", "nodes", {} } },
+  cgroup_churn = { { "groups", "int", 2 }, { "cycle_ms", "int", 100 } },
+  cgroup_attach_storm = { { "reap", "enum", "sig_ign", { "sig_ign", "waitpid" } } },
+  priority_inversion = { { "high_count", "int", 1, 1 }, { "medium_count", "int", 1 },
+    { "low_count", "int", 1, 1 }, { "hold_iters", "int", 4096 }, { "work_iters", "int", 1024 },
+    { "pi_mode", "enum", "plain", { "plain", "pi" } } },
+  rt_starvation = { { "rt_workers", "int", 1, 1 }, { "cfs_workers", "int", 1 },
+    { "rt_priority", "int", 50 }, { "burst_iters", "int", 1024 } },
 }
 
 -- Work that wants a CPU all the time: it never sleeps, yields, waits on
 -- another worker or changes its own weight or class. What it waits is
 -- what the scheduler decided (the cgroup fairness check compares these).
 M.CPU_BOUND = { spin_wait = true, alu_hot = true, cache_pressure = true,
-  page_fault_churn = true, affinity_churn = true, ipc_variance = true, signal_storm = true }
+  page_fault_churn = true, affinity_churn = true, ipc_variance = true, signal_storm = true,
+  smt_sibling_spin = true, numa_working_set_sweep = true }
+
+-- Work whose members are unequal by design: RT tiers run ahead of the
+-- others, so the checks that compare a cgroup's workers with each other
+-- (spread, throughput cv) leave its cgroups out.
+M.UNEVEN = { priority_inversion = true, rt_starvation = true }
 
 -- Workers per group for the types whose workers pair up; the others are 1.
 local GROUP = {
@@ -71,6 +90,9 @@ local GROUP = {
   cache_pipe = function() return 2 end,
   producer_consumer_imbalance = function(p) return p.producers + p.consumers end,
   preempt_storm = function(p) return p.cfs_workers + 1 end,
+  smt_sibling_spin = function() return 2 end,
+  priority_inversion = function(p) return p.high_count + p.medium_count + p.low_count end,
+  rt_starvation = function(p) return p.rt_workers + p.cfs_workers end,
 }
 
 M.PHASES = { spin = true, sleep = true, yield = true, io = true, alu_hot = true }
@@ -84,6 +106,17 @@ local CHECK = {
       if v == n then return v end
     end
     V.raise("%s: %s", what, V.unknown("choice", v, names))
+  end,
+  -- NUMA node ids, a set: sorted, each once (the C side takes nodes 0..31)
+  nodes = function(v, what)
+    local out, seen = {}, {}
+    for i, n in ipairs(V.list(v, what)) do
+      n = V.integer(n, ("%s[%d]"):format(what, i), 0, 31)
+      if seen[n] then V.raise("%s: node %d given twice", what, n) end
+      seen[n], out[#out + 1] = true, n
+    end
+    table.sort(out)
+    return out
   end,
   duration = function(v, what)
     local s = V.duration(v, what)
@@ -134,10 +167,10 @@ local function make(name, params)
     V.keys(args, allowed, what)
     for _, p in ipairs(params) do
       local v = args[p[1]]
-      if v == nil then
+      if v == nil and type(p[3]) ~= "table" then
         out[p[1]] = p[3]
-      else
-        out[p[1]] = CHECK[p[2]](v, what .. ": " .. p[1], p[4])
+      else  -- a table default is copied: values stay apart
+        out[p[1]] = CHECK[p[2]](v == nil and p[3] or v, what .. ": " .. p[1], p[4])
       end
     end
     return c_check({ type = name, params = out }, what)
@@ -220,6 +253,16 @@ end
 function M.group_size(w)
   local g = GROUP[w.type]
   return g and g(w.params) or 1
+end
+
+-- Why the test's topology cannot run w (a target node it lacks), or nil.
+function M.misfit(w, topo)
+  local nodes = w.type == "numa_working_set_sweep" and w.params.target_nodes or {}
+  local last = nodes[#nodes]
+  if last and last >= topo.numa_nodes then
+    return ("%s: target_nodes: node %d, but the topology has %d NUMA node%s"):format(w.type,
+      last, topo.numa_nodes, topo.numa_nodes == 1 and "" or "s")
+  end
 end
 
 return M

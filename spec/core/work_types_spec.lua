@@ -70,6 +70,22 @@ local TYPES = {
                   { "operations", "int", 5, 0, 1 << 20 },
                   { "sleep_usec", "int", 100, 0, 60000000 },
                   { "skip_locking", "bool", false, 0, 1 } }, 1, true },
+  { "smt_sibling_spin", {}, 2, false },
+  { "cross_affinity_churn", { { "spin_iters", "int", 1024, 0, ITERS_MAX } }, 1, false },
+  { "numa_migration_churn", { { "period_ms", "int", 100, 1, 60000 } }, 1, false },
+  { "numa_working_set_sweep", { { "region_kib", "int", 4096, 4, 1048576 },
+                                { "sweep_period_ms", "int", 100, 1, 60000 },
+                                { "target_nodes", "nodes", {}, 0, (1 << 32) - 1 } }, 1, false },
+  { "cgroup_churn", { { "groups", "int", 2, 1, 16 }, { "cycle_ms", "int", 100, 1, 60000 } },
+    1, false },
+  { "cgroup_attach_storm", { { "reap", "enum", "sig_ign", 0, 1 } }, 1, false },
+  { "priority_inversion", { { "high_count", "int", 1, 1, 15 }, { "medium_count", "int", 1, 0, 14 },
+                            { "low_count", "int", 1, 1, 15 }, { "hold_iters", "int", 4096, 0, 1 << 20 },
+                            { "work_iters", "int", 1024, 0, ITERS_MAX },
+                            { "pi_mode", "enum", "plain", 0, 1 } }, 3, true },
+  { "rt_starvation", { { "rt_workers", "int", 1, 1, 16 }, { "cfs_workers", "int", 1, 0, 15 },
+                       { "rt_priority", "int", 50, 1, 99 },
+                       { "burst_iters", "int", 1024, 1, ITERS_MAX } }, 2, true },
 }
 
 -- The names an enum param takes, in the order of its values.
@@ -77,6 +93,8 @@ local CHOICES = {
   ["wake_chain.wake"] = { "pipe", "futex" },
   ["asymmetric_waker.waker_class"] = { "cfs", "batch", "idle", "rt", "deadline", "ext" },
   ["asymmetric_waker.wakee_class"] = { "cfs", "batch", "idle", "rt", "deadline", "ext" },
+  ["cgroup_attach_storm.reap"] = { "sig_ign", "waitpid" },
+  ["priority_inversion.pi_mode"] = { "plain", "pi" },
 }
 
 -- Other params set while one is pushed to a bound, so that checks between
@@ -90,6 +108,10 @@ local ROOM = {
   ["epoll_storm.consumers"] = { producers = 1 },
   ["producer_consumer_imbalance.producers"] = { consumers = 1 },
   ["producer_consumer_imbalance.consumers"] = { producers = 1 },
+  -- a group of at most 16: the other tiers at their smallest
+  ["priority_inversion.high_count"] = { medium_count = 0 },
+  ["priority_inversion.low_count"] = { medium_count = 0 },
+  ["rt_starvation.rt_workers"] = { cfs_workers = 0 },
 }
 
 local PHASES = { { kind = "spin", ns = 1000000 } }
@@ -107,6 +129,13 @@ end
 local function as_lua(kind, v, choices)
   if kind == "bool" then return v ~= 0 and v ~= false end
   if kind == "enum" and math.type(v) == "integer" then return choices[v + 1] end
+  if kind == "nodes" then	-- a mask given, the node ids back
+    local ids = {}
+    for i = 0, 31 do
+      if v & (1 << i) ~= 0 then ids[#ids + 1] = i end
+    end
+    return ids
+  end
   return v
 end
 
@@ -190,7 +219,7 @@ describe("work_resolve", function()
         for _, v in ipairs({ min, max }) do
           local w, err = resolve(name, with(ROOM[name .. "." .. pname], pname, v))
           assert.is_nil(err)
-          assert.equal(as_lua(kind, v, choices), w.args[pname])
+          assert.same(as_lua(kind, v, choices), w.args[pname])
         end
       end)
 
@@ -198,8 +227,12 @@ describe("work_resolve", function()
         for _, v in ipairs({ min - 1, max + 1 }) do
           local w, err, code = resolve(name, with(ROOM[name .. "." .. pname], pname, v))
           assert.is_nil(w)
-          assert.equal(("%s.%s: %d is out of range (%d..%d%s)"):format(name, pname, v, min,
-            max, unit), err)
+          if kind == "nodes" then
+            assert.equal(("%s.%s: node ids are 0..31"):format(name, pname), err)
+          else
+            assert.equal(("%s.%s: %d is out of range (%d..%d%s)"):format(name, pname, v, min,
+              max, unit), err)
+          end
           assert.equal("EINVAL", code)
         end
       end)
@@ -266,6 +299,51 @@ describe("work_resolve", function()
     it("leaves ungrouped types at 1", function()
       assert.equal(1, core.work_resolve("spin_wait", {}).group_size)
     end)
+
+    it("pairs smt_sibling_spin and sums the tiers of the RT types", function()
+      assert.equal(2, core.work_resolve("smt_sibling_spin", {}).group_size)
+      assert.equal(6, core.work_resolve("priority_inversion",
+        { high_count = 2, medium_count = 3, low_count = 1 }).group_size)
+      assert.equal(16, core.work_resolve("rt_starvation",
+        { rt_workers = 4, cfs_workers = 12 }).group_size)
+    end)
+  end)
+
+  describe("node-list and placement enum parameters", function()
+    it("take reap and pi_mode by name and give the name back", function()
+      assert.equal("waitpid", core.work_resolve("cgroup_attach_storm", { reap = "waitpid" })
+        .args.reap)
+      assert.equal("pi", core.work_resolve("priority_inversion", { pi_mode = "pi" }).args.pi_mode)
+      local w, err = core.work_resolve("priority_inversion", { pi_mode = "Pi" })
+      assert.is_nil(w)
+      assert.equal("priority_inversion.pi_mode: unknown choice 'Pi'; valid: plain, pi", err)
+    end)
+
+    it("take node ids as a list and give them back ascending, each once", function()
+      local w = core.work_resolve("numa_working_set_sweep", { target_nodes = { 3, 0, 3 } })
+      assert.same({ 0, 3 }, w.args.target_nodes)
+      local _, err = core.work_resolve("numa_working_set_sweep", { target_nodes = { 0, 32 } })
+      assert.equal("numa_working_set_sweep.target_nodes: node ids are 0..31", err)
+      _, err = core.work_resolve("numa_working_set_sweep", { target_nodes = { -1 } })
+      assert.equal("numa_working_set_sweep.target_nodes: node ids are 0..31", err)
+    end)
+
+    it("accept the result's args back as params", function()
+      for _, args in ipairs({ { "priority_inversion", { pi_mode = "pi" } },
+                              { "numa_working_set_sweep", { target_nodes = { 1, 2 } } } }) do
+        local w = core.work_resolve(args[1], args[2])
+        assert.same(w, core.work_resolve(args[1], w.args))
+      end
+    end)
+
+    it("raise on a node list of something else", function()
+      assert.has_error(function()
+        core.work_resolve("numa_working_set_sweep", { target_nodes = { "x" } })
+      end, "numa_working_set_sweep.target_nodes[1] must be an integer node id")
+      assert.has_error(function()
+        core.work_resolve("numa_working_set_sweep", { target_nodes = "0-1" })
+      end, "numa_working_set_sweep.target_nodes must be a list of node ids, got string 0-1")
+    end)
   end)
 
   describe("checks between parameters", function()
@@ -286,6 +364,20 @@ describe("work_resolve", function()
         .. "(region_kib 64)", err)
       assert.is_table(core.work_resolve("page_fault_churn",
         { region_kib = 64, touches_per_cycle = 16 }))
+    end)
+
+    it("rejects priority_inversion and rt_starvation groups past 16", function()
+      local w, err = core.work_resolve("priority_inversion",
+        { high_count = 8, medium_count = 1, low_count = 8 })
+      assert.is_nil(w)
+      assert.equal("priority_inversion: high_count + medium_count + low_count = 17 workers, "
+        .. "at most 16 share a lock", err)
+      assert.is_table(core.work_resolve("priority_inversion",
+        { high_count = 8, medium_count = 0, low_count = 8 }))
+      w, err = core.work_resolve("rt_starvation", { rt_workers = 16, cfs_workers = 1 })
+      assert.is_nil(w)
+      assert.equal("rt_starvation: rt_workers + cfs_workers = 17 workers, at most 16 per group",
+        err)
     end)
   end)
 

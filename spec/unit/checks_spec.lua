@@ -121,6 +121,15 @@ describe("the checks", function()
       worker(2, { cpu_ns = 4.6e9 }) }))))
   end)
 
+  it("max_spread_pct and max_throughput_cv leave out cgroups of RT tiers, unequal by design", function()
+    local r = one_cgroup({ worker(1, { cpu_ns = 9.1e9 }), worker(2, { cpu_ns = 0.9e9, work_units = 10 }) })
+    r.cgroups[1].work = { "rt_starvation" }
+    assert.equal("pass", (judge({ max_spread_pct = 20, max_throughput_cv = 0.5 }, r)))
+    r.cgroups[1].work = { "spin_wait" }
+    local _, lines = judge({ max_spread_pct = 20, max_throughput_cv = 0.5 }, r)
+    assert.equal(2, #lines)
+  end)
+
   it("max_throughput_cv compares work per CPU-second within a cgroup", function()
     local _, lines = judge({ max_throughput_cv = 0.5 }, one_cgroup({ worker(1, { work_units = 1000 }),
       worker(2, { work_units = 9000 }) }))

@@ -140,6 +140,21 @@ ktstr.test{ name = "t", llcs = 2, steps = { ktstr.step{ hold = ktstr.hold.full, 
     assert.equal("tests/x.lua:4: cgroup 'b': cpuset: llc(2) out of range: the topology has 2 LLCs (0-1)", err)
   end)
 
+  it("refuses a NUMA node the topology lacks, at the def's or the spawn's line", function()
+    local err = script_err([[
+ktstr.test{ name = "t", numa_nodes = 2, llcs = 2, defs = {
+  ktstr.cgroup("a"):work(ktstr.work.numa_working_set_sweep{ target_nodes = { 0, 1 } }),
+  ktstr.cgroup("b"):work(ktstr.work.numa_working_set_sweep{ target_nodes = { 2 } }) } }]])
+    assert.equal("tests/x.lua:4: cgroup 'b': numa_working_set_sweep: target_nodes: node 2, " ..
+      "but the topology has 2 NUMA nodes", err)
+    err = script_err([[
+ktstr.test{ name = "t", backdrop = ktstr.backdrop{ ktstr.cgroup("a") }, steps = {
+  ktstr.step{ ops = { ktstr.op.spawn("a", 1,
+    ktstr.work.numa_working_set_sweep{ target_nodes = { 1 } }) }, hold = ktstr.hold.full } } }]])
+    assert.equal("tests/x.lua:3: spawn: numa_working_set_sweep: target_nodes: node 1, " ..
+      "but the topology has 1 NUMA node", err)
+  end)
+
   it("needs a scheduler for scheduler ops", function()
     local err = script_err([[
 ktstr.test{ name = "t", steps = { ktstr.step{ ops = { ktstr.op.detach_scheduler() }, hold = ktstr.hold.full } } }]])

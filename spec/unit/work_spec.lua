@@ -13,7 +13,10 @@ describe("work constructors", function()
     for _, name in ipairs({ "spin_wait", "yield_heavy", "mixed", "alu_hot", "bursty", "idle_churn",
                             "io_sync_write", "pipe_io", "futex_ping_pong", "futex_fan_out",
                             "cache_pressure", "cache_yield", "fork_exit", "nice_sweep", "affinity_churn",
-                            "policy_churn", "page_fault_churn", "mutex_contention" }) do
+                            "policy_churn", "page_fault_churn", "mutex_contention",
+                            "smt_sibling_spin", "cross_affinity_churn", "numa_migration_churn",
+                            "numa_working_set_sweep", "cgroup_churn", "cgroup_attach_storm",
+                            "priority_inversion", "rt_starvation" }) do
       assert.same(name, W[name]().type)
     end
   end)
@@ -46,6 +49,27 @@ describe("work constructors", function()
     assert.matches("expected a table of parameters", err_of(W.bursty, "50ms"))
   end)
 
+  it("take enum values by name and node lists as sorted sets", function()
+    assert.same({ reap = "sig_ign" }, W.cgroup_attach_storm().params)
+    assert.same({ reap = "waitpid" }, W.cgroup_attach_storm({ reap = "waitpid" }).params)
+    assert.equal("pi", W.priority_inversion({ pi_mode = "pi" }).params.pi_mode)
+    assert.matches("ktstr.work.priority_inversion: pi_mode: unknown choice 'pii' %(did you mean 'pi'%?%)$",
+      err_of(W.priority_inversion, { pi_mode = "pii" }))
+    assert.matches("reap: unknown choice 'wait' %(did you mean 'waitpid'%?%)$",
+      err_of(W.cgroup_attach_storm, { reap = "wait" }))
+    assert.same({ 0, 2, 3 }, W.numa_working_set_sweep({ target_nodes = { 3, 0, 2 } }).params.target_nodes)
+    assert.matches("target_nodes: node 1 given twice$",
+      err_of(W.numa_working_set_sweep, { target_nodes = { 1, 1 } }))
+    assert.matches("target_nodes%[2%]: expected an integer in 0..31, got 32$",
+      err_of(W.numa_working_set_sweep, { target_nodes = { 0, 32 } }))
+    assert.matches("target_nodes: expected a list {...}, got 1$",
+      err_of(W.numa_working_set_sweep, { target_nodes = 1 }))
+    -- a default list is each value's own
+    local a, b = W.numa_working_set_sweep(), W.numa_working_set_sweep()
+    assert.same({}, a.params.target_nodes)
+    assert.are_not.equal(a.params.target_nodes, b.params.target_nodes)
+  end)
+
   it("name an unknown work type with did you mean", function()
     assert.matches("ktstr.work: unknown work type 'spinwait' %(did you mean 'spin_wait'%?%)$",
       err_of(function() return W.spinwait end))
@@ -59,6 +83,27 @@ describe("work.group_size", function()
     assert.equal(2, work.group_size(W.futex_ping_pong()))
     assert.equal(5, work.group_size(W.futex_fan_out()))
     assert.equal(3, work.group_size(W.mutex_contention({ contenders = 3 })))
+  end)
+
+  it("pairs smt_sibling_spin and sums the tiers of priority_inversion and rt_starvation", function()
+    assert.equal(2, work.group_size(W.smt_sibling_spin()))
+    assert.equal(3, work.group_size(W.priority_inversion()))
+    assert.equal(6, work.group_size(W.priority_inversion({ high_count = 2, medium_count = 0,
+      low_count = 4 })))
+    assert.equal(2, work.group_size(W.rt_starvation()))
+    assert.equal(5, work.group_size(W.rt_starvation({ rt_workers = 2, cfs_workers = 3 })))
+    assert.equal(1, work.group_size(W.cgroup_churn()))
+  end)
+end)
+
+describe("work.misfit", function()
+  it("names a target node the topology lacks, and nothing else", function()
+    local w = W.numa_working_set_sweep({ target_nodes = { 0, 2 } })
+    assert.equal("numa_working_set_sweep: target_nodes: node 2, but the topology has 2 NUMA nodes",
+      work.misfit(w, { numa_nodes = 2 }))
+    assert.is_nil(work.misfit(w, { numa_nodes = 3 }))
+    assert.is_nil(work.misfit(W.numa_working_set_sweep(), { numa_nodes = 1 }))
+    assert.is_nil(work.misfit(W.spin_wait(), { numa_nodes = 1 }))
   end)
 end)
 
@@ -110,7 +155,7 @@ end)
 describe("the work type table", function()
   local ok, core = pcall(require, "ktstr.core")
   local types = ok and core.work_types and core.work_types()
-  local KIND = { int = "int", ns = "duration", bool = "bool", enum = "enum" }
+  local KIND = { int = "int", ns = "duration", bool = "bool", enum = "enum", nodes = "nodes" }
 
   it("matches ktstr.core.work_types() for every type the C side has", function()
     if not types then return pending("ktstr.core.work_types is not there") end

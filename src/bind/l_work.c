@@ -9,6 +9,7 @@ static const char *const l_work_kinds[] = {
 	[WP_NS] = "ns",
 	[WP_BOOL] = "bool",
 	[WP_ENUM] = "enum",
+	[WP_NODES] = "nodes",
 };
 
 static void l_work_push_value(lua_State *L, const struct work_type *type, int k,
@@ -16,17 +17,51 @@ static void l_work_push_value(lua_State *L, const struct work_type *type, int k,
 {
 	const struct work_param *p = &type->params[k];
 
-	if (p->kind == WP_BOOL)
+	int i, n = 0;
+
+	if (p->kind == WP_BOOL) {
 		lua_pushboolean(L, v != 0);
-	else if (p->kind == WP_ENUM && v >= p->min && v <= p->max)
+	} else if (p->kind == WP_ENUM && v >= p->min && v <= p->max) {
 		lua_pushstring(L, work_choices(type, k)[v]);
-	else
+	} else if (p->kind == WP_NODES) {
+		lua_newtable(L);
+		for (i = 0; i < WORK_NODES_MAX; i++) {
+			if (!(v & (1LL << i)))
+				continue;
+			lua_pushinteger(L, i);
+			lua_rawseti(L, -2, ++n);
+		}
+	} else {
 		lua_pushinteger(L, v);
+	}
+}
+
+/* A list of node ids as a mask; -1 (out of range) for an id past the mask. */
+static int64_t l_work_nodes_value(lua_State *L, const struct work_type *type,
+				  const struct work_param *p, int vidx)
+{
+	lua_Integer i, n = luaL_len(L, vidx), id;
+	int64_t mask = 0;
+	int isint;
+
+	for (i = 1; i <= n; i++) {
+		lua_geti(L, vidx, i);
+		id = lua_tointegerx(L, -1, &isint);
+		if (!isint || lua_type(L, -1) != LUA_TNUMBER)
+			luaL_error(L, "%s.%s[%d] must be an integer node id", type->name,
+				   p->name, (int)i);
+		lua_pop(L, 1);
+		if (id < 0 || id >= WORK_NODES_MAX)
+			return -1;
+		mask |= 1LL << id;
+	}
+	return mask;
 }
 
 /*
  * A param value from Lua: an integer (ns for durations), a boolean for
- * bools, a choice's name (or index) for enums.
+ * bools, a choice's name (or index) for enums, a list of node ids (or a
+ * mask) for nodes.
  */
 static int64_t l_work_check_value(lua_State *L, const struct work_type *type,
 				  const struct work_param *p, int vidx)
@@ -36,6 +71,8 @@ static int64_t l_work_check_value(lua_State *L, const struct work_type *type,
 
 	if (p->kind == WP_BOOL && lua_type(L, vidx) == LUA_TBOOLEAN)
 		return lua_toboolean(L, vidx);
+	if (p->kind == WP_NODES && lua_type(L, vidx) == LUA_TTABLE)
+		return l_work_nodes_value(L, type, p, lua_absindex(L, vidx));
 	if (lua_type(L, vidx) == LUA_TNUMBER)
 		v = lua_tointegerx(L, vidx, &isint);
 	if (!isint) {
@@ -43,7 +80,8 @@ static int64_t l_work_check_value(lua_State *L, const struct work_type *type,
 		luaL_error(L, "%s.%s must be %s, got %s %s", type->name, p->name,
 			   p->kind == WP_NS ? "an integer number of ns" :
 			   p->kind == WP_BOOL ? "a boolean" :
-			   p->kind == WP_ENUM ? "a choice's name" : "an integer",
+			   p->kind == WP_ENUM ? "a choice's name" :
+			   p->kind == WP_NODES ? "a list of node ids" : "an integer",
 			   luaL_typename(L, vidx), luaL_tolstring(L, vidx, NULL));
 	}
 	return v;
@@ -201,7 +239,7 @@ static int l_work_resolve(lua_State *L)
 	int pidx = l_work_opt_table(L, 2, "params");
 	int phidx = l_work_opt_table(L, 3, "phases");
 	struct work_spec s;
-	char err[512];
+	char err[1024];	/* an unknown type's message lists every type */
 
 	if (l_work_spec(L, name, pidx, phidx, &s, err, sizeof(err)))
 		return lk_fail_msg(L, err, "EINVAL");
@@ -277,7 +315,7 @@ static void l_work_push_type(lua_State *L, const struct work_type *type)
 
 /*
  * core.work_types() -> { {name=, unit=, group=, blocking=,
- *   params={ {name=, kind="int"|"ns"|"bool"|"enum", default=, min=, max=, help=
+ *   params={ {name=, kind="int"|"ns"|"bool"|"enum"|"nodes", default=, min=, max=, help=
  *     [, choices={"pipe", ...}]} },
  *   [phase_kinds={"spin", ...}]}, ... }
  */

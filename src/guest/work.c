@@ -40,6 +40,14 @@ static const struct work_type *const work_types[] = {
 	&work_producer_consumer_imbalance,
 	&work_preempt_storm,
 	&work_schbench,
+	&work_smt_sibling_spin,
+	&work_cross_affinity_churn,
+	&work_numa_migration_churn,
+	&work_numa_working_set_sweep,
+	&work_cgroup_churn,
+	&work_cgroup_attach_storm,
+	&work_priority_inversion,
+	&work_rt_starvation,
 };
 
 #define WORK_NTYPES (sizeof(work_types) / sizeof(work_types[0]))
@@ -190,6 +198,9 @@ static int work_check_range(const struct work_type *type,
 		work_err_cat(err, errlen, ")");
 		return -EINVAL;
 	}
+	if (p->kind == WP_NODES)
+		return work_err(err, errlen, "%s.%s: node ids are 0..%d",
+				type->name, p->name, WORK_NODES_MAX - 1);
 	return work_err(err, errlen, "%s.%s: %lld is out of range (%lld..%lld%s)",
 			type->name, p->name, (long long)v, (long long)p->min,
 			(long long)p->max, p->kind == WP_NS ? " ns" : "");

@@ -20,7 +20,10 @@ enum work_param_kind {
 	WP_NS,		/* a duration in ns (lua/ktstr/work.lua converts "10ms", seconds) */
 	WP_BOOL,	/* 0 or 1 (Lua gives false/true) */
 	WP_ENUM,	/* an index into choices (Lua gives the name) */
+	WP_NODES,	/* NUMA nodes as a bit mask (Lua gives a list of node ids) */
 };
+
+#define WORK_NODES_MAX	32	/* node ids a WP_NODES mask holds: 0..31 */
 
 struct work_param {
 	const char *name;

@@ -27,6 +27,9 @@ extern const struct work_type work_wake_chain, work_asymmetric_waker,
 	work_thundering_herd, work_epoll_storm, work_signal_storm,
 	work_fan_out_compute, work_cache_pipe, work_ipc_variance,
 	work_producer_consumer_imbalance, work_preempt_storm, work_schbench;
+extern const struct work_type work_smt_sibling_spin, work_cross_affinity_churn,
+	work_numa_migration_churn, work_numa_working_set_sweep, work_cgroup_churn,
+	work_cgroup_attach_storm, work_priority_inversion, work_rt_starvation;
 
 static inline int work_stopped(const struct work_ctx *c)
 {
@@ -206,5 +209,18 @@ int work_matrix_init(struct work_matrix *m, uint64_t footprint_kib);
 void work_matrix_free(struct work_matrix *m);
 /* One multiply, checking *stop per row: nonzero when stopped part-way. */
 int work_matrix_multiply(const volatile int *stop, struct work_matrix *m);
+
+/* work_cgroup.c */
+
+struct cgroup;
+/* Fills c's error message (the report's reason) from fmt; returns rc. */
+int work_fail(struct work_ctx *c, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/*
+ * The worker's own cgroup, from /proc/self/cgroup; 0, or -errno with the
+ * reason in the report when it is not a cgroup under CGROUP_KTSTR (work
+ * that changes other tasks or cgroups stays inside ktstr's tree).
+ */
+int work_cgroup_home(struct work_ctx *c, const char *type, struct cgroup *home);
 
 #endif

@@ -65,6 +65,15 @@ local function cpus_of(workers)
   return n, set
 end
 
+-- A cgroup running work whose members are unequal by design (RT tiers
+-- ahead of the rest): comparing its workers with each other judges nothing.
+local function uneven(cg)
+  for _, t in ipairs(type(cg.work) == "table" and cg.work or {}) do
+    if work.UNEVEN[t] then return true end
+  end
+  return false
+end
+
 local function spread_of(workers)
   local lo, hi
   for _, w in ipairs(workers) do
@@ -269,7 +278,7 @@ local CHECKS = {
   end },
   { "max_spread_pct", "max_spread_pct", function(th, result, add)
     for _, cg in ipairs(result.cgroups or {}) do
-      local ws = cg.workers or {}
+      local ws = uneven(cg) and {} or cg.workers or {}
       for _, w in ipairs(ws) do
         if not off_cpu_pct(w) then
           add("inconclusive", "tid %d has no wall time: spread undefined", w.pid)
@@ -289,7 +298,7 @@ local CHECKS = {
   { "max_throughput_cv", "max_throughput_cv", function(th, result, add)
     for _, cg in ipairs(result.cgroups or {}) do
       local rates, sum, lo, hi = {}, 0, math.huge, 0
-      for _, w in ipairs(cg.workers or {}) do
+      for _, w in ipairs(uneven(cg) and {} or cg.workers or {}) do
         if (w.cpu_ns or 0) <= 0 then
           add("inconclusive", "tid %d has no CPU time: throughput cv of cgroup %s undefined",
             w.pid, cg.name)
