@@ -108,6 +108,72 @@ function M.check(page)
   return r
 end
 
+--[[
+A PNG as Python's zlib reads it (8-bit RGB or RGBA, not interlaced: what
+Chromium writes): its size and, per colour asked ("#rrggbb"), how many
+pixels have it (each channel within 3).
+]]
+local PNG = [==[
+import sys, json, struct, zlib
+data = open(sys.argv[1], 'rb').read()
+assert data[:8] == b'\x89PNG\r\n\x1a\n', 'not a PNG'
+pos, idat, hdr = 8, b'', None
+while pos < len(data):
+    n, kind = struct.unpack('>I4s', data[pos:pos + 8])
+    body = data[pos + 8:pos + 8 + n]
+    if kind == b'IHDR':
+        hdr = struct.unpack('>IIBBBBB', body)
+    elif kind == b'IDAT':
+        idat += body
+    pos += 12 + n
+w, h, depth, ctype, _, _, interlace = hdr
+assert depth == 8 and ctype in (2, 6) and interlace == 0, 'PNG kind %r' % (hdr,)
+bpp = 3 if ctype == 2 else 4
+raw, stride = zlib.decompress(idat), w * bpp
+prev, rows = bytearray(stride), []
+for y in range(h):
+    f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+    for i in range(stride):
+        a = line[i - bpp] if i >= bpp else 0
+        b, c = prev[i], prev[i - bpp] if i >= bpp else 0
+        if f == 1: line[i] = (line[i] + a) & 255
+        elif f == 2: line[i] = (line[i] + b) & 255
+        elif f == 3: line[i] = (line[i] + (a + b) // 2) & 255
+        elif f == 4:
+            p = a + b - c
+            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+            line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+    rows.append(line)
+    prev = line
+want = [tuple(int(c[i:i + 2], 16) for i in (1, 3, 5)) for c in sys.argv[2:]]
+counts = [0] * len(want)
+for line in rows:
+    for x in range(0, stride, bpp):
+        px = line[x:x + 3]
+        for k, c in enumerate(want):
+            if abs(px[0] - c[0]) <= 3 and abs(px[1] - c[1]) <= 3 and abs(px[2] - c[2]) <= 3:
+                counts[k] += 1
+print(json.dumps({'width': w, 'height': h, 'counts': dict(zip(sys.argv[2:], counts))}))
+]==]
+
+-- png(path, colours) -> { width =, height =, counts = { ["#rrggbb"] = pixels } }.
+function M.png(path, colours)
+  local dir = luassert(core.mkdtemp("/tmp/ktstr-markup-"))
+  local py = luassert(io.open(dir .. "/png.py", "w"))
+  py:write(PNG)
+  py:close()
+  local args = {}
+  for i, c in ipairs(colours) do args[i] = "'" .. c .. "'" end
+  local p = luassert(io.popen(("python3 %s/png.py '%s' %s 2>&1"):format(dir, path,
+    table.concat(args, " "))))
+  local out = p:read("a")
+  p:close()
+  core.rm_rf(dir)
+  local ok, r = pcall(cjson.decode, out)
+  luassert.is_true(ok, "python3 did not read the PNG: " .. out)
+  return r
+end
+
 -- Asserts that both parsers took the page whole.
 function M.assert_well_formed(r)
   luassert.are.equal(cjson.null, r.xml_error, tostring(r.xml_error))
