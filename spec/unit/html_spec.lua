@@ -297,6 +297,8 @@ describe("html.render", function()
       assert.matches("1155ms", stall.text)
       assert.matches("verdict: rq clock stuck on cpu2", stall.text)
       assert.matches("replay: ktstr script spec/vm/scripts/sched_knobs.lua", stall.text)
+      assert.matches("kernel 7.3.4+deb13-amd64 · tcg · the guest ran the test 2.8s", stall.text, 1,
+        true)
       assert.matches("^PASS mixed_workloads", r.sections[1].h2)
       assert.matches("verdict: monitor OK", r.sections[1].text)
     end)

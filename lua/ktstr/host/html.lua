@@ -213,6 +213,7 @@ function M.entry(test, v, result)
   -- bad input: the script is wrong, so what the guest saw is beside the point (as the report)
   if not result or v.status == "error" then return e end
   e.bug = result.bug
+  e.kernel, e.accel, e.duration_s = result.kernel, result.accel, result.duration_s
   if v.stats and v.stats.workers > 0 then e.stats = v.stats end
   local m = result.monitor
   if m then
@@ -339,6 +340,13 @@ local function section(n, c)
   local out = { el("h2", nil, badge(status) .. " " .. esc(e.title or c.name) ..
     (e.title and " " .. el("span", { class = "note" }, esc(("(%s, %.1fs)"):format(c.name,
       c.time or 0))) or "")) }
+  local facts = {}
+  if e.kernel then facts[#facts + 1] = "kernel " .. e.kernel end
+  if e.accel then facts[#facts + 1] = e.accel end
+  if e.duration_s then facts[#facts + 1] = ("the guest ran the test %.1fs"):format(e.duration_s) end
+  if #facts > 0 then
+    out[#out + 1] = el("p", { class = "meta" }, esc(table.concat(facts, " · ")))
+  end
   if e.bug then out[#out + 1] = el("p", { class = "bug" }, esc("BUG SUMMARY: " .. e.bug)) end
   if status ~= "pass" then
     out[#out + 1] = el("p", { class = "cause" }, esc(e.cause or c.message or ""))
