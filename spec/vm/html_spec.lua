@@ -83,6 +83,24 @@ describe("ktstr script --html #vm", function()
       ["ci_fails#2"] = true }, seen)
   end)
 
+  it("a run that boots nothing has its page too; a page that cannot be written exits 2", function()
+    local page_path = dir .. "/skip.html"
+    local code, out, err = run.ktstr({ "script", "spec/vm/scripts/corpus_skip.lua", "--html",
+      page_path })
+    assert.are.equal(0, code, out .. err)
+    local r = markup.check(assert(slurp(page_path), "no page written"))
+    markup.assert_well_formed(r)
+    assert.are.equal(1, r.summary_rows)
+    assert.are.equal("test skip", r.sections[1].class)
+    assert.matches("needs a multiple of 2 CPUs", r.sections[1].text)
+    assert.are.equal(0, r.sections[1].timeline)
+    code, out, err = run.ktstr({ "script", "spec/vm/scripts/corpus_skip.lua", "--html",
+      dir .. "/no/such/dir/skip.html" })
+    assert.are.equal(2, code, out .. err)
+    assert.are.equal("ktstr script: --html: cannot write " .. dir ..
+      "/no/such/dir/skip.html (No such file or directory)\n", err)
+  end)
+
   it("is drawn by headless Chromium: the page, its strips and bars", function()
     local browser = chromium()
     if not browser then

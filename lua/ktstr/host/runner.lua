@@ -529,7 +529,9 @@ local function write_html(o, t0, counts)
     local page = html.render({ cases = o.cases, counts = counts, time = core.now() - t0,
       run = o.sidecars, argv = o.argv })
     local f, oerr = io.open(tmp, "w")
-    if not f then error(oerr, 0) end
+    if not f then
+      error(("cannot write %s (%s)"):format(o.html, oerr:match(": ([^:]+)$") or oerr), 0)
+    end
     local w, werr = f:write(page)
     f:close()
     if not w then error(werr, 0) end
