@@ -381,6 +381,23 @@ describe("html.entry", function()
     assert.matches("plots not drawn: boom", page, 1, true)
   end)
 
+  it("draws at most MAX_WORKERS workers and counts the rest", function()
+    local d = fixture("mixed_workloads")
+    local ws = d.result.cgroups[1].workers
+    for i = #ws + 1, html.MAX_WORKERS + 10 do
+      ws[i] = { pid = 1000 + i, work_units = i, wall_ns = 1e9, cpu_ns = 1e9, max_gap_ns = 1e6,
+        start_s = ws[1].start_s, max_gap_at_ns = 1e9, max_gap_cpu = 0, cpus = { 0 } }
+    end
+    local e = html.entry(d.test, d.verdict, d.result)
+    assert.are.equal(html.MAX_WORKERS, #e.bars)
+    assert.are.equal(html.MAX_WORKERS, #e.plot.gaps)
+    -- 74 in the first cgroup, 2 in the second
+    assert.are.equal(12, e.workers_left)
+    local page = html.render({ cases = { { name = "t", status = "pass", time = 1, html = e } },
+      counts = { passed = 1 } })
+    assert.matches("... and 12 more workers not drawn", page, 1, true)
+  end)
+
   it("caps a check's details and counts the rest", function()
     local details = {}
     for i = 1, html.MAX_DETAILS + 7 do

@@ -225,6 +225,9 @@ function M.entry(test, v, result)
   if m or result.cgroups then
     e.plot = M.plot(result)
     e.bars = M.throughput(result)
+    local n = 0
+    for _, cg in ipairs(result.cgroups or {}) do n = n + #(cg.workers or {}) end
+    if n > #e.bars then e.workers_left = n - #e.bars end
   end
   return e
 end
@@ -371,6 +374,10 @@ local function section(n, c)
   if e.bars and #e.bars > 0 then
     out[#out + 1] = el("h3", nil, "throughput per worker") ..
       svg.bars({ rows = e.bars, unit = "work units/s" })
+  end
+  if e.workers_left then
+    out[#out + 1] = el("p", { class = "note" }, esc(("... and %d more workers not drawn")
+      :format(e.workers_left)))
   end
   if e.monitor then out[#out + 1] = el("h3", nil, "monitor") .. pre(e.monitor) end
   if e.phases and #e.phases > 0 then
