@@ -176,6 +176,16 @@ describe("html.heat", function()
     assert.are.equal(9, deepest)
   end)
 
+  it("gives many CPUs fewer cells each: MAX_HEAT over all of them", function()
+    local samples, nr = {}, {}
+    for c = 1, 64 do nr[c] = c % 3 end
+    for i = 1, 1200 do samples[i] = sample(i / 10, nr, {}) end
+    local h = html.heat(samples)
+    assert.are.equal(64, #h.cpus)
+    assert.is_true(#h.t * 64 <= html.MAX_HEAT, #h.t)
+    assert.are.equal(100, #h.t)
+  end)
+
   it("drops the samples the monitor does not judge and marks a CPU a sample lacks", function()
     local h = html.heat({ sample(0, { 1, 1 }, {}), sample(0.1, { 1 }, { 50000 }),
       sample(0.2, { 1 }, {}) })

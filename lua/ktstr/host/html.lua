@@ -8,6 +8,7 @@ local esc, el = svg.esc, svg.el
 local M = {}
 
 M.MAX_CELLS = 400     -- heat cells per CPU; a longer run is binned, each bin its deepest value
+M.MAX_HEAT = 6400     -- and per strip kind over all CPUs: 64 CPUs get 100 cells each
 M.MAX_MARKERS = 40    -- events and snapshots on one timeline; the rest are counted
 M.MAX_WORKERS = 64    -- gap lanes and throughput bars per test
 M.MAX_DETAILS = 50    -- detail rows per check; the rest are counted
@@ -22,7 +23,8 @@ heat(samples) -> { t = {cell start}, t_end =, cpus = { {cpu =, nr = {},
 dsq = {}} } } or nil without a sample to draw: per CPU its nr_running and
 local DSQ depth in each cell (-1: the CPU was not in that sample). The
 samples the monitor judges (monitor.plausible), one cell each, or bins of
-several (each its deepest value, so a spike stays visible) past MAX_CELLS.
+several (each its deepest value, so a spike stays visible) past MAX_CELLS
+per CPU or MAX_HEAT over all of them.
 ]]
 function M.heat(samples)
   local kept = {}
@@ -42,7 +44,7 @@ function M.heat(samples)
   for n, id in ipairs(ids) do
     index[id], heat.cpus[n] = n, { cpu = id, nr = {}, dsq = {} }
   end
-  local per = math.ceil(#kept / M.MAX_CELLS)
+  local per = math.ceil(#kept / math.max(1, math.min(M.MAX_CELLS, M.MAX_HEAT // #ids)))
   for b = 1, math.ceil(#kept / per) do
     local first = (b - 1) * per + 1
     local nr, dsq = {}, {}
