@@ -2,6 +2,7 @@
 local cjson = require("cjson")
 local core = require("ktstr.core")
 local luassert = require("luassert")
+local run = require("support.run")
 
 local M = {}
 
@@ -90,22 +91,28 @@ else:
 print(json.dumps(out))
 ]==]
 
--- check(page) -> what the parsers saw; fails the spec when python3 cannot run.
-function M.check(page)
+-- Runs a Python program with args (a file of dir's for what was written there) -> its JSON.
+local function python(src, args, files)
   local dir = luassert(core.mkdtemp("/tmp/ktstr-markup-"))
-  local f = luassert(io.open(dir .. "/page.html", "w"))
-  f:write(page)
-  f:close()
-  local py = luassert(io.open(dir .. "/check.py", "w"))
-  py:write(PY)
-  py:close()
-  local p = luassert(io.popen(("python3 %s/check.py %s/page.html"):format(dir, dir)))
-  local out = p:read("a")
-  p:close()
+  files = files or {}
+  files["main.py"] = src
+  for name, data in pairs(files) do
+    local f = luassert(io.open(dir .. "/" .. name, "w"))
+    f:write(data)
+    f:close()
+  end
+  local q = {}
+  for i, a in ipairs(args) do q[i] = run.sh_quote((a:gsub("^@", dir .. "/"))) end
+  local out = run.sh(("python3 %s/main.py %s 2>&1"):format(dir, table.concat(q, " ")))
   core.rm_rf(dir)
   local ok, r = pcall(cjson.decode, out)
-  luassert.is_true(ok, "python3 did not read the page: " .. out)
+  luassert.is_true(ok, "python3 did not read it: " .. out)
   return r
+end
+
+-- check(page) -> what the parsers saw; fails the spec when python3 cannot run.
+function M.check(page)
+  return python(PY, { "@page.html" }, { ["page.html"] = page })
 end
 
 --[[
@@ -158,20 +165,7 @@ print(json.dumps({'width': w, 'height': h, 'counts': dict(zip(sys.argv[2:], coun
 
 -- png(path, colours) -> { width =, height =, counts = { ["#rrggbb"] = pixels } }.
 function M.png(path, colours)
-  local dir = luassert(core.mkdtemp("/tmp/ktstr-markup-"))
-  local py = luassert(io.open(dir .. "/png.py", "w"))
-  py:write(PNG)
-  py:close()
-  local args = {}
-  for i, c in ipairs(colours) do args[i] = "'" .. c .. "'" end
-  local p = luassert(io.popen(("python3 %s/png.py '%s' %s 2>&1"):format(dir, path,
-    table.concat(args, " "))))
-  local out = p:read("a")
-  p:close()
-  core.rm_rf(dir)
-  local ok, r = pcall(cjson.decode, out)
-  luassert.is_true(ok, "python3 did not read the PNG: " .. out)
-  return r
+  return python(PNG, { path, table.unpack(colours) })
 end
 
 -- Asserts that both parsers took the page whole.

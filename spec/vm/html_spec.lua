@@ -2,15 +2,8 @@
 local core = require("ktstr.core")
 local markup = require("support.markup")
 local run = require("support.run")
+local slurp = require("support.guest").slurp
 local svg = require("ktstr.host.svg")
-
-local function slurp(path)
-  local f = io.open(path)
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
 
 -- The first browser on PATH that draws a page headless, or nil.
 local function chromium()
