@@ -28,6 +28,8 @@ local function esc(s)
   return (s:gsub("[&<>\"']", { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;",
     ['"'] = "&quot;", ["'"] = "&apos;" }))
 end
+-- the HTML report writes the guest's words through it too
+M.esc = esc
 
 -- Where a verdict goes in JUnit: a scheduler's failure is a failure, bad input and an
 -- inconclusive run are errors of their kind (CI must not read them as passes), skip skipped.

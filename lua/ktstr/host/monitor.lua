@@ -56,7 +56,8 @@ function M.thresholds(t)
   return out
 end
 
-local function plausible(s)
+-- Whether a sample is one to judge (the HTML report's heat strips draw the same ones).
+function M.plausible(s)
   if type(s.cpus) ~= "table" or #s.cpus == 0 then return false end
   for _, c in ipairs(s.cpus) do
     if (c.dsq_depth or 0) > DSQ_CEILING then return false end
@@ -302,7 +303,7 @@ function M.summarize(samples, thresholds)
   local th = M.thresholds(thresholds)
   local kept = {}
   for _, s in ipairs(samples) do
-    if plausible(s) then kept[#kept + 1] = s end
+    if M.plausible(s) then kept[#kept + 1] = s end
   end
   local sum = { samples = #kept, skipped = #samples - #kept, thresholds = th }
   local same, clock = clocks_identical(kept)

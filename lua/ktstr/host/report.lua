@@ -14,7 +14,7 @@ end
 
 -- "mixed_workloads [sched=eevdf] [topo=1n2l2c1t]"; a failure's header adds
 -- the ops name the kernel showed, when it is not the declared name.
-local function title(test, result)
+function M.title(test, result)
   local ops = result and result.sched and result.sched.ops
   local name = M.scheduler_name(test)
   if type(ops) == "string" and ops ~= name then name = ("%s ops=%s"):format(name, ops) end
@@ -27,14 +27,14 @@ A pass in one line, plus one more when the host could not watch it (a
 kernel whose BTF lacks a field the monitor reads): a pass is then weaker.
 ]]
 function M.pass_line(test, seconds, result)
-  local line = ("PASS %s (%.1fs)"):format(title(test), seconds)
+  local line = ("PASS %s (%.1fs)"):format(M.title(test), seconds)
   local m = result and result.monitor
   if m and m.off then line = line .. "\nmonitor off: " .. tostring(m.off) end
   return line
 end
 
 -- The root cause: the first detail that carries the verdict's own status.
-local function cause(v)
+function M.cause(v)
   for _, d in ipairs(v.details) do
     if d.status == v.status then return d end
   end
@@ -145,12 +145,12 @@ end
 -- words (details, logs, console): show.text escapes what a terminal would act on.
 function M.format(test, v, result, opts)
   opts = opts or {}
-  local c = cause(v)
+  local c = M.cause(v)
   -- the header takes the cause's first line; the detail below keeps all of it
   local out = {}
   -- a broken scheduler is the root cause, whatever the checks then saw
   if result and result.bug then out[1] = "BUG SUMMARY: " .. result.bug end
-  out[#out + 1] = ("%s %s%s"):format(WORD[v.status], title(test, result),
+  out[#out + 1] = ("%s %s%s"):format(WORD[v.status], M.title(test, result),
     c and ": " .. c.msg:match("^[^\n]*") or "")
   local shown, checks = {}, {}
   for _, d in ipairs(v.details) do

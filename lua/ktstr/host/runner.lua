@@ -5,6 +5,7 @@ local cjson = require("cjson")
 local constraints = require("ktstr.constraints")
 local core = require("ktstr.core")
 local fault = require("ktstr.fault")
+local html = require("ktstr.host.html")
 local junit = require("ktstr.host.junit")
 local observer = require("ktstr.host.observer")
 local partition = require("ktstr.host.partition")
@@ -27,7 +28,7 @@ local CMD = argparse.command("script", {
   valued = { ["--filter"] = "filter", ["--exact"] = "exact", ["--max-cpus"] = "max_cpus",
     ["-j"] = "jobs", ["--jobs"] = "jobs",
     ["--cpu-budget"] = "cpu_budget", ["--partition"] = "partition", ["--repeat"] = "repeat",
-    ["--junit"] = "junit", ["--worker"] = "worker" },
+    ["--junit"] = "junit", ["--html"] = "html", ["--worker"] = "worker" },
   flags = { ["--list"] = "list", ["--json"] = "json", ["--keep"] = "keep", ["--hold"] = "hold",
     ["-v"] = "verbose", ["--verbose"] = "verbose", ["--gauntlet"] = "gauntlet",
     ["--tap"] = "tap" },
@@ -41,6 +42,7 @@ local CMD = argparse.command("script", {
     { "-j, --jobs N", "run N guests at once (default 1)" },
     { "--cpu-budget N", "with -j: the vCPUs running guests may sum to (default: host CPUs)" },
     { "--junit FILE", "write JUnit XML: one testcase per test run" },
+    { "--html FILE", "write one HTML page for the run: verdicts, details, stats and plots" },
     { "--tap", "print TAP lines (ok / not ok per test run) after the summary" },
     { "--list", "print each test's name, scheduler, topology, duration; boot nothing" },
     { "--kernel K", "a version, a built key, a vmlinux/bzImage or a kernel tree (built first" ..
@@ -290,6 +292,15 @@ function M.case_name(item)
   return item.rep and ("%s#%d"):format(name, item.rep.index) or name
 end
 
+-- The page's view of one run (--html): a failure to draw it costs the page its plots, not the
+-- test its verdict.
+local function html_entry(test, v, result)
+  local ok, e = pcall(html.entry, test, v, result)
+  if ok then return e end
+  if core.signal_pending() then error(e, 0) end
+  return { title = test.name, status = v.status, error = tostring(e) }
+end
+
 -- Judges one run and prints its verdict; returns an exit code that ends the whole run, or nil.
 local function report_one(item, o, counts, t0, result, f)
   local v
@@ -314,7 +325,8 @@ local function report_one(item, o, counts, t0, result, f)
   o.progress:done_one()
   io.stdout:write(text)
   o.cases[#o.cases + 1] = { name = M.case_name(item), status = v.status,
-    time = core.now() - t0, message = M.root_cause(text), output = text }
+    time = core.now() - t0, message = M.root_cause(text), output = text,
+    html = (o.html or o.worker and o.worker.html) and html_entry(item.test, v, result) or nil }
   local line, path, err = o.sidecars:write(item.test, v, result, item.rep)
   if not path then io.stderr:write("ktstr script: sidecar not written: ", tostring(err), "\n") end
   if o.json then io.stderr:write(line, "\n") end
@@ -452,7 +464,7 @@ local function vcpus(t) return t.llcs * t.cores * t.threads end
 -- One test run in a child ktstr: the argv that runs exactly it, writing its case to path.
 local function worker_argv(it, o, path)
   local spec = cjson.encode({ name = it.test.name, rep = it.rep, run_id = o.sidecars.id,
-    cases = path, kernel_label = it.test.kernel_label })
+    cases = path, kernel_label = it.test.kernel_label, html = o.html and true or nil })
   local argv = { assert(core.exe()), "script", it.file, "--worker", spec }
   local kernel = it.kernel or o.kernel
   if kernel then table.move({ "--kernel", kernel }, 1, 2, #argv + 1, argv) end
@@ -519,14 +531,44 @@ local function run_parallel(items, o, counts)
   return rc
 end
 
--- --junit, --tap, and a worker's case line: what CI reads.
-local function write_results(o, t0)
+-- --html FILE: the page, written aside and renamed (whole or absent); 2 when it cannot be.
+local function write_html(o, t0, counts)
+  local tmp = ("%s.tmp-%d"):format(o.html, core.getpid())
+  local ok, err = pcall(function()
+    local page = html.render({ cases = o.cases, counts = counts, time = core.now() - t0,
+      run = o.sidecars, argv = o.argv })
+    local f, oerr = io.open(tmp, "w")
+    if not f then
+      error(("cannot write %s (%s)"):format(o.html, oerr:match(": ([^:]+)$") or oerr), 0)
+    end
+    local w, werr = f:write(page)
+    f:close()
+    if not w then error(werr, 0) end
+    local r, rerr = os.rename(tmp, o.html)
+    if not r then error(rerr, 0) end
+  end)
+  if ok then return nil end
+  os.remove(tmp)
+  if core.signal_pending() then error(err, 0) end
+  io.stderr:write("ktstr script: --html: ", tostring(err), "\n")
+  return 2
+end
+
+-- --junit, --tap, --html, and a worker's case line: what CI and people read.
+local function write_results(o, t0, counts)
   if o.worker then
     local f = assert(io.open(o.worker.cases, "w"))
     local c = o.cases[1]
     if c then
-      f:write(cjson.encode({ name = c.name, status = c.status, time = c.time,
-        message = c.message }), "\n")
+      local case = { name = c.name, status = c.status, time = c.time, message = c.message,
+        html = c.html }
+      local ok, line = pcall(cjson.encode, case)
+      -- the page's data is not worth the verdict: without it, the case still goes
+      if not ok then
+        case.html = { title = c.name, status = c.status, error = tostring(line) }
+        line = cjson.encode(case)
+      end
+      f:write(line, "\n")
     end
     f:close()
   end
@@ -540,6 +582,7 @@ local function write_results(o, t0)
     f:write(junit.render({ name = "ktstr", time = core.now() - t0, cases = o.cases }))
     f:close()
   end
+  if o.html and not o.worker then return write_html(o, t0, counts) end
 end
 
 -- Each --kernel naming an unbuilt source tree becomes its built kernel (built now if need be).
@@ -560,6 +603,7 @@ local function main(args)
   local t0 = core.now()
   local o, code = M.parse(args)
   if not o then return code end
+  o.argv = args
   if not o.list and not o.worker then
     code = prepare_kernels(o)
     if code then return code end
@@ -604,7 +648,7 @@ local function main(args)
   end
   o.progress:clear()
   if not o.worker then print(report.summary(counts)) end
-  return write_results(o, t0) or M.exit_code(counts)
+  return write_results(o, t0, counts) or M.exit_code(counts)
 end
 
 -- scripts loaded here must not end ktstr: os.exit is the script's error
