@@ -6,7 +6,7 @@
 # presets for --topo from ktstr's own table. Plain bash: no bash-completion
 # helpers needed.
 
-_ktstr_opts_script='--filter --exact --partition --repeat -j --jobs --cpu-budget --junit --tap
+_ktstr_opts_script='--filter --exact --partition --repeat -j --jobs --cpu-budget --junit --html --tap
   --list --kernel --json --keep --hold --gauntlet --max-cpus -v --verbose -h --help'
 _ktstr_opts_vm='--topo --memory-mib --kernel --timeout -i --include --append --no-kaslr
   --console --keep -v --verbose -h --help'
@@ -82,7 +82,7 @@ _ktstr() {
 	--filter | --exact) _ktstr_tests "$cur"; return ;;
 	--kernel) _ktstr_kernels "$cur"; return ;;
 	--topo) _ktstr_topos "$cur"; return ;;
-	--junit | -i | --include) _ktstr_files "$cur"; return ;;
+	--junit | --html | -i | --include) _ktstr_files "$cur"; return ;;
 	--base | --new) _ktstr_dirs "$cur"; return ;;
 	--partition | --repeat | -j | --jobs | --cpu-budget | --max-cpus | --memory-mib | \
 		--timeout | --append | --scheduler | --ops-name | --sched-arg | --attach | \
