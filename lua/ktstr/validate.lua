@@ -160,6 +160,29 @@ function M.name(v, what)
   return v
 end
 
+-- Cgroup names: a name, or a path of names nested in each other ("a/b": b
+-- inside a), at most CGROUP_DEPTH deep, NAME_MAX bytes in all.
+M.CGROUP_DEPTH = 8
+
+function M.cgroup_name(v, what)
+  if type(v) ~= "string" or not v:find("/", 1, true) then return M.name(v, what) end
+  local depth = 0
+  for seg in (v .. "/"):gmatch("(.-)/") do
+    depth = depth + 1
+    if not seg:match("^[%w_.-]+$") or seg == "." or seg == ".." then
+      M.raise("%s: expected names of letters, digits, '_', '.' or '-', nested with '/' " ..
+        "(\"parent/child\"), got %s", what, show(v))
+    end
+  end
+  if depth > M.CGROUP_DEPTH then
+    M.raise("%s: '%s' nests %d deep, more than %d", what, v, depth, M.CGROUP_DEPTH)
+  end
+  if #v > M.NAME_MAX then
+    M.raise("%s: name of %d bytes, longer than %d: '%s...'", what, #v, M.NAME_MAX, v:sub(1, 24))
+  end
+  return v
+end
+
 function M.duration(v, what)
   local s, err = duration.parse(v)
   if not s then M.raise("%s: %s", what, err) end
