@@ -92,7 +92,8 @@ function M.main(args)
   if not o then return cmd end
   local kbuild = require("ktstr.host.kbuild")
   local kernel, kerr, kcode = kbuild.prepare(o.kernel)
-  if not kernel then
+  -- no --kernel is nil without an error: the newest cached kernel
+  if not kernel and kerr then
     io.stderr:write("ktstr vm: --kernel ", kerr, "\n")
     return kbuild.exit_code(kcode)
   end
