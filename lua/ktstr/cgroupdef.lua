@@ -386,10 +386,12 @@ local function count(n, word)
   return ("%d %s%s (%s)"):format(n, word, n == 1 and "" or "s", n == 1 and "0" or "0-" .. (n - 1))
 end
 
--- SCHED_DEADLINE bandwidth the guest admits per CPU: the kernel's 95%
--- (sched_rt_runtime_us), less the 5% each of its fair and sched_ext
--- servers reserve.
-M.DL_CPU_SHARE = 0.85
+-- SCHED_DEADLINE bandwidth a guest CPU admits at most: all of it
+-- (sched_rt_runtime_us is 100% on 7.x) less the 5% the kernel's fair
+-- server reserves (4 CPUs admitted 38 workers of 0.1 CPU). Past that the
+-- script is refused here; under it the guest's kernel has the last word (a
+-- sched_ext scheduler's server may take 5% more): EBUSY names the values.
+M.DL_CPU_SHARE = 0.95
 
 --[[
 place(def, topo, cpus, parent) -> info | nil, message: what a def needs of

@@ -132,7 +132,7 @@ local function check_dl(st, topo, def)
     local sp = def.sched_policy
     fail(def.source, "cgroup '%s': sched_policy deadline: %d workers x runtime %s / period %s " ..
       "= %.3g CPUs of deadline bandwidth%s, past the %.3g that %d CPUs admit (%d%% each: the " ..
-      "kernel's 95%%, less its fair and sched_ext servers' 5%% each)", def.name,
+      "kernel's fair server keeps 5%%)", def.name,
       st.info[def.name].workers, cgroupdef.show_ns(sp.runtime_ns), cgroupdef.show_ns(sp.period_ns),
       mine, sum > mine and (" (%.3g with the other cgroups')"):format(sum) or "", cap, ncpus,
       math.floor(cgroupdef.DL_CPU_SHARE * 100 + 0.5))

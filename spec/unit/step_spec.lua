@@ -216,8 +216,8 @@ ktstr.test{ name = "t", llcs = 1, cores = 2, defs = {
   ktstr.cgroup("a"):workers(1):sched_policy("deadline", { runtime = "5ms", period = "10ms" }),
   ktstr.cgroup("b"):workers(3):sched_policy("deadline", { runtime = "5ms", period = "10ms" }) } }]])
     assert.equal("tests/x.lua:4: cgroup 'b': sched_policy deadline: 3 workers x runtime 5ms / period 10ms = " ..
-      "1.5 CPUs of deadline bandwidth (2 with the other cgroups'), past the 1.7 that 2 CPUs admit (85% " ..
-      "each: the kernel's 95%, less its fair and sched_ext servers' 5% each)", err)
+      "1.5 CPUs of deadline bandwidth (2 with the other cgroups'), past the 1.9 that 2 CPUs admit (95% " ..
+      "each: the kernel's fair server keeps 5%)", err)
   end)
 
   it("checks NUMA nodes against the topology and the cgroup's cpuset_mems", function()

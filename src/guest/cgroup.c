@@ -713,6 +713,9 @@ int cgroup_remove(const struct cgroup *cg, int timeout_ms, char *err, size_t err
 	has_kill = access(path, F_OK) == 0;
 	if (has_kill) {
 		rc = cg_write_path(path, "1");
+		/* a threaded cgroup has the file but kills nothing: as before 5.14 */
+		if (rc == -EOPNOTSUPP)
+			rc = has_kill = 0;
 		if (rc) {
 			rc = cg_fail(err, errlen, rc, "remove: %s: 1", path);
 			goto out;
