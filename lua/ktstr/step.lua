@@ -155,14 +155,16 @@ local function start(list, topo, st, scope)
     local parent = M.parent_of(def.name, live)
     local info, err = cgroupdef.place(def, topo, cpus, parent and st.info[parent])
     if not info then fail(def.source, "%s", err) end
-    live[def.name], st.info[def.name] = scope, info
+    live[def.name], st.info[def.name], st.defs[def.name] = scope, info, def
     check_dl(st, topo, def)
   end
 end
 
 local function forget(st, name)
-  for _, kid in ipairs(M.children_of(name, st.live)) do st.live[kid], st.info[kid] = nil, nil end
-  st.live[name], st.info[name] = nil, nil
+  for _, kid in ipairs(M.children_of(name, st.live)) do
+    st.live[kid], st.info[kid], st.defs[kid] = nil, nil, nil
+  end
+  st.live[name], st.info[name], st.defs[name] = nil, nil, nil
 end
 
 -- What cgroup v2 lets an op do to nested cgroups.
@@ -178,11 +180,17 @@ local function check_nested(o, topo, st)
       end
     end
   elseif o.op == "set_cpuset" then
+    -- within its parent's, around its children's own
     local cpus = cpuset.resolve(o.cpuset, topo)
     local parent = M.parent_of(o.cgroup, st.live)
-    local info, err = cgroupdef.place({ name = o.cgroup, workers = 0 }, topo, cpus,
-      parent and st.info[parent])
+    local info, err = cgroupdef.place(st.defs[o.cgroup], topo, cpus, parent and st.info[parent])
     if not info then fail(o.source, "%s: %s", o.op, err) end
+    for _, kid in ipairs(M.children_of(o.cgroup, st.live)) do
+      if st.defs[kid].cpuset and M.parent_of(kid, st.live) == o.cgroup then
+        _, err = cgroupdef.place(st.defs[kid], topo, st.info[kid].cpus, info)
+        if err then fail(o.source, "%s: %s", o.op, err) end
+      end
+    end
   end
 end
 
@@ -210,7 +218,7 @@ local function run_ops(list, topo, st, scope, has_sched, later)
 end
 
 function M.check(steps, backdrop, topo, has_sched)
-  local st = { live = {}, info = {} }
+  local st = { live = {}, info = {}, defs = {} }
   if backdrop then
     start(backdrop.cgroups, topo, st, "backdrop")
     run_ops(backdrop.ops, topo, st, "backdrop", has_sched, {})
@@ -227,7 +235,7 @@ function M.check(steps, backdrop, topo, has_sched)
       start(s.setup, topo, st, scope)
     end
     for name, where in pairs(st.live) do
-      if where == scope then st.live[name], st.info[name] = nil, nil end
+      if where == scope then st.live[name], st.info[name], st.defs[name] = nil, nil, nil end
     end
   end
 end

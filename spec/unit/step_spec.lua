@@ -202,6 +202,18 @@ ktstr.test{ name = "t", llcs = 2,
   steps = { ktstr.step{ hold = ktstr.hold.full,
     ops = { ktstr.op.set_cpuset("a/b", ktstr.cpuset.llc(1)) } } } }]])
     assert.equal("tests/x.lua:5: set_cpuset: cgroup 'a/b': cpuset 2-3 is not within its parent 'a''s cpuset 0-1", err)
+    err = script_err([[
+ktstr.test{ name = "t", llcs = 2,
+  backdrop = ktstr.backdrop{ ktstr.cgroup("a"):workers(0), ktstr.cgroup("a/b"):cpuset(ktstr.cpuset.llc(1)) },
+  steps = { ktstr.step{ hold = ktstr.hold.full,
+    ops = { ktstr.op.set_cpuset("a", ktstr.cpuset.llc(0)) } } } }]])
+    assert.equal("tests/x.lua:5: set_cpuset: cgroup 'a/b': cpuset 2-3 is not within its parent 'a''s cpuset 0-1", err)
+    err = script_err([[
+ktstr.test{ name = "t", llcs = 2,
+  backdrop = ktstr.backdrop{ ktstr.cgroup("dl"):sched_policy("deadline", { runtime = "1ms", period = "10ms" }) },
+  steps = { ktstr.step{ hold = ktstr.hold.full,
+    ops = { ktstr.op.set_cpuset("dl", ktstr.cpuset.llc(0)) } } } }]])
+    assert.matches("^tests/x.lua:5: set_cpuset: cgroup 'dl': deadline workers need every CPU", err)
   end)
 
   it("gives deadline workers every CPU and no more bandwidth than the guest admits", function()
