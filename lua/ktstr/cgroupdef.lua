@@ -201,18 +201,8 @@ local function nodes(v, w)
   return out
 end
 
--- "0-1,3"
-local function node_list(list)
-  local out, i = {}, 1
-  while i <= #list do
-    local j = i
-    while list[j + 1] == list[j] + 1 do j = j + 1 end
-    out[#out + 1] = j > i and ("%d-%d"):format(list[i], list[j]) or tostring(list[i])
-    i = j + 1
-  end
-  return table.concat(out, ",")
-end
-M.node_list = node_list
+-- "0-1,3", as cpulists are written
+local node_list = cpuset.format
 
 -- cpuset.mems: the NUMA nodes the workers may allocate from.
 function methods:cpuset_mems(v)

@@ -48,21 +48,31 @@ static const struct {
 	{ "numa_balancing", MPOL_F_NUMA_BALANCING },
 };
 
+/* names[i] of a table indexed by value, "?" past it or in a hole. */
+static const char *policy_name(const char *const *names, int n, int i)
+{
+	return i >= 0 && i < n && names[i] ? names[i] : "?";
+}
+
+/* The value whose name is name, or -1. */
+static int policy_lookup(const char *const *names, int n, const char *name)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (names[i] && strcmp(names[i], name) == 0)
+			return i;
+	return -1;
+}
+
 const char *policy_sched_name(int policy)
 {
-	if (policy < 0 || policy >= POLICY_NSCHED || !policy_sched_names[policy])
-		return "?";
-	return policy_sched_names[policy];
+	return policy_name(policy_sched_names, POLICY_NSCHED, policy);
 }
 
 int policy_sched_parse(const char *name)
 {
-	int i;
-
-	for (i = 0; i < POLICY_NSCHED; i++)
-		if (policy_sched_names[i] && strcmp(policy_sched_names[i], name) == 0)
-			return i;
-	return -1;
+	return policy_lookup(policy_sched_names, POLICY_NSCHED, name);
 }
 
 /* "10ms", "1.5ms", "250us": how a script would have written a duration. */
@@ -206,19 +216,12 @@ int policy_sched_get(pid_t tid, struct policy_sched *p)
 
 const char *policy_mem_name(int mode)
 {
-	if (mode < 0 || mode >= POLICY_NMEM || !policy_mem_names[mode])
-		return "?";
-	return policy_mem_names[mode];
+	return policy_name(policy_mem_names, POLICY_NMEM, mode);
 }
 
 int policy_mem_parse(const char *name)
 {
-	int i;
-
-	for (i = 0; i < POLICY_NMEM; i++)
-		if (policy_mem_names[i] && strcmp(policy_mem_names[i], name) == 0)
-			return i;
-	return -1;
+	return policy_lookup(policy_mem_names, POLICY_NMEM, name);
 }
 
 unsigned policy_mem_flag_parse(const char *name)

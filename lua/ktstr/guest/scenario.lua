@@ -161,7 +161,7 @@ local function spawn(inst, n, w)
   end
   if def.mem_policy then
     f.mempolicy = def.mem_policy.mode
-    f.mem_nodes = def.mem_policy.nodes and cgroupdef.node_list(def.mem_policy.nodes)
+    f.mem_nodes = def.mem_policy.nodes and cpuset.format(def.mem_policy.nodes)
     f.mpol_flags = {}
     for flag in pairs(def.mpol_flags or {}) do f.mpol_flags[#f.mpol_flags + 1] = flag end
   end
