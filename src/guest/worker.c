@@ -235,7 +235,8 @@ static void worker_close_fds(int *keep, unsigned n)
 {
 	unsigned lo = 3, i;
 
-	qsort(keep, n, sizeof(*keep), worker_int_cmp);
+	if (n)
+		qsort(keep, n, sizeof(*keep), worker_int_cmp);
 	for (i = 0; i < n; i++) {
 		if (keep[i] < (int)lo)
 			continue;
