@@ -376,11 +376,11 @@ local function count(n, word)
   return ("%d %s%s (%s)"):format(n, word, n == 1 and "" or "s", n == 1 and "0" or "0-" .. (n - 1))
 end
 
--- SCHED_DEADLINE bandwidth a guest CPU admits at most: all of it
--- (sched_rt_runtime_us is 100% on 7.x) less the 5% the kernel's fair
--- server reserves (4 CPUs admitted 38 workers of 0.1 CPU). Past that the
--- script is refused here; under it the guest's kernel has the last word (a
--- sched_ext scheduler's server may take 5% more): EBUSY names the values.
+-- SCHED_DEADLINE bandwidth a guest CPU admits: all of it (7.x's
+-- sched_rt_runtime_us is 100%) less the 5% the kernel's fair server
+-- reserves (4 CPUs admitted 38 workers of 0.1 CPU, under EEVDF and the
+-- fixture alike). Past that the script is refused here; the guest's kernel
+-- has the last word anyway: its EBUSY names the values.
 M.DL_CPU_SHARE = 0.95
 
 --[[

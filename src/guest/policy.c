@@ -181,8 +181,8 @@ int policy_sched_apply(const struct policy_sched *p, char *err, size_t errlen)
 	policy_dl_params(p, params, sizeof(params));
 	if (rc == -EBUSY)
 		snprintf(err, errlen, "sched_setattr: deadline %s: admission control "
-			 "refused its %.3g CPU (EBUSY): deadline tasks get at most 95%% of "
-			 "each CPU, less the kernel's servers' share", params,
+			 "refused its %.3g CPU (EBUSY): the deadline bandwidth of the CPUs "
+			 "(95%% of each, the kernel's fair server keeps 5%%) is taken", params,
 			 (double)p->runtime_ns / (double)p->period_ns);
 	else if (rc == -EPERM)
 		snprintf(err, errlen, "sched_setattr: deadline %s: refused (EPERM): a "
