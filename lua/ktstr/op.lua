@@ -16,18 +16,20 @@ local function spec(v, w)
 end
 
 local function two(w, a, b)
-  V.name(a, w)
-  if V.name(b, w) == a then V.raise("%s: both cgroups are '%s'", w, a) end
+  V.cgroup_name(a, w)
+  if V.cgroup_name(b, w) == a then V.raise("%s: both cgroups are '%s'", w, a) end
 end
 
 -- name -> builder of the op's fields (w: "ktstr.op.<name>" for messages).
 -- The fields cgroup, a, b, from, to name cgroups that must exist when it runs.
 local OPS = {
   add_cgroup = function(w, def) return { def = cgroupdef.unwrap(def, w) } end,
-  remove_cgroup = function(w, name) return { cgroup = V.name(name, w) } end,
-  stop_cgroup = function(w, name) return { cgroup = V.name(name, w) } end,
-  set_cpuset = function(w, name, s) return { cgroup = V.name(name, w), cpuset = spec(s, w) } end,
-  clear_cpuset = function(w, name) return { cgroup = V.name(name, w) } end,
+  remove_cgroup = function(w, name) return { cgroup = V.cgroup_name(name, w) } end,
+  stop_cgroup = function(w, name) return { cgroup = V.cgroup_name(name, w) } end,
+  set_cpuset = function(w, name, s)
+    return { cgroup = V.cgroup_name(name, w), cpuset = spec(s, w) }
+  end,
+  clear_cpuset = function(w, name) return { cgroup = V.cgroup_name(name, w) } end,
   swap_cpusets = function(w, a, b)
     two(w, a, b)
     return { a = a, b = b }
@@ -37,19 +39,20 @@ local OPS = {
     if wk ~= nil and not work.is(wk) then
       V.raise("%s: expected a work value, got %s", w, tostring(wk))
     end
-    return { cgroup = V.name(name, w), workers = V.integer(n, w .. ": workers", 1), work = wk }
+    return { cgroup = V.cgroup_name(name, w), workers = V.integer(n, w .. ": workers", 1),
+      work = wk }
   end,
   set_affinity = function(w, name, a)
     a = cgroupdef.affinity(a, w)
     if cpuset.is(a) then spec(a, w) end
-    return { cgroup = V.name(name, w), affinity = a }
+    return { cgroup = V.cgroup_name(name, w), affinity = a }
   end,
   move_all_tasks = function(w, from, to)
     two(w, from, to)
     return { from = from, to = to }
   end,
-  freeze_cgroup = function(w, name) return { cgroup = V.name(name, w) } end,
-  unfreeze_cgroup = function(w, name) return { cgroup = V.name(name, w) } end,
+  freeze_cgroup = function(w, name) return { cgroup = V.cgroup_name(name, w) } end,
+  unfreeze_cgroup = function(w, name) return { cgroup = V.cgroup_name(name, w) } end,
   capture_snapshot = function(w, label) return { label = V.name(label, w) } end,
   attach_scheduler = function() return {} end,
   detach_scheduler = function() return {} end,

@@ -99,19 +99,106 @@ local function check_spec(spec, topo, src, what, index, n)
   if not cpus then fail(src, "%s: %s", what, err) end
 end
 
-local function start(list, topo, live, scope)
+-- The nearest running cgroup name nests in, by name, or nil.
+function M.parent_of(name, live)
+  local p = name:match("^(.*)/[^/]+$")
+  while p do
+    if live[p] then return p end
+    p = p:match("^(.*)/[^/]+$")
+  end
+end
+
+-- The running cgroups nested in name, deepest first.
+function M.children_of(name, live)
+  local out = {}
+  for other in pairs(live) do
+    if other:sub(1, #name + 1) == name .. "/" then out[#out + 1] = other end
+  end
+  table.sort(out, function(a, b)
+    local da, db = select(2, a:gsub("/", "")), select(2, b:gsub("/", ""))
+    if da ~= db then return da > db end
+    return a < b
+  end)
+  return out
+end
+
+-- SCHED_DEADLINE bandwidth of the running cgroups, against what the guest admits.
+local function check_dl(st, topo, def)
+  local sum = 0
+  for _, info in pairs(st.info) do sum = sum + info.dl_bw end
+  local ncpus = topo.llcs * topo.cores * topo.threads
+  local cap = ncpus * cgroupdef.DL_CPU_SHARE
+  local mine = st.info[def.name].dl_bw
+  if mine > 0 and sum > cap + 1e-9 then
+    local sp = def.sched_policy
+    fail(def.source, "cgroup '%s': sched_policy deadline: %d workers x runtime %s / period %s " ..
+      "= %.3g CPUs of deadline bandwidth%s, past the %.3g that %d CPUs admit (%d%% each: the " ..
+      "kernel's fair server keeps 5%%)", def.name,
+      st.info[def.name].workers, cgroupdef.show_ns(sp.runtime_ns), cgroupdef.show_ns(sp.period_ns),
+      mine, sum > mine and (" (%.3g with the other cgroups')"):format(sum) or "", cap, ncpus,
+      math.floor(cgroupdef.DL_CPU_SHARE * 100 + 0.5))
+  end
+end
+
+local function start(list, topo, st, scope)
+  local live = st.live
   for i, def in ipairs(list) do
     local w = ("cgroup '%s'"):format(def.name)
     if live[def.name] then fail(def.source, "%s already exists (from %s)", w, live[def.name]) end
-    live[def.name] = scope
+    local kid = M.children_of(def.name, live)[1]
+    if kid then
+      fail(def.source, "%s: its child '%s' exists already (from %s): declare a parent " ..
+        "before the cgroups nested in it", w, kid, live[kid])
+    end
     check_spec(def.cpuset, topo, def.source, w .. ": cpuset", i - 1, #list)
     check_spec(def.affinity, topo, def.source, w .. ": affinity", i - 1, #list)
     local misfit = def.work and work.misfit(def.work, topo)
     if misfit then fail(def.source, "%s: %s", w, misfit) end
+    local cpus = def.cpuset and cpuset.resolve(def.cpuset, topo, i - 1, #list)
+    local parent = M.parent_of(def.name, live)
+    local info, err = cgroupdef.place(def, topo, cpus, parent and st.info[parent])
+    if not info then fail(def.source, "%s", err) end
+    live[def.name], st.info[def.name], st.defs[def.name] = scope, info, def
+    check_dl(st, topo, def)
   end
 end
 
-local function run_ops(list, topo, live, scope, has_sched, later)
+local function forget(st, name)
+  for _, kid in ipairs(M.children_of(name, st.live)) do
+    st.live[kid], st.info[kid], st.defs[kid] = nil, nil, nil
+  end
+  st.live[name], st.info[name], st.defs[name] = nil, nil, nil
+end
+
+-- What cgroup v2 lets an op do to nested cgroups.
+local function check_nested(o, topo, st)
+  if o.op == "spawn" then
+    local info = st.info[o.cgroup]
+    for _, kid in ipairs(M.children_of(o.cgroup, st.live)) do
+      if info.workers == 0 and not info.threaded and not st.info[kid].threaded then
+        fail(o.source, "spawn: cgroup '%s' has a child '%s', which is a domain cgroup since " ..
+          "'%s' had no workers when it was made: cgroup v2 lets a cgroup with domain children " ..
+          "hold no processes (declare '%s' with workers to make its children threaded)",
+          o.cgroup, kid, o.cgroup, o.cgroup)
+      end
+    end
+  elseif o.op == "set_cpuset" then
+    -- within its parent's, around its children's own
+    local cpus = cpuset.resolve(o.cpuset, topo)
+    local parent = M.parent_of(o.cgroup, st.live)
+    local info, err = cgroupdef.place(st.defs[o.cgroup], topo, cpus, parent and st.info[parent])
+    if not info then fail(o.source, "%s: %s", o.op, err) end
+    for _, kid in ipairs(M.children_of(o.cgroup, st.live)) do
+      if st.defs[kid].cpuset and M.parent_of(kid, st.live) == o.cgroup then
+        _, err = cgroupdef.place(st.defs[kid], topo, st.info[kid].cpus, info)
+        if err then fail(o.source, "%s: %s", o.op, err) end
+      end
+    end
+  end
+end
+
+local function run_ops(list, topo, st, scope, has_sched, later)
+  local live = st.live
   for _, o in ipairs(list) do
     if op.NEEDS_SCHEDULER[o.op] and not has_sched then
       fail(o.source, "%s: the test has no scheduler (it runs under EEVDF)", o.op)
@@ -129,30 +216,31 @@ local function run_ops(list, topo, live, scope, has_sched, later)
     check_spec(o.affinity, topo, o.source, o.op, nil, nil)
     local misfit = o.work and work.misfit(o.work, topo)
     if misfit then fail(o.source, "%s: %s", o.op, misfit) end
-    if o.op == "add_cgroup" then start({ o.def }, topo, live, scope) end
-    if o.op == "remove_cgroup" then live[o.cgroup] = nil end
+    check_nested(o, topo, st)
+    if o.op == "add_cgroup" then start({ o.def }, topo, st, scope) end
+    if o.op == "remove_cgroup" then forget(st, o.cgroup) end
   end
 end
 
 function M.check(steps, backdrop, topo, has_sched)
-  local live = {}
+  local st = { live = {}, info = {}, defs = {} }
   if backdrop then
-    start(backdrop.cgroups, topo, live, "backdrop")
-    run_ops(backdrop.ops, topo, live, "backdrop", has_sched, {})
+    start(backdrop.cgroups, topo, st, "backdrop")
+    run_ops(backdrop.ops, topo, st, "backdrop", has_sched, {})
   end
   for k, s in ipairs(steps) do
     local scope = ("Step[%d]"):format(k - 1)
     local later = {}
     for _, def in ipairs(s.setup) do later[def.name] = true end
     if s.hold.kind == "loop" then
-      start(s.setup, topo, live, scope)
-      run_ops(s.ops, topo, live, scope, has_sched, {})
+      start(s.setup, topo, st, scope)
+      run_ops(s.ops, topo, st, scope, has_sched, {})
     else
-      run_ops(s.ops, topo, live, scope, has_sched, later)
-      start(s.setup, topo, live, scope)
+      run_ops(s.ops, topo, st, scope, has_sched, later)
+      start(s.setup, topo, st, scope)
     end
-    for name, where in pairs(live) do
-      if where == scope then live[name] = nil end
+    for name, where in pairs(st.live) do
+      if where == scope then st.live[name], st.info[name], st.defs[name] = nil, nil, nil end
     end
   end
 end

@@ -150,14 +150,42 @@ end
 -- short enough for a cgroup directory and a record's file name (NAME_MAX 255).
 M.NAME_MAX = 128
 
-function M.name(v, what)
-  if type(v) ~= "string" or not v:match("^[%w_.-]+$") or v == "." or v == ".." then
-    M.raise("%s: expected a name of letters, digits, '_', '.' or '-', got %s", what, show(v))
-  end
+local function segment(v)
+  return v:match("^[%w_.-]+$") and v ~= "." and v ~= ".."
+end
+
+local function short(v, what)
   if #v > M.NAME_MAX then
     M.raise("%s: name of %d bytes, longer than %d: '%s...'", what, #v, M.NAME_MAX, v:sub(1, 24))
   end
   return v
+end
+
+function M.name(v, what)
+  if type(v) ~= "string" or not segment(v) then
+    M.raise("%s: expected a name of letters, digits, '_', '.' or '-', got %s", what, show(v))
+  end
+  return short(v, what)
+end
+
+-- Cgroup names: a name, or a path of names nested in each other ("a/b": b
+-- inside a), at most CGROUP_DEPTH deep, NAME_MAX bytes in all.
+M.CGROUP_DEPTH = 8
+
+function M.cgroup_name(v, what)
+  if type(v) ~= "string" or not v:find("/", 1, true) then return M.name(v, what) end
+  local depth = 0
+  for seg in (v .. "/"):gmatch("(.-)/") do
+    depth = depth + 1
+    if not segment(seg) then
+      M.raise("%s: expected names of letters, digits, '_', '.' or '-', nested with '/' " ..
+        "(\"parent/child\"), got %s", what, show(v))
+    end
+  end
+  if depth > M.CGROUP_DEPTH then
+    M.raise("%s: '%s' nests %d deep, more than %d", what, v, depth, M.CGROUP_DEPTH)
+  end
+  return short(v, what)
 end
 
 function M.duration(v, what)

@@ -287,6 +287,126 @@ describe("worker sets on the host", function()
     assert.matches("cgroup.procs: /sys/fs/cgroup/ktstr%-no%-such%-cgroup", err)
   end)
 
+  it("run workers as threads of one process, each with its own telemetry", function()
+    local ws <close> = assert(spawn({ n = 3, work = "spin_wait", threads = true, comm = "thr",
+      nice = 3 }))
+    local proc, tids = ws:process(), ws:pids()
+    spawned[#spawned + 1] = proc
+    for _, tid in ipairs(tids) do
+      assert.are_not.equal(proc, tid)
+      -- a thread of that process, not a process of its own
+      assert.is_truthy(io.open(("/proc/%d/task/%d/stat"):format(proc, tid)))
+      assert.are.equal(proc, tonumber(io.open(("/proc/%d/status"):format(tid)):read("a")
+        :match("Tgid:%s*(%d+)")))
+      assert.are.equal("thr", comm_of(tid))
+      assert.are.equal(3, core.sched_getattr(tid).nice)
+    end
+    core.sleep(0.3)
+    assert.is_true(ws:stop())
+    assert.is_false(alive(proc), "the threads' process is reaped")
+    for i, r in ipairs(ws:reports()) do
+      assert.are.equal(tids[i], r.pid)
+      assert.are.equal("done", r.state)
+      assert.is_true(r.work_units > 0)
+      assert.is_true(r.cpu_ns > 0 and r.cpu_ns <= r.wall_ns * 1.05, "a thread's own CPU time")
+      assert.are.same({ code = 0 }, r.exit)
+    end
+  end)
+
+  it("run grouped and custom work as threads", function()
+    local ws <close> = assert(spawn({ n = 2, work = "pipe_io", threads = true }))
+    spawned[#spawned + 1] = ws:process()
+    local lw <close> = assert(spawn({ n = 2, threads = true, lua = dumped(function(w)
+      while not w:stop() do w:units(1) end
+    end) }))
+    spawned[#spawned + 1] = lw:process()
+    core.sleep(0.3)
+    ws:stop()
+    lw:stop()
+    for _, r in ipairs(ws:reports()) do
+      assert.is_true(r.work_units > 0 and r.wake.count > 0)
+    end
+    for _, r in ipairs(lw:reports()) do assert.is_true(r.work_units > 0) end
+  end)
+
+  it("end every thread worker with their process: a crash or exit in one, a straggler killed", function()
+    local ws <close> = assert(spawn({ n = 3, threads = true, lua = dumped(function(w)
+      if w:index() == 1 then
+        require("ktstr.core").sleep(0.1)
+        os.exit(3)
+      end
+      while not w:stop() do w:units(1) end
+    end) }))
+    spawned[#spawned + 1] = ws:process()
+    eventually(2, function() return ws:reports()[1].exit end)
+    for _, r in ipairs(ws:reports()) do
+      assert.are.same({ code = 3 }, r.exit, "cut short with the process")
+    end
+    local stuck <close> = assert(spawn({ n = 2, threads = true, lua = dumped(function(w)
+      if w:index() == 1 then while true do end end
+      while not w:stop() do w:units(1) end
+    end) }))
+    spawned[#spawned + 1] = stuck:process()
+    core.sleep(0.1)
+    assert.is_true(stuck:stop(0.2))
+    for _, r in ipairs(stuck:reports()) do
+      assert.is_true(r.exit.killed and r.exit.by_stop)
+    end
+  end)
+
+  it("fail a threads set whose worker cannot set up, naming it", function()
+    local ws, err, code = spawn({ n = 2, threads = true, work = "spin_wait",
+      cpus_each = { "0", "1000" } })
+    assert.is_nil(ws)
+    assert.are.equal("EINVAL", code)
+    assert.matches("worker 1: sched_setaffinity: cpus 1000", err)
+  end)
+
+  it("run deadline workers with the parameters read back, reset on fork", function()
+    local ws <close>, err = spawn({ n = 1, work = "fork_exit", policy = "deadline",
+      runtime = 2000000, deadline = 8000000, period = 10000000 })
+    if not ws and err:match("EPERM") then return pending("no SCHED_DEADLINE here: " .. err) end
+    assert(ws, err)
+    local a = core.sched_getattr(ws:pids()[1])
+    assert.are.same({ policy = "deadline", priority = 0, nice = 0, reset_on_fork = true,
+      runtime = 2000000, deadline = 8000000, period = 10000000 }, a)
+    core.sleep(0.3)
+    ws:stop()
+    -- fork_exit forks: a deadline task may only because its children start as normal tasks
+    assert.is_true(ws:reports()[1].work_units > 0)
+  end)
+
+  it("refuse deadline bandwidth past the CPUs, naming the values (EBUSY)", function()
+    local cpus = #assert(core.cpulist_parse(assert(core.cpus_online())))
+    local ws, err, code = spawn({ n = cpus + 1, work = "spin_wait", policy = "deadline",
+      runtime = 9000000, deadline = 10000000, period = 10000000 })
+    if not ws and code == "EPERM" then return pending("no SCHED_DEADLINE here: " .. err) end
+    assert.is_nil(ws)
+    assert.are.equal("EBUSY", code)
+    assert.matches("deadline runtime=9ms deadline=10ms period=10ms: admission control refused " ..
+      "its 0.9 CPU %(EBUSY%)", err)
+  end)
+
+  it("set a memory policy in each worker before it runs", function()
+    local ws <close> = assert(spawn({ n = 2, threads = true, work = "spin_wait",
+      mempolicy = "bind", mem_nodes = "0", mpol_flags = { "static_nodes" } }))
+    spawned[#spawned + 1] = ws:process()
+    local tid = ws:pids()[2]
+    local maps = io.open(("/proc/%d/task/%d/numa_maps"):format(ws:process(), tid)):read("a")
+    assert.matches("bind=static:0", maps, 1, true)
+    local lw <close> = assert(spawn({ n = 1, mempolicy = "preferred", mem_nodes = "0",
+      lua = dumped(function(w)
+        local m = require("ktstr.core").mempolicy_get()
+        if m.mode ~= "preferred" or m.nodes ~= "0" then error("mempolicy " .. m.mode .. m.nodes) end
+        while not w:stop() do w:units(1) end
+      end) }))
+    core.sleep(0.2)
+    lw:stop()
+    local r = lw:reports()[1]
+    assert.is_nil(r.error)
+    assert.is_true(r.work_units > 0)
+  end)
+
   it("raise clear errors for caller bugs", function()
     local cases = {
       { { n = 0, work = "spin_wait" }, "n must be at least 1, got 0" },
@@ -298,7 +418,27 @@ describe("worker sets on the host", function()
       { { n = 1 }, "exactly one of work = and lua =" },
       { { n = 1, work = "spin_wait", lua = "" }, "exactly one of work = and lua =" },
       { { n = 1, lua = "this is not lua" }, "lua work:" },
-      { { n = 1, work = "spin_wait", policy = "deadline" }, "policy must be one of normal, batch, idle, fifo, rr" },
+      { { n = 1, work = "spin_wait", policy = "sporadic" },
+        "policy must be one of normal, batch, idle, fifo, rr, deadline; got 'sporadic'" },
+      { { n = 1, work = "spin_wait", policy = "deadline" }, "runtime must be at least 1024ns" },
+      { { n = 1, work = "spin_wait", policy = "deadline", runtime = 20000000, deadline = 10000000, period = 100000000 },
+        "deadline runtime=20ms deadline=10ms period=100ms: want runtime <= deadline <= period" },
+      { { n = 1, work = "spin_wait", policy = "deadline", runtime = 10000, deadline = 50000, period = 50000 },
+        "period must be 100us..4194.3ms" },
+      { { n = 1, work = "spin_wait", runtime = 1000000 }, "go with policy = \"deadline\"" },
+      { { n = 1, work = "spin_wait", mempolicy = "spread" }, "mempolicy must be one of default, " },
+      { { n = 1, work = "spin_wait", mempolicy = "bind" }, "mempolicy bind needs at least one node" },
+      { { n = 1, work = "spin_wait", mempolicy = "preferred", mem_nodes = "0-1" },
+        "mempolicy preferred takes one node, got 2" },
+      { { n = 1, work = "spin_wait", mempolicy = "local", mem_nodes = "0" }, "takes no nodes" },
+      { { n = 1, work = "spin_wait", mempolicy = "bind", mem_nodes = "64" }, "bad node list '64'" },
+      { { n = 1, work = "spin_wait", mempolicy = "interleave", mem_nodes = "0",
+          mpol_flags = { "numa_balancing" } }, "numa_balancing goes only with bind or preferred_many" },
+      { { n = 1, work = "spin_wait", mempolicy = "bind", mem_nodes = "0",
+          mpol_flags = { "static_nodes", "relative_nodes" } }, "exclude each other" },
+      { { n = 1, work = "spin_wait", mempolicy = "bind", mem_nodes = "0", mpol_flags = { "sticky" } },
+        "unknown flag 'sticky'" },
+      { { n = 1, work = "spin_wait", mem_nodes = "0" }, "go with mempolicy =" },
       { { n = 1, work = "spin_wait", policy = "fifo" }, "policy fifo needs priority 1..99, got 0" },
       { { n = 1, work = "spin_wait", priority = 5 }, "policy normal takes no priority" },
       { { n = 1, work = "spin_wait", nice = 40 }, "nice must be %-20..19, got 40" },

@@ -74,6 +74,84 @@ describe("ktstr.cgroup", function()
     assert.matches("sched_policy: idle takes no priority", err_of(c.sched_policy, c, "idle", 3))
   end)
 
+  it("takes deadline parameters as durations, checked as the kernel does", function()
+    local c = ktstr.cgroup("dl")
+    assert.same({ policy = "deadline", runtime_ns = 2000000, deadline_ns = 8000000, period_ns = 10000000 },
+      def(c:sched_policy("deadline", { runtime = "2ms", deadline = "8ms", period = 0.01 })).sched_policy)
+    -- an implicit deadline: the period, or the other way round
+    assert.same({ policy = "deadline", runtime_ns = 1000000, deadline_ns = 5000000, period_ns = 5000000 },
+      def(c:sched_policy("deadline", { runtime = "1ms", period = "5ms" })).sched_policy)
+    assert.equal(5000000, def(c:sched_policy("deadline", { runtime = "1ms", deadline = "5ms" }))
+      .sched_policy.period_ns)
+    local cases = {
+      { { runtime = "20ms", deadline = "10ms", period = "100ms" },
+        "cgroup 'dl': sched_policy: deadline: runtime=20ms deadline=10ms period=100ms: want runtime <= " ..
+        "deadline <= period$" },
+      { { runtime = "1ms", deadline = "10ms", period = "5ms" }, "runtime=1ms deadline=10ms period=5ms: want " },
+      { { runtime = "500ns", period = "1ms" }, "runtime=500ns deadline=1ms period=1ms: runtime must be at least 1024ns$" },
+      { { runtime = "10us", period = "50us" }, "period must be 100us..4194.3ms$" },
+      { { runtime = "1ms", period = "5s" }, "period must be 100us..4194.3ms$" },
+      { { runtime = "1ms" }, "sched_policy: deadline: give a period %(or a deadline, which the period then equals%)$" },
+      { { period = "1ms" }, "sched_policy: deadline: runtime is required$" },
+      { { runtime = "1ms", perod = "2ms" }, "unknown key 'perod' %(did you mean 'period'%?%)$" },
+      { { runtime = "fast", period = "2ms" }, "sched_policy: deadline: runtime: " },
+    }
+    for _, case in ipairs(cases) do
+      assert.matches(case[2], err_of(c.sched_policy, c, "deadline", case[1]))
+    end
+    assert.matches("sched_policy: deadline: expected a table {runtime = d, deadline = d, period = d}, got 5",
+      err_of(c.sched_policy, c, "deadline", 5))
+  end)
+
+  it("keeps deadline workers off affinities, whichever comes second", function()
+    local dl = { runtime = "1ms", period = "10ms" }
+    assert.matches("cgroup 'd': affinity: deadline workers cannot take an affinity",
+      err_of(function() return ktstr.cgroup("d"):sched_policy("deadline", dl):affinity("single_cpu") end))
+    assert.matches("cgroup 'd': sched_policy: deadline workers cannot take an affinity",
+      err_of(function() return ktstr.cgroup("d"):affinity(ktstr.cpuset.llc(0)):sched_policy("deadline", dl) end))
+    assert.matches("cgroup 'd': work: affinity_churn cannot run as deadline",
+      err_of(function() return ktstr.cgroup("d"):sched_policy("deadline", dl):work(ktstr.work.affinity_churn()) end))
+  end)
+
+  it("runs workers as threads with clone_mode('thread')", function()
+    assert.equal("thread", def(ktstr.cgroup("t"):clone_mode("thread")).clone_mode)
+    assert.is_nil(def(ktstr.cgroup("t")).clone_mode)
+    assert.matches("cgroup 't': clone_mode: unknown clone mode 'threads' %(did you mean 'thread'%?%)$",
+      err_of(function() return ktstr.cgroup("t"):clone_mode("threads") end))
+  end)
+
+  it("takes cpuset_mems and a memory policy with its nodes and flags", function()
+    local d = def(ktstr.cgroup("m"):cpuset_mems("0-1"):mem_policy("interleave", { 1, 0, 1 })
+      :mpol_flags("static_nodes"))
+    assert.same({ 0, 1 }, d.cpuset_mems)
+    assert.same({ mode = "interleave", nodes = { 0, 1 } }, d.mem_policy)
+    assert.same({ static_nodes = true }, d.mpol_flags)
+    assert.same({ mode = "preferred", nodes = { 1 } }, def(ktstr.cgroup("m"):mem_policy("preferred", 1)).mem_policy)
+    assert.same({ mode = "local" }, def(ktstr.cgroup("m"):mem_policy("local")).mem_policy)
+    assert.same({ 0, 2, 3 }, def(ktstr.cgroup("m"):cpuset_mems("0,2-3")).cpuset_mems)
+    local c = ktstr.cgroup("m")
+    local cases = {
+      { function() return c:mem_policy("spread", { 0 }) end,
+        "cgroup 'm': mem_policy: unknown memory policy 'spread' %(valid: bind, default, interleave, local, " ..
+        "preferred, preferred_many, weighted_interleave%)$" },
+      { function() return c:mem_policy("bind") end,
+        "cgroup 'm': mem_policy: bind: expected a node, a list of nodes or a node list \"0%-1\", got nil$" },
+      { function() return c:mem_policy("preferred", { 0, 1 }) end, "mem_policy: preferred takes one node, got 0%-1$" },
+      { function() return c:mem_policy("local", 0) end, "mem_policy: local takes no nodes$" },
+      { function() return c:mem_policy("bind", { 64 }) end, "expected NUMA nodes 0..63, got 64$" },
+      { function() return c:cpuset_mems("1-0") end, "cgroup 'm': cpuset_mems: bad node list '1%-0'" },
+      { function() return c:cpuset_mems({}) end, "cpuset_mems: expected a node, a list of nodes" },
+      { function() return c:mpol_flags("static_nodes", "relative_nodes") end,
+        "mpol_flags: static_nodes and relative_nodes exclude each other$" },
+      { function() return c:mpol_flags("sticky") end, "mpol_flags: unknown flag 'sticky'" },
+      { function() return c:mem_policy("interleave", 0):mpol_flags("numa_balancing") end,
+        "cgroup 'm': mpol_flags: numa_balancing goes only with bind or preferred_many, not interleave$" },
+      { function() return c:mpol_flags("relative_nodes"):mem_policy("local") end,
+        "cgroup 'm': mem_policy: local takes no nodes, so no static_nodes or relative_nodes$" },
+    }
+    for _, case in ipairs(cases) do assert.matches(case[2], err_of(case[1])) end
+  end)
+
   it("keeps workers a multiple of the work's group size, whichever comes last", function()
     assert.matches("cgroup 'm': work: mutex_contention runs in groups of 4, so workers must be a multiple of 4 %(got 6%)$",
       err_of(function() ktstr.cgroup("m"):workers(6):work(ktstr.work.mutex_contention()) end))
@@ -81,8 +159,15 @@ describe("ktstr.cgroup", function()
       err_of(function() ktstr.cgroup("p"):work(ktstr.work.pipe_io()):workers(3) end))
   end)
 
-  it("rejects names that are not one path segment, and unknown methods", function()
-    assert.matches("ktstr.cgroup: expected a name of letters, digits", err_of(ktstr.cgroup, "a/b"))
+  it("rejects names that are not a path of names, and unknown methods", function()
+    assert.equal("a/b/c", def(ktstr.cgroup("a/b/c")).name)
+    for _, bad in ipairs({ "a//b", "/a", "a/", "a/../b", "a/b c" }) do
+      local err = err_of(ktstr.cgroup, bad)
+      assert.truthy(err:find("ktstr.cgroup: expected names of letters, digits, '_', '.' or '-', nested " ..
+        "with '/' (\"parent/child\"), got '" .. bad .. "'", 1, true), err)
+    end
+    assert.matches("ktstr.cgroup: 'a/b/c/d/e/f/g/h/i' nests 9 deep, more than 8$",
+      err_of(ktstr.cgroup, "a/b/c/d/e/f/g/h/i"))
     assert.matches("ktstr.cgroup: expected a name", err_of(ktstr.cgroup, nil))
     assert.matches("ktstr.cgroup: unknown method 'work_type' %(did you mean 'work'%?%)$",
       err_of(function() return ktstr.cgroup("a"):work_type() end))

@@ -161,5 +161,116 @@ ktstr.test{ name = "t", steps = { ktstr.step{ ops = { ktstr.op.detach_scheduler(
     assert.equal("tests/x.lua:2: detach_scheduler: the test has no scheduler (it runs under EEVDF)", err)
   end)
 
+  it("nests cgroups: a child's cpuset within its parent's, naming both", function()
+    step.check({ ktstr.step({ hold = H.full, setup = {
+      ktstr.cgroup("a"):workers(0):cpuset(ktstr.cpuset.llc(0)),
+      ktstr.cgroup("a/b"):cpuset(ktstr.cpuset.exact({ 1 })),
+      ktstr.cgroup("a/c"),                 -- inherits 0-1
+      ktstr.cgroup("x/y/z") } }) }, nil, TOPO, false)   -- parents made on the way
+    local err = script_err([[
+ktstr.test{ name = "t", llcs = 2, defs = {
+  ktstr.cgroup("a"):cpuset(ktstr.cpuset.llc(0)),
+  ktstr.cgroup("a/b"):cpuset(ktstr.cpuset.llc(1)) } }]])
+    assert.equal("tests/x.lua:4: cgroup 'a/b': cpuset 2-3 is not within its parent 'a''s cpuset 0-1", err)
+    err = script_err([[
+ktstr.test{ name = "t", llcs = 2, defs = {
+  ktstr.cgroup("a"):cpuset(ktstr.cpuset.llc(0)),
+  ktstr.cgroup("a/b/c"):cpuset(ktstr.cpuset.exact("0-2")) } }]])
+    assert.equal("tests/x.lua:4: cgroup 'a/b/c': cpuset 0-2 is not within its parent 'a''s cpuset 0-1", err)
+  end)
+
+  it("wants a parent declared before the cgroups nested in it", function()
+    local err = script_err([[
+ktstr.test{ name = "t", defs = {
+  ktstr.cgroup("a/b"),
+  ktstr.cgroup("a") } }]])
+    assert.equal("tests/x.lua:4: cgroup 'a': its child 'a/b' exists already (from Step[0]): declare a parent " ..
+      "before the cgroups nested in it", err)
+  end)
+
+  it("makes a child of a cgroup with workers threaded, which takes no memory controller", function()
+    local err = script_err([[
+ktstr.test{ name = "t", defs = {
+  ktstr.cgroup("a"):workers(2),
+  ktstr.cgroup("a/b"):memory_max("64M") } }]])
+    assert.equal("tests/x.lua:4: cgroup 'a/b': memory_max needs a domain cgroup, but 'a/b' must be threaded: " ..
+      "its parent 'a' holds workers, and cgroup v2 gives a cgroup with processes of its own only threaded " ..
+      "children, which have no memory or io controller", err)
+    -- with no workers of its own, the parent can give domain children a memory controller
+    step.check({ ktstr.step({ hold = H.full, setup = { ktstr.cgroup("a"):workers(0),
+      ktstr.cgroup("a/b"):memory_max("64M") } }) }, nil, TOPO, false)
+  end)
+
+  it("refuses workers spawned into a cgroup whose children are domains", function()
+    local err = script_err([[
+ktstr.test{ name = "t", backdrop = ktstr.backdrop{ ktstr.cgroup("a"):workers(0), ktstr.cgroup("a/b") },
+  steps = { ktstr.step{ hold = ktstr.hold.full,
+    ops = { ktstr.op.spawn("a", 1) } } } }]])
+    assert.matches("^tests/x.lua:4: spawn: cgroup 'a' has a child 'a/b', which is a domain cgroup since 'a' had " ..
+      "no workers when it was made: cgroup v2 lets a cgroup with domain children hold no processes", err)
+  end)
+
+  it("keeps set_cpuset of a nested cgroup within its parent", function()
+    local err = script_err([[
+ktstr.test{ name = "t", llcs = 2,
+  backdrop = ktstr.backdrop{ ktstr.cgroup("a"):cpuset(ktstr.cpuset.llc(0)), ktstr.cgroup("a/b") },
+  steps = { ktstr.step{ hold = ktstr.hold.full,
+    ops = { ktstr.op.set_cpuset("a/b", ktstr.cpuset.llc(1)) } } } }]])
+    assert.equal("tests/x.lua:5: set_cpuset: cgroup 'a/b': cpuset 2-3 is not within its parent 'a''s cpuset 0-1", err)
+    err = script_err([[
+ktstr.test{ name = "t", llcs = 2,
+  backdrop = ktstr.backdrop{ ktstr.cgroup("a"):workers(0), ktstr.cgroup("a/b"):cpuset(ktstr.cpuset.llc(1)) },
+  steps = { ktstr.step{ hold = ktstr.hold.full,
+    ops = { ktstr.op.set_cpuset("a", ktstr.cpuset.llc(0)) } } } }]])
+    assert.equal("tests/x.lua:5: set_cpuset: cgroup 'a/b': cpuset 2-3 is not within its parent 'a''s cpuset 0-1", err)
+    err = script_err([[
+ktstr.test{ name = "t", llcs = 2,
+  backdrop = ktstr.backdrop{ ktstr.cgroup("dl"):sched_policy("deadline", { runtime = "1ms", period = "10ms" }) },
+  steps = { ktstr.step{ hold = ktstr.hold.full,
+    ops = { ktstr.op.set_cpuset("dl", ktstr.cpuset.llc(0)) } } } }]])
+    assert.matches("^tests/x.lua:5: set_cpuset: cgroup 'dl': deadline workers need every CPU", err)
+  end)
+
+  it("gives deadline workers every CPU and no more bandwidth than the guest admits", function()
+    local err = script_err([[
+ktstr.test{ name = "t", llcs = 2, defs = {
+  ktstr.cgroup("dl"):sched_policy("deadline", { runtime = "1ms", period = "10ms" })
+    :cpuset(ktstr.cpuset.llc(1)) } }]])
+    assert.equal("tests/x.lua:3: cgroup 'dl': deadline workers need every CPU (the kernel wants a deadline " ..
+      "task's affinity to span its root domain), but the cgroup has cpuset 2-3 of 0-3", err)
+    err = script_err([[
+ktstr.test{ name = "t", llcs = 1, cores = 2, defs = {
+  ktstr.cgroup("a"):workers(1):sched_policy("deadline", { runtime = "5ms", period = "10ms" }),
+  ktstr.cgroup("b"):workers(3):sched_policy("deadline", { runtime = "5ms", period = "10ms" }) } }]])
+    assert.equal("tests/x.lua:4: cgroup 'b': sched_policy deadline: 3 workers x runtime 5ms / period 10ms = " ..
+      "1.5 CPUs of deadline bandwidth (2 with the other cgroups'), past the 1.9 that 2 CPUs admit (95% " ..
+      "each: the kernel's fair server keeps 5%)", err)
+  end)
+
+  it("checks NUMA nodes against the topology and the cgroup's cpuset_mems", function()
+    local topo2 = { numa_nodes = 2, llcs = 2, cores = 2, threads = 1 }
+    step.check({ ktstr.step({ hold = H.full, setup = {
+      ktstr.cgroup("m"):cpuset_mems({ 1 }):mem_policy("bind", 1),
+      ktstr.cgroup("i"):mem_policy("interleave", "0-1"),
+      ktstr.cgroup("r"):cpuset_mems(0):mem_policy("preferred", 1):mpol_flags("relative_nodes") } }) },
+      nil, topo2, false)
+    local cases = {
+      { 'ktstr.cgroup("m"):cpuset_mems("0-1")',
+        "tests/x.lua:3: cgroup 'm': cpuset_mems: node 1 out of range: the topology has 1 NUMA node (0)" },
+      { 'ktstr.cgroup("m"):mem_policy("bind", 1)',
+        "tests/x.lua:3: cgroup 'm': mem_policy bind: node 1 out of range: the topology has 1 NUMA node (0)" },
+      { 'ktstr.cgroup("m"):cpuset_mems(0):mem_policy("interleave", "0-1")', "numa_nodes = 2",
+        "tests/x.lua:3: cgroup 'm': mem_policy interleave: node 1 is not in the cgroup's cpuset_mems 0 (give " ..
+        "mpol_flags static_nodes or relative_nodes to mean otherwise)" },
+      { 'ktstr.cgroup("m"):cpuset_mems(0):mem_policy("bind", 1):mpol_flags("static_nodes")', "numa_nodes = 2",
+        "tests/x.lua:3: cgroup 'm': mem_policy bind: none of nodes 1 is in the cgroup's cpuset_mems 0" },
+    }
+    for _, c in ipairs(cases) do
+      local topo = c[3] and c[2] .. ", llcs = 2, " or ""
+      local err = script_err(("ktstr.test{ name = 't', %sdefs = {\n  %s } }"):format(topo, c[1]))
+      assert.equal(c[3] or c[2], err)
+    end
+  end)
+
   after_each(function() require("ktstr.test").reset() end)
 end)

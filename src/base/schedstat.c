@@ -14,8 +14,8 @@ int schedstat_read(int pid, int tid, uint64_t *cpu_ns, uint64_t *run_delay_ns,
 	ssize_t n;
 	int fd;
 
-	if (!pid)
-		snprintf(path, sizeof(path), "/proc/self/schedstat");
+	if (!pid)	/* the calling thread's, which is the process's when it has one */
+		snprintf(path, sizeof(path), "/proc/thread-self/schedstat");
 	else if (!tid)
 		snprintf(path, sizeof(path), "/proc/%d/schedstat", pid);
 	else

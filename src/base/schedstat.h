@@ -6,7 +6,7 @@
 
 /*
  * Reads /proc/<pid>/schedstat, or /proc/<pid>/task/<tid>/schedstat when tid
- * is nonzero (pid 0: self). slices may be NULL. 0 or -errno (-ENOENT without
+ * is nonzero (pid 0: the calling thread, /proc/thread-self). slices may be NULL. 0 or -errno (-ENOENT without
  * CONFIG_SCHED_INFO, -ENODATA when empty, -EINVAL when unreadable).
  */
 int schedstat_read(int pid, int tid, uint64_t *cpu_ns, uint64_t *run_delay_ns,

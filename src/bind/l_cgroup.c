@@ -90,7 +90,9 @@ static int l_cgroup_new(lua_State *L, int create)
 	c = lua_newuserdatauv(L, sizeof(*c), 0);
 	c->open = 0;
 	luaL_setmetatable(L, CGROUP_MT);
-	if (create)
+	if (create && lua_istable(L, 2) && lk_opt_bool_field(L, 2, "threaded", 0))
+		rc = cgroup_create_threaded(&c->cg, name, err, sizeof(err));
+	else if (create)
 		rc = cgroup_create(&c->cg, name, err, sizeof(err));
 	else
 		rc = cgroup_open(&c->cg, name, err, sizeof(err));
@@ -100,7 +102,7 @@ static int l_cgroup_new(lua_State *L, int create)
 	return 1;
 }
 
-/* core.cgroup_create(name) -> cg | nil, err, code */
+/* core.cgroup_create(name [, {threaded = true}]) -> cg | nil, err, code */
 static int l_cgroup_create(lua_State *L)
 {
 	return l_cgroup_new(L, 1);

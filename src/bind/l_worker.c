@@ -7,6 +7,7 @@
 
 #include <lualib.h>
 
+#include "src/guest/policy.h"
 #include "src/guest/worker.h"
 #include "l_work.h"
 #include "lk.h"
@@ -20,13 +21,6 @@ int luaopen_ktstr_core(lua_State *L);
 
 struct l_workers {
 	struct worker_set *ws;	/* NULL once closed */
-};
-
-static const char *const l_policy_names[] = {
-	"normal", "batch", "idle", "fifo", "rr", NULL,
-};
-static const int l_policy_vals[] = {
-	SCHED_OTHER, SCHED_BATCH, SCHED_IDLE, SCHED_FIFO, SCHED_RR,
 };
 
 static const char *const l_state_names[] = {
@@ -177,23 +171,63 @@ static struct worker_set *check_open(lua_State *L)
 	return lw->ws;
 }
 
-/* A string field that must be one of names; its index. */
-static int l_opt_enum(lua_State *L, int idx, const char *k,
-		      const char *const names[], int def)
+/* A string field parsed by parse (-1: unknown, listed in valid); def when absent. */
+static int l_opt_named(lua_State *L, int idx, const char *k, int (*parse)(const char *),
+		       const char *valid, int def)
 {
 	const char *v = lk_opt_str_field(L, idx, k, NULL);
-	int i;
+	int r;
 
 	if (!v)
 		return def;
-	for (i = 0; names[i]; i++)
-		if (strcmp(names[i], v) == 0)
-			return i;
-	lua_pushfstring(L, "workers_spawn: %s must be one of", k);
-	for (i = 0; names[i]; i++)
-		lua_pushfstring(L, "%s %s%s", lua_tostring(L, -1), names[i],
-				names[i + 1] ? "," : "");
-	return luaL_error(L, "%s; got '%s'", lua_tostring(L, -1), v);
+	r = parse(v);
+	if (r < 0)
+		return luaL_error(L, "workers_spawn: %s must be one of %s; got '%s'", k, valid, v);
+	return r;
+}
+
+/* A duration field in ns, >= 0. */
+static uint64_t l_opt_ns(lua_State *L, int idx, const char *k)
+{
+	lua_Integer v = lk_opt_int_field(L, idx, k, 0);
+
+	if (v < 0)
+		luaL_error(L, "workers_spawn: %s must be >= 0 ns, got %d", k, (int)v);
+	return (uint64_t)v;
+}
+
+/* mempolicy = "bind", mem_nodes = "0-1", mpol_flags = {"static_nodes", ...} */
+static void l_opt_mempolicy(lua_State *L, int idx, struct worker_opts *o)
+{
+	lua_Integer i;
+	unsigned bit;
+
+	o->mpol_mode = l_opt_named(L, idx, "mempolicy", policy_mem_parse,
+				   "default, preferred, bind, interleave, local, "
+				   "preferred_many, weighted_interleave", -1);
+	o->set_mempolicy = o->mpol_mode >= 0;
+	if (!o->set_mempolicy)
+		o->mpol_mode = 0;
+	o->mpol_nodes = lk_opt_str_field(L, idx, "mem_nodes", NULL);
+	if (lua_getfield(L, idx, "mpol_flags") == LUA_TTABLE) {
+		for (i = 1; lua_rawgeti(L, -1, i) != LUA_TNIL; i++) {
+			const char *f = lua_tostring(L, -1);
+
+			bit = f ? policy_mem_flag_parse(f) : 0;
+			if (!bit)
+				luaL_error(L, "workers_spawn: mpol_flags: unknown flag '%s' (valid: "
+					   "static_nodes, relative_nodes, numa_balancing)",
+					   f ? f : luaL_typename(L, -1));
+			o->mpol_flags |= bit;
+			lua_pop(L, 1);
+		}
+		lua_pop(L, 1);
+	} else if (!lua_isnil(L, -1)) {
+		luaL_error(L, "workers_spawn: mpol_flags must be a list of names");
+	}
+	lua_pop(L, 1);
+	if ((o->mpol_nodes || o->mpol_flags) && !o->set_mempolicy)
+		luaL_error(L, "workers_spawn: mem_nodes and mpol_flags go with mempolicy =");
 }
 
 /*
@@ -265,8 +299,11 @@ static void l_check_lua(lua_State *L, int idx, struct l_custom *cu)
 /*
  * core.workers_spawn{ n =, work = <core.work_resolve table> | name [, params =,
  *   phases =] | lua = string.dump(fn) | source, cgroup = path | cg, comm =,
- *   nice =, policy = "normal"|"batch"|"idle"|"fifo"|"rr", priority =,
+ *   nice =, policy = "normal"|"batch"|"idle"|"fifo"|"rr"|"deadline", priority =,
+ *   runtime =, deadline =, period = (ns, deadline's), mempolicy = "bind"|...,
+ *   mem_nodes = "0-1", mpol_flags = {"static_nodes", ...}, threads = false,
  *   cpus = "0-1", cpus_each = {"0", "1"}, start = true } -> ws | nil, err, code
+ * threads = true: the workers are threads of one process; pids are thread ids.
  */
 static int l_workers_spawn(lua_State *L)
 {
@@ -308,8 +345,17 @@ static int l_workers_spawn(lua_State *L)
 	o.set_nice = !lua_isnil(L, -1);
 	lua_pop(L, 1);
 	o.nice = (int)lk_opt_int_field(L, 1, "nice", 0);
-	o.policy = l_policy_vals[l_opt_enum(L, 1, "policy", l_policy_names, 0)];
+	o.policy = l_opt_named(L, 1, "policy", policy_sched_parse,
+			       "normal, batch, idle, fifo, rr, deadline", SCHED_OTHER);
 	o.priority = (int)lk_opt_int_field(L, 1, "priority", 0);
+	o.runtime_ns = l_opt_ns(L, 1, "runtime");
+	o.deadline_ns = l_opt_ns(L, 1, "deadline");
+	o.period_ns = l_opt_ns(L, 1, "period");
+	if (o.policy != SCHED_DEADLINE && (o.runtime_ns || o.deadline_ns || o.period_ns))
+		return luaL_error(L, "workers_spawn: runtime, deadline and period go with "
+				  "policy = \"deadline\"");
+	l_opt_mempolicy(L, 1, &o);
+	o.threads = lk_opt_bool_field(L, 1, "threads", 0);
 	o.cpus = lk_opt_str_field(L, 1, "cpus", NULL);
 	lua_getfield(L, 1, "cpus_each");	/* one cpulist per worker */
 	if (!lua_isnil(L, -1)) {
@@ -371,6 +417,13 @@ static int l_workers_pids(lua_State *L)
 		lua_pushinteger(L, worker_pid(ws, i));
 		lua_rawseti(L, -2, i + 1);
 	}
+	return 1;
+}
+
+/* ws:process() -> the pid of a threads set's process (of worker 0's otherwise) */
+static int l_workers_process(lua_State *L)
+{
+	lua_pushinteger(L, worker_process(check_open(L)));
 	return 1;
 }
 
@@ -589,6 +642,7 @@ static const luaL_Reg l_workers_methods[] = {
 	{ "start", l_workers_start },
 	{ "stop", l_workers_stop },
 	{ "pids", l_workers_pids },
+	{ "process", l_workers_process },
 	{ "set_affinity", l_workers_set_affinity },
 	{ "reports", l_workers_reports },
 	{ "close", l_workers_close },

@@ -28,6 +28,8 @@
 
 /* Controllers PID 1 enables at the root; we pass on those available. */
 static const char *const cg_controllers[] = { "cpuset", "cpu", "memory", "pids" };
+/* The threaded ones of them: all a threaded subtree may enable. */
+static const char *const cg_threaded_controllers[] = { "cpuset", "cpu", "pids" };
 
 /* Formats fmt into err, then ": strerror(rc)" unless fmt already says why; returns rc. */
 static int __attribute__((format(printf, 5, 6)))
@@ -296,9 +298,12 @@ static int cg_has_word(const char *list, const char *w)
 	return 0;
 }
 
-/* Enables in dir's subtree_control the controllers available there. */
-static int cg_enable(const char *dir, char *err, size_t errlen)
+/* Enables in dir's subtree_control the controllers available there (the threaded ones only). */
+static int cg_enable(const char *dir, int threaded, char *err, size_t errlen)
 {
+	const char *const *want = threaded ? cg_threaded_controllers : cg_controllers;
+	size_t nwant = threaded ? sizeof(cg_threaded_controllers) / sizeof(want[0]) :
+		       sizeof(cg_controllers) / sizeof(want[0]);
 	char path[PATH_MAX], avail[512], on[512], req[128] = "";
 	size_t i;
 	int rc;
@@ -311,14 +316,13 @@ static int cg_enable(const char *dir, char *err, size_t errlen)
 	rc = cg_read_path(path, on, sizeof(on));
 	if (rc < 0)
 		return cg_fail(err, errlen, rc, "create: %s", path);
-	for (i = 0; i < sizeof(cg_controllers) / sizeof(cg_controllers[0]); i++) {
-		if (!cg_has_word(avail, cg_controllers[i]) ||
-		    cg_has_word(on, cg_controllers[i]))
+	for (i = 0; i < nwant; i++) {
+		if (!cg_has_word(avail, want[i]) || cg_has_word(on, want[i]))
 			continue;
 		if (*req)
 			strcat(req, " ");
 		strcat(req, "+");
-		strcat(req, cg_controllers[i]);
+		strcat(req, want[i]);
 	}
 	if (!*req)
 		return 0;
@@ -328,9 +332,10 @@ static int cg_enable(const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
-int cgroup_create(struct cgroup *cg, const char *name, char *err, size_t errlen)
+static int cg_create(struct cgroup *cg, const char *name, int threaded, char *err,
+		     size_t errlen)
 {
-	char dir[sizeof(cg->path)];
+	char dir[sizeof(cg->path)], type[PATH_MAX];
 	size_t made[64], nmade = 0, end;
 	const char *p, *slash;
 	int rc;
@@ -350,7 +355,7 @@ int cgroup_create(struct cgroup *cg, const char *name, char *err, size_t errlen)
 		else
 			snprintf(dir, sizeof(dir), "%s/%.*s", CGROUP_KTSTR,
 				 (int)(p - 1 - cg->name), cg->name);
-		rc = cg_enable(dir, err, errlen);
+		rc = cg_enable(dir, threaded, err, errlen);
 		if (rc)
 			goto undo;
 		slash = strchr(p, '/');
@@ -361,8 +366,17 @@ int cgroup_create(struct cgroup *cg, const char *name, char *err, size_t errlen)
 				rc = cg_fail(err, errlen, -errno, "create: %s", dir);
 				goto undo;
 			}
-		} else if (slash) {
-			made[nmade++] = end;
+		} else {
+			if (slash)
+				made[nmade++] = end;
+			/* joins its parent's resource domain; once threaded, always */
+			snprintf(type, sizeof(type), "%s/cgroup.type", dir);
+			if (threaded && (rc = cg_write_path(type, "threaded"))) {
+				rc = cg_fail(err, errlen, rc, "create: %s: threaded", type);
+				if (!slash)
+					rmdir(dir);
+				goto undo;
+			}
 		}
 		if (!slash)
 			return 0;
@@ -375,6 +389,16 @@ undo:
 		rmdir(dir);
 	}
 	return rc;
+}
+
+int cgroup_create(struct cgroup *cg, const char *name, char *err, size_t errlen)
+{
+	return cg_create(cg, name, 0, err, errlen);
+}
+
+int cgroup_create_threaded(struct cgroup *cg, const char *name, char *err, size_t errlen)
+{
+	return cg_create(cg, name, 1, err, errlen);
 }
 
 int cgroup_open(struct cgroup *cg, const char *name, char *err, size_t errlen)
@@ -529,7 +553,11 @@ static int cg_pids_add(struct cg_pids *ps, pid_t pid)
 	return 0;
 }
 
-/* Appends the members of dir/cgroup.procs. */
+/*
+ * Appends the members of dir/cgroup.procs; of a threaded cgroup, whose
+ * cgroup.procs is not readable, its threads (writing one to cgroup.procs,
+ * or killing it, takes its whole process).
+ */
 static int cg_pids_read(const char *dir, struct cg_pids *ps)
 {
 	char path[PATH_MAX], *buf = NULL, *p, *e;
@@ -538,6 +566,10 @@ static int cg_pids_read(const char *dir, struct cg_pids *ps)
 
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 	rc = cg_slurp(path, &buf);
+	if (rc == -EOPNOTSUPP) {
+		snprintf(path, sizeof(path), "%s/cgroup.threads", dir);
+		rc = cg_slurp(path, &buf);
+	}
 	if (rc)
 		return rc;
 	for (p = buf; *p; p = e) {
@@ -681,6 +713,9 @@ int cgroup_remove(const struct cgroup *cg, int timeout_ms, char *err, size_t err
 	has_kill = access(path, F_OK) == 0;
 	if (has_kill) {
 		rc = cg_write_path(path, "1");
+		/* a threaded cgroup has the file but kills nothing: as before 5.14 */
+		if (rc == -EOPNOTSUPP)
+			rc = has_kill = 0;
 		if (rc) {
 			rc = cg_fail(err, errlen, rc, "remove: %s: 1", path);
 			goto out;

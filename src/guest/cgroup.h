@@ -39,6 +39,15 @@ int cgroup_file_check(const char *file);
  * path. The cgroup itself must not exist: -EEXIST.
  */
 int cgroup_create(struct cgroup *cg, const char *name, char *err, size_t errlen);
+/*
+ * As cgroup_create, but the cgroups it makes are threaded (cgroup.type):
+ * only the threaded controllers (cpuset cpu pids) are enabled down the
+ * path, so the nearest existing parent may hold processes of its own and
+ * becomes the threaded domain of the subtree. The parent must not be a
+ * domain with domain controllers enabled or populated domain children
+ * (-EOPNOTSUPP).
+ */
+int cgroup_create_threaded(struct cgroup *cg, const char *name, char *err, size_t errlen);
 /* Opens an existing cgroup by name. */
 int cgroup_open(struct cgroup *cg, const char *name, char *err, size_t errlen);
 /* Writes value to <cgroup>/<file> ("" writes a lone newline: "reset"). */
@@ -67,8 +76,9 @@ int cgroup_attach(const struct cgroup *cg, pid_t pid, char *err, size_t errlen);
 int cgroup_freeze(const struct cgroup *cg, int frozen, int timeout_ms,
 		  char *err, size_t errlen);
 /*
- * Fills pids with up to n members of cgroup.procs; returns how many there
- * are (more than n means only the first n were stored) or -errno.
+ * Fills pids with up to n members of cgroup.procs (of a threaded cgroup,
+ * cgroup.threads); returns how many there are (more than n means only the
+ * first n were stored) or -errno.
  */
 int cgroup_procs(const struct cgroup *cg, pid_t *pids, size_t n,
 		 char *err, size_t errlen);

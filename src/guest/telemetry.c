@@ -41,7 +41,7 @@ void telem_begin(struct telem *t)
 	uint64_t now = clock_now_ns();
 	int cpu = sched_getcpu();
 
-	t->pid = getpid();
+	t->pid = gettid();	/* a thread worker's own; a process's pid */
 	t->schedstat = schedstat_read(0, 0, &t->cpu_start_ns,
 				      &t->run_delay_start_ns,
 				      &t->slices_start) == 0;
@@ -139,7 +139,7 @@ void telem_end(struct telem *t)
 		t->schedstat = 0;	/* no run delay to report */
 		t->cpu_ns = telem_thread_cpu_ns() - t->cpu_start_ns;
 	}
-	if (getrusage(RUSAGE_SELF, &ru) == 0) {
+	if (getrusage(RUSAGE_THREAD, &ru) == 0) {
 		t->vcsw = (uint64_t)ru.ru_nvcsw;
 		t->ivcsw = (uint64_t)ru.ru_nivcsw;
 	}

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -21,10 +22,12 @@
 #include "src/base/clock.h"
 #include "src/base/cpulist.h"
 #include "src/base/schedstat.h"
+#include "policy.h"
 #include "worker.h"
 
 #define WORKER_PLACE_MS		10000	/* TCG guests fork slowly */
 #define WORKER_REAP_MS		5000	/* after SIGKILL */
+#define WORKER_STACK		(1 << 20)	/* a thread worker's: custom Lua work runs there */
 
 /*
  * The head of the shared mapping; telem[n] and work_group[ngroups] follow.
@@ -37,7 +40,7 @@ struct worker_shm {
 } __attribute__((aligned(64)));
 
 struct worker {
-	pid_t pid;
+	pid_t pid;		/* its process; a threads set's: its thread id */
 	cpu_set_t cpus;		/* its own affinity (cpus_each), when has_cpus */
 	int has_cpus;
 	char cpulist[64];
@@ -56,7 +59,12 @@ struct worker_set {
 	char comm[WORKER_COMM_LEN];
 	char cgroup[PATH_MAX];
 	int has_cgroup;
-	int set_nice, nice, policy, priority;
+	int set_nice, nice;
+	struct policy_sched sched;
+	struct policy_mem mem;
+	int set_mem;
+	int threads;		/* one process, n threads */
+	pid_t leader;		/* that process */
 	cpu_set_t cpus;
 	char cpulist[256];
 	int has_cpus;
@@ -73,23 +81,6 @@ struct worker_set {
 	struct worker *w;
 	int started, stopped;
 };
-
-static const char *worker_policy_name(int policy)
-{
-	switch (policy) {
-	case SCHED_OTHER:
-		return "normal";
-	case SCHED_BATCH:
-		return "batch";
-	case SCHED_IDLE:
-		return "idle";
-	case SCHED_FIFO:
-		return "fifo";
-	case SCHED_RR:
-		return "rr";
-	}
-	return "?";
-}
 
 /* A cpulist as an affinity mask; -EINVAL for bad syntax, an empty set or a CPU past CPU_SETSIZE. */
 static int worker_parse_cpus(const char *s, cpu_set_t *set)
@@ -117,9 +108,26 @@ static const char *worker_spec_name(const struct work_spec *spec,
 	return spec->type->name;
 }
 
+/* The options' policies as policy.c takes them; mem's nodes are left 0. */
+static void worker_policies(const struct worker_opts *o, struct policy_sched *sched,
+			    struct policy_mem *mem)
+{
+	memset(sched, 0, sizeof(*sched));
+	sched->policy = o->policy;
+	sched->priority = o->priority;
+	sched->runtime_ns = o->runtime_ns;
+	sched->deadline_ns = o->deadline_ns;
+	sched->period_ns = o->period_ns;
+	memset(mem, 0, sizeof(*mem));
+	mem->mode = o->mpol_mode;
+	mem->flags = o->mpol_flags;
+}
+
 int worker_check(const struct work_spec *spec, unsigned n,
 		 const struct worker_opts *o, char *err, size_t errlen)
 {
+	struct policy_sched sched;
+	struct policy_mem mem;
 	unsigned g = 1, i;
 	cpu_set_t set;
 
@@ -139,30 +147,16 @@ int worker_check(const struct work_spec *spec, unsigned n,
 			 n, worker_spec_name(spec, o), g);
 		return -EINVAL;
 	}
-	switch (o->policy) {
-	case SCHED_FIFO:
-	case SCHED_RR:
-		if (o->priority < 1 || o->priority > 99) {
-			snprintf(err, errlen,
-				 "policy %s needs priority 1..99, got %d",
-				 worker_policy_name(o->policy), o->priority);
-			return -EINVAL;
-		}
-		break;
-	case SCHED_OTHER:
-	case SCHED_BATCH:
-	case SCHED_IDLE:
-		if (o->priority) {
-			snprintf(err, errlen,
-				 "policy %s takes no priority, got %d",
-				 worker_policy_name(o->policy), o->priority);
-			return -EINVAL;
-		}
-		break;
-	default:
-		snprintf(err, errlen, "unknown policy %d", o->policy);
+	worker_policies(o, &sched, &mem);
+	if (policy_sched_check(&sched, err, errlen))
+		return -EINVAL;
+	if (o->mpol_nodes && policy_nodes_parse(o->mpol_nodes, &mem.nodes)) {
+		snprintf(err, errlen, "bad node list '%s' (want e.g. \"0-1\", nodes 0..%d)",
+			 o->mpol_nodes, POLICY_NODES_MAX - 1);
 		return -EINVAL;
 	}
+	if (o->set_mempolicy && policy_mem_check(&mem, err, errlen))
+		return -EINVAL;
 	if (o->set_nice && (o->nice < -20 || o->nice > 19)) {
 		snprintf(err, errlen, "nice must be -20..19, got %d",
 			 o->nice);
@@ -207,6 +201,14 @@ static int worker_fail(struct telem *t, int rc, const char *fmt, ...)
 	return rc;
 }
 
+/* A failure whose message already says why (policy.c's). */
+static int worker_fail_why(struct telem *t, int rc, const char *why)
+{
+	t->error = rc;
+	snprintf(t->error_msg, sizeof(t->error_msg), "%s", why);
+	return rc;
+}
+
 static int worker_join_cgroup(struct worker_set *ws, struct telem *t)
 {
 	char path[PATH_MAX + 16], buf[32];
@@ -223,27 +225,20 @@ static int worker_join_cgroup(struct worker_set *ws, struct telem *t)
 	return rc;
 }
 
-static int worker_cmp_int(const void *a, const void *b)
+static int worker_int_cmp(const void *a, const void *b)
 {
-	return *(const int *)a - *(const int *)b;
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
 }
 
-/*
- * Everything but stdio, this member's two pipe ends and its group's fds:
- * EOF must mean "gone".
- */
-static void worker_close_fds(const struct work_group *g, unsigned member)
+/* Everything but stdio and the fds in keep (sorted here): EOF must mean "gone". */
+static void worker_close_fds(int *keep, unsigned n)
 {
-	int keep[2 + WORK_GROUP_FDS], n = 0, i;
-	unsigned lo = 3;
+	unsigned lo = 3, i;
 
-	if (g) {
-		keep[n++] = g->pipe_in[member];
-		keep[n++] = g->pipe_out[member];
-		for (i = 0; i < WORK_GROUP_FDS; i++)
-			keep[n++] = g->fd[i];
-	}
-	qsort(keep, n, sizeof(keep[0]), worker_cmp_int);
+	if (n)
+		qsort(keep, n, sizeof(*keep), worker_int_cmp);
 	for (i = 0; i < n; i++) {
 		if (keep[i] < (int)lo)
 			continue;
@@ -254,12 +249,15 @@ static void worker_close_fds(const struct work_group *g, unsigned member)
 	close_range(lo, ~0u, 0);
 }
 
+/* In the worker itself, thread or process: placement and policies. */
 static int worker_setup(struct worker_set *ws, struct telem *t)
 {
-	struct sched_param sp = { .sched_priority = ws->priority };
 	const struct worker *w = &ws->w[t - ws->telem];
+	char why[TELEM_ERR_LEN];
+	int rc;
 
-	if (ws->has_cgroup && worker_join_cgroup(ws, t))
+	/* a threads set's process joined for all of them */
+	if (!ws->threads && ws->has_cgroup && worker_join_cgroup(ws, t))
 		return t->error;
 	prctl(PR_SET_NAME, ws->comm);
 	if (w->has_cpus && sched_setaffinity(0, sizeof(w->cpus), &w->cpus))
@@ -269,12 +267,13 @@ static int worker_setup(struct worker_set *ws, struct telem *t)
 	    sched_setaffinity(0, sizeof(ws->cpus), &ws->cpus))
 		return worker_fail(t, -errno, "sched_setaffinity: cpus %s",
 				   ws->cpulist);
-	if (ws->policy != SCHED_OTHER &&
-	    sched_setscheduler(0, ws->policy, &sp))
-		return worker_fail(t, -errno, "sched_setscheduler: %s %d",
-				   worker_policy_name(ws->policy), ws->priority);
+	if (ws->sched.policy != SCHED_OTHER &&
+	    (rc = policy_sched_apply(&ws->sched, why, sizeof(why))))
+		return worker_fail_why(t, rc, why);
 	if (ws->set_nice && setpriority(PRIO_PROCESS, 0, ws->nice))
 		return worker_fail(t, -errno, "setpriority: nice %d", ws->nice);
+	if (ws->set_mem && (rc = policy_mem_apply(&ws->mem, why, sizeof(why))))
+		return worker_fail_why(t, rc, why);
 	return 0;
 }
 
@@ -287,23 +286,13 @@ static void worker_wait_go(struct worker_shm *shm)
 		syscall(SYS_futex, &shm->go, FUTEX_WAIT, 0, &ts, NULL, 0);
 }
 
-static void __attribute__((noreturn)) worker_child(struct worker_set *ws,
-						    unsigned i)
+/* What a worker's process does first: its own group, death with us, default signals, no fds but keep. */
+static void worker_proc_init(struct worker_set *ws, int *keep, unsigned nkeep)
 {
-	struct telem *t = &ws->telem[i];
-	struct work_ctx c = {
-		.t = t,
-		.stop = &ws->shm->stop,
-		.index = i,
-		.nworkers = ws->n,
-		.member = i % ws->gsize,
-		.grp = ws->groups ? &ws->groups[i / ws->gsize] : NULL,
-	};
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGUSR1,
 				    SIGUSR2, SIGALRM };
 	sigset_t none;
 	unsigned k;
-	int rc;
 
 	/* the parent does the same: no window where a group kill misses us */
 	setpgid(0, 0);
@@ -315,10 +304,28 @@ static void __attribute__((noreturn)) worker_child(struct worker_set *ws,
 		signal(sigs[k], SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	worker_close_fds(c.grp, c.member);
-	t->pid = getpid();
+	worker_close_fds(keep, nkeep);
+}
+
+#define WORKER_SETUP_FAILED	2	/* worker_body's, and the exit code that says so */
+
+/* One worker, process or thread: set up, wait for the start, run; 0, 1 (failed) or WORKER_SETUP_FAILED. */
+static int worker_body(struct worker_set *ws, unsigned i)
+{
+	struct telem *t = &ws->telem[i];
+	struct work_ctx c = {
+		.t = t,
+		.stop = &ws->shm->stop,
+		.index = i,
+		.nworkers = ws->n,
+		.member = i % ws->gsize,
+		.grp = ws->groups ? &ws->groups[i / ws->gsize] : NULL,
+	};
+	int rc;
+
+	t->pid = gettid();
 	if (worker_setup(ws, t))
-		_exit(2);
+		return WORKER_SETUP_FAILED;
 	sched_getaffinity(0, sizeof(c.cpus), &c.cpus);
 	if (c.grp)
 		c.grp->pid[c.member] = t->pid;
@@ -329,14 +336,14 @@ static void __attribute__((noreturn)) worker_child(struct worker_set *ws,
 			if (!t->error_msg[0])
 				snprintf(t->error_msg, sizeof(t->error_msg),
 					 "%s: setup: %s", ws->name, strerror(-rc));
-			_exit(2);
+			return WORKER_SETUP_FAILED;
 		}
 	}
 	__atomic_store_n(&t->state, TELEM_PLACED, __ATOMIC_RELEASE);
 	__atomic_add_fetch(&ws->shm->placed, 1, __ATOMIC_ACQ_REL);
 	worker_wait_go(ws->shm);
 	if (__atomic_load_n(&ws->shm->stop, __ATOMIC_ACQUIRE))
-		_exit(0);	/* stopped before the start: nothing ran */
+		return 0;	/* stopped before the start: nothing ran */
 	telem_begin(t);
 	if (ws->run)
 		rc = ws->run(&c, ws->arg);
@@ -349,10 +356,89 @@ static void __attribute__((noreturn)) worker_child(struct worker_set *ws,
 			snprintf(t->error_msg, sizeof(t->error_msg), "%s: %s",
 				 ws->name, strerror(-rc));
 	}
-	_exit(rc < 0 ? 1 : 0);
+	return rc < 0 ? 1 : 0;
+}
+
+static void __attribute__((noreturn)) worker_child(struct worker_set *ws,
+						    unsigned i)
+{
+	int keep[2 + WORK_GROUP_FDS];
+	const struct work_group *g = ws->groups ? &ws->groups[i / ws->gsize] : NULL;
+	unsigned n = 0, k;
+
+	/* this member's two pipe ends and its group's own fds (group_init's) */
+	if (g) {
+		keep[n++] = g->pipe_in[i % ws->gsize];
+		keep[n++] = g->pipe_out[i % ws->gsize];
+		for (k = 0; k < WORK_GROUP_FDS; k++)
+			keep[n++] = g->fd[k];
+	}
+	worker_proc_init(ws, keep, n);
+	_exit(worker_body(ws, i));
+}
+
+struct worker_thread_arg {
+	struct worker_set *ws;
+	unsigned i;
+};
+
+static void *worker_thread(void *arg)
+{
+	const struct worker_thread_arg *a = arg;
+
+	/* a worker that cannot set up fails the set, as a forked one does */
+	if (worker_body(a->ws, a->i) == WORKER_SETUP_FAILED)
+		_exit(WORKER_SETUP_FAILED);
+	return NULL;
+}
+
+/* A threads set's process: joins the cgroup, runs n workers as threads, exits when all are done. */
+static void __attribute__((noreturn)) worker_leader(struct worker_set *ws)
+{
+	struct worker_thread_arg *args;
+	pthread_t *tids;
+	pthread_attr_t attr;
+	unsigned i, failed = 0;
+	int rc;
+
+	/* every thread needs its group's pipes: the set's, all of them */
+	worker_proc_init(ws, ws->pipes, ws->pipes ? (2 + WORK_GROUP_FDS) * ws->n : 0);
+	prctl(PR_SET_NAME, ws->comm);
+	if (ws->has_cgroup && worker_join_cgroup(ws, &ws->telem[0]))
+		_exit(WORKER_SETUP_FAILED);
+	args = calloc(ws->n, sizeof(*args));
+	tids = calloc(ws->n, sizeof(*tids));
+	if (!args || !tids) {
+		worker_fail(&ws->telem[0], -ENOMEM, "threads: %u workers", ws->n);
+		_exit(WORKER_SETUP_FAILED);
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, WORKER_STACK);
+	for (i = 0; i < ws->n; i++) {
+		args[i].ws = ws;
+		args[i].i = i;
+		rc = pthread_create(&tids[i], &attr, worker_thread, &args[i]);
+		if (rc) {
+			worker_fail(&ws->telem[i], -rc, "pthread_create: worker %u of %u",
+				    i, ws->n);
+			_exit(WORKER_SETUP_FAILED);
+		}
+	}
+	for (i = 0; i < ws->n; i++) {
+		pthread_join(tids[i], NULL);
+		if (__atomic_load_n(&ws->telem[i].error, __ATOMIC_ACQUIRE))
+			failed = 1;
+	}
+	_exit(failed);
 }
 
 /* ---- in the parent ---- */
+
+/* The process worker i lives in: its own, or the threads set's. */
+static pid_t worker_proc(const struct worker_set *ws, unsigned i)
+{
+	return ws->threads ? ws->leader : ws->w[i].pid;
+}
 
 static void worker_set_exit(struct worker_set *ws, unsigned i, int status)
 {
@@ -360,7 +446,19 @@ static void worker_set_exit(struct worker_set *ws, unsigned i, int status)
 
 	e->reaped = 1;
 	ws->w[i].reaped_ns = clock_now_ns();
-	if (WIFEXITED(status)) {
+	if (WIFEXITED(status) && ws->threads) {
+		/*
+		 * The process exits with its worst thread's code; each thread
+		 * says its own. One cut short (another called exit) gets the
+		 * process's code, never 0.
+		 */
+		int code = WEXITSTATUS(status);
+
+		if (__atomic_load_n(&ws->telem[i].state, __ATOMIC_ACQUIRE) == TELEM_RUNNING)
+			e->code = code ? code : 1;
+		else
+			e->code = ws->telem[i].error ? (code ? code : 1) : 0;
+	} else if (WIFEXITED(status)) {
 		e->code = WEXITSTATUS(status);
 	} else if (WIFSIGNALED(status)) {
 		e->signaled = 1;
@@ -392,9 +490,41 @@ static void worker_save_schedstat(struct worker_set *ws, unsigned i)
 	if (__atomic_load_n(&ws->telem[i].state, __ATOMIC_ACQUIRE) !=
 	    TELEM_RUNNING || !ws->telem[i].schedstat)
 		return;
-	if (schedstat_read(w->pid, 0, &w->last_cpu_ns, &w->last_delay_ns,
-			   &w->last_slices) == 0)
+	if (schedstat_read(worker_proc(ws, i), ws->threads ? w->pid : 0,
+			   &w->last_cpu_ns, &w->last_delay_ns, &w->last_slices) == 0)
 		w->have_last = 1;
+}
+
+/* A threads set's one process: all its workers end with it. */
+static unsigned worker_reap_threads(struct worker_set *ws)
+{
+	siginfo_t si;
+	unsigned i;
+	int status;
+	pid_t r;
+
+	if (ws->leader <= 0 || ws->w[0].exit.reaped)
+		return 0;
+	/* a zombie's threads are gone: what live reports saved is what there is */
+	si.si_pid = 0;
+	if (waitid(P_PID, ws->leader, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	    si.si_pid == ws->leader)
+		for (i = 0; i < ws->n; i++)
+			worker_save_schedstat(ws, i);
+	do
+		r = waitpid(ws->leader, &status, WNOHANG);
+	while (r < 0 && errno == EINTR);
+	if (r == ws->leader) {
+		for (i = 0; i < ws->n; i++)
+			worker_set_exit(ws, i, status);
+		return 0;
+	}
+	if (r < 0 && errno == ECHILD) {
+		for (i = 0; i < ws->n; i++)
+			worker_set_lost(ws, i);
+		return 0;
+	}
+	return ws->n;
 }
 
 /* Reaps whatever exited; returns how many are still unreaped. */
@@ -405,6 +535,8 @@ static unsigned worker_reap(struct worker_set *ws)
 	int status;
 	pid_t r;
 
+	if (ws->threads)
+		return worker_reap_threads(ws);
 	for (i = 0; i < ws->n; i++) {
 		struct worker *w = &ws->w[i];
 
@@ -465,12 +597,13 @@ int worker_stop(struct worker_set *ws, int timeout_ms)
 	 */
 	for (i = 0; i < ws->n; i++) {
 		struct worker *w = &ws->w[i];
+		pid_t pid = worker_proc(ws, i);
 
-		if (w->pid <= 0 || w->exit.reaped)
+		if (pid <= 0 || w->exit.reaped)
 			continue;
 		w->exit.by_stop = 1;
-		kill(-w->pid, SIGKILL);
-		kill(w->pid, SIGKILL);
+		kill(-pid, SIGKILL);
+		kill(pid, SIGKILL);
 	}
 	return worker_reap_until(ws, clock_now_ms() + WORKER_REAP_MS) ?
 	       -EBUSY : 0;
@@ -585,7 +718,12 @@ static int worker_wait_placed(struct worker_set *ws, int timeout_ms, char *err,
 		if (placed == ws->n)
 			return 0;
 		worker_reap(ws);
-		for (i = 0; i < ws->n; i++) {
+		/* the one that says why first: a threads set's others just went with it */
+		for (i = 0; i < ws->n; i++)
+			if (ws->w[i].exit.reaped && ws->telem[i].state < TELEM_PLACED &&
+			    ws->telem[i].error_msg[0])
+				break;
+		for (i = i < ws->n ? i : 0; i < ws->n; i++) {
 			if (!ws->w[i].exit.reaped ||
 			    ws->telem[i].state >= TELEM_PLACED)
 				continue;
@@ -635,8 +773,11 @@ static int worker_alloc(struct worker_set **out, const struct work_spec *spec,
 	}
 	ws->set_nice = o->set_nice;
 	ws->nice = o->nice;
-	ws->policy = o->policy;
-	ws->priority = o->priority;
+	worker_policies(o, &ws->sched, &ws->mem);
+	if (o->mpol_nodes)
+		policy_nodes_parse(o->mpol_nodes, &ws->mem.nodes);
+	ws->set_mem = o->set_mempolicy;
+	ws->threads = o->threads;
 	if (o->cpus) {
 		worker_parse_cpus(o->cpus, &ws->cpus);
 		snprintf(ws->cpulist, sizeof(ws->cpulist), "%s", o->cpus);
@@ -706,7 +847,7 @@ int worker_spawn(struct worker_set **out, const struct work_spec *spec,
 		if (rc)
 			goto fail;
 	}
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < (ws->threads ? 1 : n); i++) {
 		pid = fork();
 		if (pid < 0) {
 			rc = -errno;
@@ -714,10 +855,15 @@ int worker_spawn(struct worker_set **out, const struct work_spec *spec,
 				 i, n, strerror(-rc));
 			goto fail;
 		}
+		if (pid == 0 && ws->threads)
+			worker_leader(ws);
 		if (pid == 0)
 			worker_child(ws, i);
 		setpgid(pid, pid);
-		ws->w[i].pid = pid;
+		if (ws->threads)
+			ws->leader = pid;
+		else
+			ws->w[i].pid = pid;
 	}
 	/* only the children use the pipes: EOF must follow a member's exit */
 	worker_close_pipes(ws);
@@ -726,6 +872,9 @@ int worker_spawn(struct worker_set **out, const struct work_spec *spec,
 				err, errlen);
 	if (rc)
 		goto fail;
+	/* each thread wrote its id before it counted itself placed */
+	for (i = 0; ws->threads && i < n; i++)
+		ws->w[i].pid = ws->telem[i].pid;
 	*out = ws;
 	return 0;
 fail:
@@ -766,7 +915,7 @@ int worker_set_affinity(struct worker_set *ws, unsigned i, const char *cpulist)
 
 	if (i >= ws->n || worker_parse_cpus(cpulist, &set))
 		return -EINVAL;
-	if (ws->w[i].exit.reaped)
+	if (ws->w[i].exit.reaped || ws->w[i].pid <= 0)
 		return -ESRCH;
 	return sched_setaffinity(ws->w[i].pid, sizeof(set), &set) ? -errno : 0;
 }
@@ -774,6 +923,11 @@ int worker_set_affinity(struct worker_set *ws, unsigned i, const char *cpulist)
 pid_t worker_pid(const struct worker_set *ws, unsigned i)
 {
 	return i < ws->n ? ws->w[i].pid : -1;
+}
+
+pid_t worker_process(const struct worker_set *ws)
+{
+	return worker_proc(ws, 0);
 }
 
 const char *worker_work_name(const struct worker_set *ws)

@@ -19,8 +19,19 @@ struct worker_opts {
 	const char *comm;	/* NULL: "ktstr-<type>" (truncated to 15 bytes) */
 	int nice;		/* -20..19; applied when set_nice */
 	int set_nice;
-	int policy;		/* SCHED_OTHER (default), _BATCH, _IDLE, _FIFO, _RR */
+	int policy;		/* SCHED_OTHER (default), _BATCH, _IDLE, _FIFO, _RR, _DEADLINE */
 	int priority;		/* 1..99 for FIFO/RR, 0 otherwise */
+	uint64_t runtime_ns, deadline_ns, period_ns;	/* SCHED_DEADLINE's */
+	int set_mempolicy;	/* apply mpol_*: set_mempolicy before the work */
+	int mpol_mode;		/* MPOL_DEFAULT, _BIND, ... */
+	unsigned mpol_flags;	/* MPOL_F_STATIC_NODES, ... */
+	const char *mpol_nodes;	/* node list "0-1"; NULL: none */
+	/*
+	 * The workers are threads of one forked process (which joins the
+	 * cgroup, then starts them and waits for them): one process to reap,
+	 * a telemetry page and a report per thread, pids are thread ids.
+	 */
+	int threads;
 	const char *cpus;	/* affinity as a cpulist "0-1,3"; NULL: inherit */
 	const char *const *cpus_each;	/* n cpulists, one per worker, over cpus; or NULL */
 	/* custom work: run(ctx, arg) instead of the spec's loop; spec may be NULL */
@@ -68,14 +79,16 @@ struct worker_set;
 
 /*
  * Validates a request without side effects: n >= 1, n a multiple of the
- * spec's group size, policy/priority/nice ranges, the cpulist. -EINVAL with
+ * spec's group size, policy/priority/nice ranges (deadline's parameters as
+ * the kernel checks them), the memory policy and its nodes, the cpulist. -EINVAL with
  * a message in err; the same checks worker_spawn makes first.
  */
 int worker_check(const struct work_spec *spec, unsigned n,
 		 const struct worker_opts *o, char *err, size_t errlen);
 /*
- * Forks n workers of spec (or o->run) and waits (bounded) until every one
- * has joined its cgroup and applied comm, nice, policy and affinity. They
+ * Forks n workers of spec (or o->run), or one process of n threads with
+ * o->threads, and waits (bounded) until every one has joined its cgroup
+ * and applied comm, affinity, policy, nice and memory policy. They
  * wait at a start barrier: worker_start releases them together. On failure
  * every child is killed and reaped and err says which worker failed how,
  * e.g. "worker 1: cgroup.procs: /sys/fs/cgroup/ktstr/a: No such file or
@@ -99,7 +112,10 @@ void worker_report(struct worker_set *ws, unsigned i, struct worker_report *r);
 unsigned worker_count(const struct worker_set *ws);
 /* Re-pins worker i to cpulist while it runs (the set_affinity op); 0 or -errno. */
 int worker_set_affinity(struct worker_set *ws, unsigned i, const char *cpulist);
+/* Worker i's task: its process, or its thread id in a threads set (0 until placed). */
 pid_t worker_pid(const struct worker_set *ws, unsigned i);
+/* The process of a threads set, or worker 0's process. */
+pid_t worker_process(const struct worker_set *ws);
 /* "spin_wait", or the custom work's name. */
 const char *worker_work_name(const struct worker_set *ws);
 int worker_started(const struct worker_set *ws);

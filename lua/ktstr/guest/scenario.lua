@@ -1,5 +1,6 @@
 -- The guest-side executor: runs a test's steps and ops on real cgroups and workers.
 local core = require("ktstr.core")
+local cgroupdef = require("ktstr.cgroupdef")
 local cpuset = require("ktstr.cpuset")
 local fault = require("ktstr.fault")
 local payload = require("ktstr.guest.payload")
@@ -84,10 +85,48 @@ local function allow(inst, cpus)
   for _, c in ipairs(cpuset.parse(cpus)) do inst.allowed[c] = true end
 end
 
+-- The running cgroup inst nests in, or nil.
+local function parent_of(inst)
+  local name = step.parent_of(inst.name, inst.ctx.live)
+  return name and inst.ctx.live[name]
+end
+
+--[[
+Sets inst's cpuset; nil gives a nested cgroup its parent's (an empty
+cpuset.cpus follows the parent's as they change), any other every CPU.
+Nested cgroups that inherit follow along.
+]]
 local function set_cpus(inst, cpus)
-  ok(inst.cg:set_cpus(cpus or inst.ctx.all_cpus))
+  local parent = parent_of(inst)
+  inst.inherits = cpus == nil and parent ~= nil
+  if inst.inherits then
+    ok(inst.cg:write("cpuset.cpus", ""))
+    cpus = parent.cpus
+  else
+    ok(inst.cg:set_cpus(cpus or inst.ctx.all_cpus))
+  end
   inst.cpus = cpus
   allow(inst, cpus)
+  for _, name in ipairs(step.children_of(inst.name, inst.ctx.live)) do
+    local kid = inst.ctx.live[name]
+    if kid.inherits and parent_of(kid) == inst then set_cpus(kid, nil) end
+  end
+end
+
+-- An op's new cpus for inst: within its parent's, around its children's own (at src).
+local function check_cpus(inst, cpus, src)
+  local parent = parent_of(inst)
+  local _, err = cgroupdef.place(inst.def, inst.ctx.topo, cpus, parent and parent.info)
+  if err then mistake(src, "%s", err) end
+  for _, name in ipairs(step.children_of(inst.name, inst.ctx.live)) do
+    local kid = inst.ctx.live[name]
+    if not kid.inherits and parent_of(kid) == inst then
+      _, err = cgroupdef.place(kid.def, inst.ctx.topo, kid.cpus,
+        { name = inst.name, cpus = cpus, workers = inst.info.workers })
+      if err then mistake(src, "%s", err) end
+    end
+  end
+  return cpus
 end
 
 -- The affinity a def asks for as a cpulist for workers_spawn; named intents
@@ -120,10 +159,24 @@ local function spawn(inst, n, w)
     f.cpus_each = intent_cpus(inst, def.affinity, n, inst.spawned or 0)
   end
   inst.spawned = (inst.spawned or 0) + n
-  if def.sched_policy then
-    f.policy, f.priority = def.sched_policy.policy, def.sched_policy.priority
+  local sp = def.sched_policy
+  if sp then
+    f.policy, f.priority = sp.policy, sp.priority
+    f.runtime, f.deadline, f.period = sp.runtime_ns, sp.deadline_ns, sp.period_ns
   end
-  inst.sets[#inst.sets + 1] = ok(core.workers_spawn(f))
+  if def.mem_policy then
+    f.mempolicy = def.mem_policy.mode
+    f.mem_nodes = def.mem_policy.nodes and cpuset.format(def.mem_policy.nodes)
+    f.mpol_flags = {}
+    for flag in pairs(def.mpol_flags or {}) do f.mpol_flags[#f.mpol_flags + 1] = flag end
+  end
+  f.threads = def.clone_mode == "thread"
+  local ws, err, code = core.workers_spawn(f)
+  -- what the guest's deadline bandwidth cannot admit is the script's to change
+  if not ws and sp and sp.policy == "deadline" and (code == "EBUSY" or code == "EPERM") then
+    mistake(def.source, "cgroup '%s': %s", inst.name, err)
+  end
+  inst.sets[#inst.sets + 1] = ok(ws, err, code)
 end
 
 local function controllers(inst, def)
@@ -138,14 +191,28 @@ local function controllers(inst, def)
   if def.pids_max then ok(cg:set_pids_max(def.pids_max)) end
 end
 
--- Creates def's cgroup and starts its workers; index/n place positional cpusets.
+--[[
+Creates def's cgroup and starts its workers; index/n place positional
+cpusets. A nested cgroup ("a/b") is checked against the running cgroup it
+nests in (cgroupdef.place) and made threaded when that one holds workers.
+]]
 function Ctx:add(def, index, n, label)
   if self.live[def.name] then mistake(def.source, "cgroup '%s' already exists", def.name) end
+  local kid = step.children_of(def.name, self.live)[1]
+  if kid then
+    mistake(def.source, "cgroup '%s': its child '%s' is running already: declare a parent " ..
+      "before the cgroups nested in it", def.name, kid)
+  end
   local cpus = def.cpuset and resolved(def.source, cpuset.resolve(def.cpuset, self.topo, index, n))
+  local pname = step.parent_of(def.name, self.live)
+  local info, err = cgroupdef.place(def, self.topo, cpus, pname and self.live[pname].info)
+  if not info then mistake(def.source, "%s", err) end
   local inst = { ctx = self, name = def.name, def = def, step = label, sets = {},
-    allowed = {}, work_types = {}, cg = ok(core.cgroup_create(def.name)) }
+    allowed = {}, work_types = {}, info = info,
+    cg = ok(core.cgroup_create(def.name, { threaded = info.threaded })) }
   self.live[def.name] = inst
   set_cpus(inst, cpus)
+  if def.cpuset_mems then ok(inst.cg:set_mems(info.mems)) end
   controllers(inst, def)
   inst.affinity = self:affinity(def, index, n)
   if def.payload then
@@ -156,12 +223,7 @@ function Ctx:add(def, index, n, label)
       or def.name, step = label, t0 = self.t0, duration_s = self.duration_s })
     return inst
   end
-  local workers = def.workers
-  if def.workers_pct then
-    local size = #cpuset.parse(cpus or self.all_cpus)
-    workers = math.ceil(size * def.workers_pct)
-  end
-  if workers > 0 then spawn(inst, workers) end
+  if info.workers > 0 then spawn(inst, info.workers) end
   return inst
 end
 
@@ -189,12 +251,27 @@ local function stop(inst, by_op)
   inst.sets = {}
 end
 
+-- Removes the parents a nested cgroup's creation made on the way, once nothing runs in them.
+local function prune(self, name)
+  local p = name:match("^(.*)/[^/]+$")
+  while p and not self.live[p] and not step.children_of(p, self.live)[1] do
+    local cg = core.cgroup_open(p)
+    if cg then ok(cg:remove()) end
+    p = p:match("^(.*)/[^/]+$")
+  end
+end
+
+-- Stops and removes a cgroup, the cgroups nested in it first (deepest first).
 function Ctx:remove(name, by_op, src)
   local inst = self:get(name, src)
+  for _, kid in ipairs(step.children_of(name, self.live)) do
+    if self.live[kid] then self:remove(kid, by_op) end
+  end
   stop(inst, by_op)
   ok(inst.cg:remove())
   self.live[name] = nil
   self.done[#self.done + 1] = inst
+  prune(self, name)
 end
 
 local OPS = {}
@@ -202,16 +279,29 @@ function OPS.add_cgroup(self, o, label) self:add(o.def, 0, 1, label) end
 function OPS.remove_cgroup(self, o) self:remove(o.cgroup, true, o.source) end
 function OPS.stop_cgroup(self, o) stop(self:get(o.cgroup, o.source), true) end
 function OPS.set_cpuset(self, o)
-  set_cpus(self:get(o.cgroup, o.source), resolved(o.source, cpuset.resolve(o.cpuset, self.topo)))
+  local inst = self:get(o.cgroup, o.source)
+  local cpus = resolved(o.source, cpuset.resolve(o.cpuset, self.topo))
+  set_cpus(inst, check_cpus(inst, cpus, o.source))
 end
 function OPS.clear_cpuset(self, o) set_cpus(self:get(o.cgroup, o.source), nil) end
 function OPS.swap_cpusets(self, o)
   local a, b = self:get(o.a, o.source), self:get(o.b, o.source)
-  local ca, cb = a.cpus, b.cpus
-  set_cpus(a, cb)
-  set_cpus(b, ca)
+  local ca, cb = not a.inherits and a.cpus or nil, not b.inherits and b.cpus or nil
+  set_cpus(a, cb and check_cpus(a, cb, o.source))
+  set_cpus(b, ca and check_cpus(b, ca, o.source))
 end
-function OPS.spawn(self, o) spawn(self:get(o.cgroup, o.source), o.workers, o.work) end
+function OPS.spawn(self, o)
+  local inst = self:get(o.cgroup, o.source)
+  for _, name in ipairs(step.children_of(o.cgroup, self.live)) do
+    if inst.info.workers == 0 and not self.live[name].info.threaded then
+      mistake(o.source, "spawn: cgroup '%s' has a child '%s', which is a domain cgroup since " ..
+        "'%s' had no workers when it was made: cgroup v2 lets a cgroup with domain children " ..
+        "hold no processes", o.cgroup, name, o.cgroup)
+    end
+  end
+  spawn(inst, o.workers, o.work)
+  inst.info.workers = inst.info.workers + o.workers
+end
 -- Re-pins every running worker of the cgroup; later spawns keep the def's affinity.
 function OPS.set_affinity(self, o)
   local inst = self:get(o.cgroup, o.source)
@@ -392,7 +482,12 @@ end
 -- scheduler last, so the workers' final moments still run under it.
 function Ctx:teardown()
   self.tearing_down = true
-  for name in pairs(self.live) do pcall(self.remove, self, name, false) end
+  local names = {}
+  for name in pairs(self.live) do names[#names + 1] = name end
+  table.sort(names)  -- a parent before its children, which it removes first
+  for _, name in ipairs(names) do
+    if self.live[name] then pcall(self.remove, self, name, false) end
+  end
   core.cgroup_remove_all()
   if self.sched then
     local f = self.sched:check()
