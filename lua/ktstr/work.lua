@@ -61,6 +61,7 @@ M.TYPES = {
     { "pi_mode", "enum", "plain", { "plain", "pi" } } },
   rt_starvation = { { "rt_workers", "int", 1, 1 }, { "cfs_workers", "int", 1 },
     { "rt_priority", "int", 50 }, { "burst_iters", "int", 1024 } },
+  io_rand_read = {}, io_convoy = {},
 }
 
 -- Work that wants a CPU all the time: it never sleeps, yields, waits on
@@ -94,6 +95,10 @@ local GROUP = {
   priority_inversion = function(p) return p.high_count + p.medium_count + p.low_count end,
   rt_starvation = function(p) return p.rt_workers + p.cfs_workers end,
 }
+
+-- Work that does its IO on the guest's scratch disk (src/guest/work_io.c): a
+-- test that runs it gets the disk (ktstr.test's disk key).
+M.DISK = { io_sync_write = true, io_rand_read = true, io_convoy = true }
 
 M.PHASES = { spin = true, sleep = true, yield = true, io = true, alu_hot = true }
 M.MAX_PHASES = 16

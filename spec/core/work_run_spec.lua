@@ -42,6 +42,17 @@ local function leftover_files()
   return out
 end
 
+-- The IO types' disk: a sparse file (the guest's is a virtio-blk device); on
+-- the host nothing carries the scratch disk's serial, so without it they refuse.
+local DISK_DIR = assert(core.mkdtemp("/tmp/ktstr-disk-spec-"))
+local DISK = DISK_DIR .. "/disk.img"
+do
+  local f = assert(io.open(DISK, "wb"))
+  f:seek("set", (16 << 20) - 1)
+  f:write("\0")
+  f:close()
+end
+
 local function run(name)
   local w = assert(core.work_resolve(name, PARAMS[name] or {}, PHASES[name]))
   local ws = assert(core.workers_spawn{ n = w.group_size, work = w })
@@ -55,6 +66,12 @@ local function run(name)
 end
 
 describe("work loops on the host", function()
+  setup(function() assert.equal(DISK, core.disk_path(DISK)) end)
+  teardown(function()
+    core.disk_path(false)
+    core.rm_rf(DISK_DIR)
+  end)
+
   for _, t in ipairs(core.work_types()) do
     if NEEDS_KTSTR_CGROUP[t.name] then
       it(("refuse %s outside a ktstr cgroup, saying why"):format(t.name), function()
@@ -84,5 +101,22 @@ describe("work loops on the host", function()
       assert.equal("", leftover_files())
     end)
     ::next::
+  end
+end)
+
+describe("IO work types without a scratch disk", function()
+  for _, name in ipairs({ "io_sync_write", "io_rand_read", "io_convoy" }) do
+    it(("%s fails at once, saying what is missing"):format(name), function()
+      assert.is_nil(core.disk_path(false))
+      local w = assert(core.work_resolve(name, {}))
+      local ws = assert(core.workers_spawn{ n = 1, work = w })
+      core.sleep(0.1)
+      assert(ws:stop(2))
+      local r = ws:reports()[1]
+      ws:close()
+      assert.equal(1, r.exit.code)
+      assert.equal(0, r.work_units)
+      assert.matches(name .. ": no scratch disk in this guest", r.error, 1, true)
+    end)
   end
 end)

@@ -86,6 +86,8 @@ local TYPES = {
   { "rt_starvation", { { "rt_workers", "int", 1, 1, 16 }, { "cfs_workers", "int", 1, 0, 15 },
                        { "rt_priority", "int", 50, 1, 99 },
                        { "burst_iters", "int", 1024, 1, ITERS_MAX } }, 2, true },
+  { "io_rand_read", {}, 1, false },
+  { "io_convoy", {}, 1, false },
 }
 
 -- The names an enum param takes, in the order of its values.

@@ -16,7 +16,7 @@ describe("work constructors", function()
                             "policy_churn", "page_fault_churn", "mutex_contention",
                             "smt_sibling_spin", "cross_affinity_churn", "numa_migration_churn",
                             "numa_working_set_sweep", "cgroup_churn", "cgroup_attach_storm",
-                            "priority_inversion", "rt_starvation" }) do
+                            "priority_inversion", "rt_starvation", "io_rand_read", "io_convoy" }) do
       assert.same(name, W[name]().type)
     end
   end)

@@ -48,6 +48,8 @@ static const struct work_type *const work_types[] = {
 	&work_cgroup_attach_storm,
 	&work_priority_inversion,
 	&work_rt_starvation,
+	&work_io_rand_read,
+	&work_io_convoy,
 };
 
 #define WORK_NTYPES (sizeof(work_types) / sizeof(work_types[0]))

@@ -30,6 +30,8 @@ extern const struct work_type work_wake_chain, work_asymmetric_waker,
 extern const struct work_type work_smt_sibling_spin, work_cross_affinity_churn,
 	work_numa_migration_churn, work_numa_working_set_sweep, work_cgroup_churn,
 	work_cgroup_attach_storm, work_priority_inversion, work_rt_starvation;
+/* work_io.c (work_io_sync_write is above) */
+extern const struct work_type work_io_rand_read, work_io_convoy;
 
 static inline int work_stopped(const struct work_ctx *c)
 {

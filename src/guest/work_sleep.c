@@ -1,14 +1,8 @@
-/* Burst-and-sleep and block IO work types: bursty, idle_churn, io_sync_write. */
+/* Burst-and-sleep work types: bursty, idle_churn. */
 #define _GNU_SOURCE
-#include <fcntl.h>
-#include <stdio.h>
-#include <string.h>
 #include <sys/prctl.h>
 
 #include "work_loop.h"
-
-#define IO_BLOCK	4096
-#define IO_BATCH	16	/* blocks per batch, one unit */
 
 enum { BURST_BURST, BURST_SLEEP, BURST_PRECISE };
 
@@ -86,52 +80,4 @@ const struct work_type work_idle_churn = {
 	.nparams = 3,
 	.blocking = 1,
 	.run = idle_churn_run,
-};
-
-/*
- * io_sync_write: 16 x 4 KiB pwrite to this worker's 64 KiB stripe of an
- * unlinked O_SYNC temp file in /tmp, then fdatasync. The stripe offset
- * keeps workers apart should they ever share one file (a block device).
- */
-static int io_sync_write_run(struct work_ctx *c, const struct work_spec *s)
-{
-	off_t base = (off_t)c->index * IO_BLOCK * IO_BATCH;
-	char buf[IO_BLOCK];
-	int fd, i, rc = 0;
-	ssize_t n;
-
-	(void)s;
-	fd = work_tmpfile(O_SYNC);
-	if (fd < 0) {
-		snprintf(c->t->error_msg, sizeof(c->t->error_msg),
-			 "io_sync_write: temp file in /tmp: %s", strerror(-fd));
-		return fd;
-	}
-	memset(buf, 0xa5, sizeof(buf));
-	while (!work_stopped(c)) {
-		for (i = 0; i < IO_BATCH; i++) {
-			n = pwrite(fd, buf, sizeof(buf), base + (off_t)i * IO_BLOCK);
-			if (n != sizeof(buf)) {
-				rc = n < 0 ? -errno : -ENOSPC;	/* short: full */
-				goto out;
-			}
-		}
-		if (fdatasync(fd) < 0) {
-			rc = -errno;
-			goto out;
-		}
-		telem_checkpoint(c->t, 1);
-	}
-out:
-	if (rc)
-		snprintf(c->t->error_msg, sizeof(c->t->error_msg),
-			 "io_sync_write: write: %s", strerror(-rc));
-	close(fd);
-	return rc;
-}
-
-const struct work_type work_io_sync_write = {
-	.name = "io_sync_write",
-	.unit = "16 x 4 KiB O_SYNC writes + fdatasync",
-	.run = io_sync_write_run,
 };
