@@ -2,7 +2,9 @@
 --
 -- A cache entry is ${KTSTR_CACHE_DIR:-${XDG_CACHE_HOME:-~/.cache}/ktstr}/kernels/<release>/
 -- holding vmlinuz (bzImage), vmlinux (the ELF inside it, for PVH boot),
--- vmlinux.btf (the headers package's BTF-only ELF), config and metadata.json.
+-- vmlinux.btf (the headers package's BTF-only ELF), config and metadata.json,
+-- and modules/ (the few drivers a guest may need that Debian builds as
+-- modules, decompressed, with their own metadata.json; see M.MODULES).
 -- Entries are built in a scratch dir beside them and renamed into place, so an
 -- entry either is complete or is reported as incomplete by `kernel list`.
 -- metadata.json records each file's size and hash at fetch time; an entry is
@@ -18,8 +20,9 @@ local DEFAULT_VERSION = "7.3"
 local ZSTD_MAGIC = "\x28\xb5\x2f\xfd"
 local EISDIR = 21
 -- Debian splits a kernel into linux-binary (vmlinuz), linux-base (config,
--- System.map stub) and linux-headers (the BTF-only vmlinux); modules are not needed.
-local PACKAGES = { "linux-binary-", "linux-base-", "linux-headers-" }
+-- System.map stub), linux-headers (the BTF-only vmlinux) and linux-modules
+-- (of which an entry keeps only M.MODULES).
+local PACKAGES = { "linux-binary-", "linux-base-", "linux-headers-", "linux-modules-" }
 -- The files of a complete entry, by resolve() field.
 local FIELDS = { "bzimage", "vmlinux", "btf", "config", "metadata" }
 local FILES = {
@@ -533,30 +536,103 @@ local function members(release)
   }
 end
 
--- Downloads the packages of release into tmp and unpacks the members an
--- entry needs into tmp/x; returns { [package] = version }.
-local function download(tmp, release)
-  local names, wanted = {}, {}
-  for i, name in ipairs(package_names(release)) do names[i] = sh_quote(name) end
-  for _, m in pairs(members(release)) do wanted[#wanted + 1] = sh_quote(m) end
-  say("downloading %s", table.concat(package_names(release), " "))
+--[[
+The drivers a guest may need that a distribution builds as modules, by
+name: where they sit under /usr/lib/modules/<release>/ (compressed or not),
+the option that builds them and what they are. An entry keeps them
+decompressed in modules/, beside modules/metadata.json (each file's size
+and hash, checked at each use); the guest loads them with finit_module, so
+it needs neither kmod nor a decompressor. virtio_blk drives the scratch
+disk (host/vm) and needs nothing but the virtio core, built in.
+]]
+M.MODULES = {
+  virtio_blk = { path = "kernel/drivers/block/virtio_blk.ko", option = "CONFIG_VIRTIO_BLK",
+    what = "virtio-blk driver" },
+}
+local DECOMPRESS = { { "", nil }, { ".xz", "xz -dc" }, { ".zst", "zstd -dcq" },
+  { ".gz", "gzip -dc" } }
+
+-- The members of the modules package that M.MODULES may be, each compression.
+local function module_members(release)
+  local out = {}
+  for _, m in pairs(M.MODULES) do
+    for _, d in ipairs(DECOMPRESS) do
+      out[#out + 1] = ("./usr/lib/modules/%s/%s%s"):format(release, m.path, d[1])
+    end
+  end
+  return out
+end
+
+-- Downloads the packages names into tmp and unpacks the members wanted into
+-- tmp/x; returns { [package] = version }.
+local function download(tmp, names, wanted)
+  local quoted, members_q = {}, {}
+  for i, name in ipairs(names) do quoted[i] = sh_quote(name) end
+  for i, m in ipairs(wanted) do members_q[i] = sh_quote(m) end
+  say("downloading %s", table.concat(names, " "))
   local out, err = sh(("cd %s && apt-get download -q %s && mkdir x")
-    :format(sh_quote(tmp), table.concat(names, " ")))
+    :format(sh_quote(tmp), table.concat(quoted, " ")))
   if not out then return nil, "apt-get download: " .. err, "EIO" end
   local versions = {}
   for _, deb in ipairs(list_dir(tmp)) do
     if deb:match("%.deb$") then
       local path = sh_quote(tmp .. "/" .. deb)
       -- Only the members: the headers package alone holds 7,000 files. tar
-      -- exits 2 on the ones a package lacks; build_entry checks for them.
+      -- exits 2 on the ones a package lacks; the callers check for them.
       os.execute(("dpkg-deb --fsys-tarfile %s | tar -xf - -C %s %s 2>/dev/null")
-        :format(path, sh_quote(tmp .. "/x"), table.concat(wanted, " ")))
+        :format(path, sh_quote(tmp .. "/x"), table.concat(members_q, " ")))
       out, err = sh("dpkg-deb -f " .. path .. " Package Version")
       if not out then return nil, "dpkg-deb -f " .. deb .. ": " .. err, "EIO" end
       versions[out:match("Package: (%S+)")] = out:match("Version: (%S+)")
+      os.remove(tmp .. "/" .. deb)
     end
   end
   return versions
+end
+
+-- The names of M.MODULES that the kernel whose config is at path builds as modules.
+local function modular(config)
+  local names = {}
+  for name, m in pairs(M.MODULES) do
+    if M.config_value({ config = config }, m.option) == "m" then names[#names + 1] = name end
+  end
+  table.sort(names)
+  return names
+end
+
+-- Builds dst (a new dir) from the modules download() unpacked under x: each
+-- of M.MODULES that config builds as a module, decompressed, and
+-- metadata.json recording them.
+local function keep_modules(x, release, config, dst, version)
+  local ok, err, code = core.mkdir_p(dst)
+  if not ok then return nil, err, code end
+  local files = {}
+  for _, name in ipairs(modular(config)) do
+    local m = M.MODULES[name]
+    local src, how
+    for _, d in ipairs(DECOMPRESS) do
+      local p = ("%s/usr/lib/modules/%s/%s%s"):format(x, release, m.path, d[1])
+      if path_kind(p) == "file" then src, how = p, d[2] break end
+    end
+    if not src then
+      return nil, ("%s (%s) is not in linux-modules-%s"):format(m.path, name, release), "ENOENT"
+    end
+    local out = ("%s/%s.ko"):format(dst, name)
+    if how then
+      local _, derr = sh(("%s %s > %s"):format(how, sh_quote(src), sh_quote(out)))
+      if derr then return nil, ("%s %s: %s"):format(how, src, derr), "EIO" end
+    elseif not os.rename(src, out) then
+      return nil, "rename " .. src .. " failed", "EIO"
+    end
+    if not elf_sections(out) then return nil, out .. " " .. "is not a whole ELF file", "EINVAL" end
+    local hash
+    hash, err, code = core.hash_files({ out })
+    if not hash then return nil, err, code end
+    files[name .. ".ko"] = { size = file_size(out), hash = hash }
+  end
+  return write_file(dst .. "/metadata.json", cjson.encode({ release = release,
+    package = "linux-modules-" .. release, version = version, files = files,
+    fetched = os.date("!%Y-%m-%dT%H:%M:%SZ") }) .. "\n")
 end
 
 -- Decompresses the ELF inside a bzImage: the payload is a zstd frame, found
@@ -586,7 +662,9 @@ end
 
 -- Builds the entry of release in tmp/entry.
 local function build_entry(tmp, release)
-  local versions, err, code = download(tmp, release)
+  local wanted = module_members(release)
+  for _, m in pairs(members(release)) do wanted[#wanted + 1] = m end
+  local versions, err, code = download(tmp, package_names(release), wanted)
   if not versions then return nil, err, code end
   local dst = tmp .. "/entry"
   assert(os.execute("mkdir " .. sh_quote(dst)))
@@ -596,8 +674,11 @@ local function build_entry(tmp, release)
         table.concat(package_names(release), ", ")), "ENOENT"
     end
   end
-  say("extracting vmlinux from vmlinuz")
   local ok
+  ok, err, code = keep_modules(tmp .. "/x", release, dst .. "/config", dst .. "/modules",
+    versions["linux-modules-" .. release])
+  if not ok then return nil, err, code end
+  say("extracting vmlinux from vmlinuz")
   ok, err, code = extract_vmlinux(dst .. "/vmlinuz", dst .. "/vmlinux")
   if not ok then return nil, err, code end
   local files
@@ -622,9 +703,125 @@ local function install(tmp, release)
   return e
 end
 
+-- The modules of a fetched entry, checked: { [name] = path } of those its
+-- config builds as modules | nil, why | nil, nil when it has no modules/
+-- (fetched by a ktstr that kept none).
+local function entry_modules(e)
+  local dir = e.dir .. "/modules"
+  local names = modular(e.config)
+  if #names == 0 then return {} end
+  if path_kind(dir) ~= "dir" then return nil end
+  local meta = M.read_json(dir .. "/metadata.json")
+  local rec = meta and type(meta.files) == "table" and meta.files
+  if not rec then return nil, "modules/metadata.json is not a JSON object with files" end
+  local out = {}
+  for _, name in ipairs(names) do
+    local file, r = name .. ".ko", rec[name .. ".ko"]
+    local path = dir .. "/" .. file
+    if type(r) ~= "table" then return nil, "modules/ has no " .. file end
+    if file_size(path) ~= r.size then
+      return nil, ("modules/%s is %d bytes, %s when fetched"):format(file, file_size(path),
+        tostring(r.size))
+    end
+    local hash = core.hash_files({ path })
+    if hash ~= r.hash then
+      return nil, ("modules/%s has changed since it was fetched (hash %s, %s then)")
+        :format(file, tostring(hash), tostring(r.hash))
+    end
+    out[name] = path
+  end
+  return out
+end
+
+--[[
+Gives a fetched entry the modules/ it lacks (an entry fetched by a ktstr
+that kept none) or replaces a damaged one: downloads linux-modules-<release>
+alone and renames the new modules/ into the entry, which stays usable for
+everything else meanwhile. Returns entry_modules' answer.
+]]
+local function add_modules(e)
+  local tmp <close>, err, code = scratch()
+  if not tmp then return nil, err, code end
+  local pkg = "linux-modules-" .. e.release
+  local versions
+  versions, err, code = download(tmp.path, { pkg }, module_members(e.release))
+  if not versions then return nil, err, code end
+  local ok
+  ok, err, code = keep_modules(tmp.path .. "/x", e.release, e.config, tmp.path .. "/modules",
+    versions[pkg])
+  if not ok then return nil, err, code end
+  local dir = e.dir .. "/modules"
+  if not os.rename(tmp.path .. "/modules", dir) then
+    -- a concurrent run got there first, or a damaged one is in the way
+    local mods = entry_modules(e)
+    if mods then return mods end
+    os.execute("rm -rf -- " .. sh_quote(dir))
+    ok, err, code = os.rename(tmp.path .. "/modules", dir)
+    if not ok then return nil, err, code end
+  end
+  say("stored %s", dir)
+  return entry_modules(e)
+end
+
+--[[
+kernel.modules(kern, names) -> { {name =, path =}, ... } in names' order | nil, msg
+The module files of M.MODULES names that a guest of kern must load: none
+for what kern builds in (or when its config is unknown); for what it builds
+as a module, the fetched entry's copy (fetched now into an entry that lacks
+it), or a build tree's own .ko. A kernel without the driver at all, or a
+built kernel that made it a module, is named with what to do.
+]]
+function M.modules(kern, names)
+  local out, e = {}, kern.dir and entry(kern.release) or {}
+  local fetched = kern.dir ~= nil and not kern.key and kern.dir == e.dir
+  local mods
+  for _, name in ipairs(names) do
+    local m = M.MODULES[name] or error("modules: unknown module '" .. tostring(name) .. "'", 2)
+    local v = kern.config and M.config_value(kern, m.option)
+    local rebuild = kern.key and "; build it again (ktstr's kernel config builds it in)" or ""
+    if kern.config and v ~= "y" and v ~= "m" then
+      return nil, ("kernel %s has no %s (%s is not set)%s"):format(kern.key or kern.release,
+        m.what, m.option, rebuild)
+    end
+    if v == "m" then
+      local path
+      if fetched then
+        local why
+        if not mods then mods, why = entry_modules(e) end
+        if not mods then
+          if why then
+            say("%s: %s; fetching them again", e.dir, why)
+          else
+            say("%s has no modules/ (fetched by an older ktstr): fetching %s's", e.dir, name)
+          end
+          mods, why = add_modules(e)
+          if not mods then
+            return nil, ("kernel cache entry %s has no usable %s (%s); run: ktstr kernel fetch %s")
+              :format(e.dir, name .. ".ko", why, e.release)
+          end
+        end
+        path = mods[name]
+      elseif kern.key then
+        return nil, ("built kernel %s builds the %s as a module (%s=m), and ktstr packs no " ..
+          "modules of built kernels%s"):format(kern.key, m.what, m.option, rebuild)
+      else
+        -- a build tree keeps its .ko beside the source
+        path = kern.dir .. "/" .. m.path:gsub("^kernel/", "")
+        if path_kind(path) ~= "file" then
+          return nil, ("kernel %s builds the %s as a module (%s=m) and %s is not there: run make" ..
+            " modules in the tree, or build it in"):format(kern.dir, m.what, m.option, path)
+        end
+      end
+      out[#out + 1] = { name = name, path = path }
+    end
+  end
+  return out
+end
+
 -- kernel.fetch([version]) -> entry | nil, msg, code
 -- A complete cached entry that version names is reused without asking apt,
--- so "7.3" stays on a cached 7.3.x; name "7.3.5" to move on.
+-- so "7.3" stays on a cached 7.3.x; name "7.3.5" to move on. One without
+-- modules/ (or with a damaged one) gets them.
 function M.fetch(version)
   version = version or DEFAULT_VERSION
   if type(version) ~= "string" or not is_version(version) then
@@ -633,6 +830,12 @@ function M.fetch(version)
   end
   local e, bad = find_cached(version)
   if e then
+    local mods, why = entry_modules(e)
+    if not mods then
+      say("%s: %s; fetching its modules", e.dir, why or "no modules/ (fetched by an older ktstr)")
+      mods, why = add_modules(e)
+      if not mods then return nil, why, "EIO" end
+    end
     say("cached %s", e.dir)
     return e
   end
