@@ -9,6 +9,9 @@
 
 struct qemu;
 
+/* The scratch disk's serial, by which the guest finds it (src/guest/disk.h's DISK_SERIAL). */
+#define QEMU_DISK_SERIAL	"ktstr-scratch"
+
 struct qemu_opts {
 	char *const *argv;		/* full QEMU command line */
 	const char *chan_path;		/* unix socket we listen on; QEMU connects */
@@ -24,6 +27,7 @@ struct qemu_cfg {
 	const char *initrd;
 	const char *cmdline;		/* appended to the fixed kernel cmdline */
 	const char *chan_path, *qmp_path;
+	const char *disk;		/* raw image for the scratch disk; NULL: none */
 	int accel_kvm;			/* -1: probe /dev/kvm, 0: tcg, 1: kvm */
 	/*
 	 * The KVM probe's command line instead: one vCPU, 256 MiB, the

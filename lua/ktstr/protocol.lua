@@ -44,6 +44,9 @@ local FACTS = { "table", fields = {
   sched_ext = "string?",
   kernel = { "table?", fields = { code_phys = "string?", syms = { "table?", each = "string" },
     syms_error = "string?" } },
+  -- the scratch disk (guest/disk.lua), when the host attached one, or why it is not there
+  disk = { "table?", fields = { dev = "string?", size = "integer?", scheduler = "string?",
+    error = "string?" } },
 } }
 
 -- How a process ended (core's p:wait).
@@ -112,6 +115,9 @@ local RESULT = { "table", fields = {
   sched_failed = "string?",
   -- a failure that ended the run, with whose fault it is
   fault = { "table?", fields = { kind = { "string", enum = fault.KINDS }, msg = "string" } },
+  -- the scratch disk: how far its /sys/block/DEV/stat counters moved during the run
+  disk = { "table?", fields = { dev = "string", size = "integer?", scheduler = "string?",
+    iocost = "boolean?", stat = { "table", each = "integer" } } },
 } }
 
 --[[

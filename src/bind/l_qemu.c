@@ -34,7 +34,8 @@ static void l_push_argv(lua_State *L, const struct argv_buf *a)
 }
 
 /*
- * core.qemu_argv{qemu=, kernel=, initrd=, cmdline=, chan=, qmp=, kvm=} -> {argv...}
+ * core.qemu_argv{qemu=, kernel=, initrd=, cmdline=, chan=, qmp=, kvm=, disk=} -> {argv...}
+ * disk: a raw image attached as the scratch disk (virtio-blk), when given.
  * qemu defaults to $KTSTR_QEMU, then qemu-system-x86_64. With probe = true,
  * the KVM probe's whole command line from kernel= (and kvm=) alone.
  */
@@ -52,6 +53,7 @@ static int l_qemu_argv(lua_State *L)
 	c.cmdline = lk_opt_str_field(L, 1, "cmdline", NULL);
 	c.chan_path = lk_opt_str_field(L, 1, "chan", NULL);
 	c.qmp_path = lk_opt_str_field(L, 1, "qmp", NULL);
+	c.disk = lk_opt_str_field(L, 1, "disk", NULL);
 	if (!c.kernel || (!c.probe && (!c.initrd || !c.chan_path || !c.qmp_path)))
 		return luaL_error(L, "qemu_argv: kernel, initrd, chan and qmp are required");
 	lua_getfield(L, 1, "kvm");

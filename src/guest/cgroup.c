@@ -26,8 +26,11 @@
 #define CPUS_ONLINE	"/sys/devices/system/cpu/online"
 #define NODES_MEMORY	"/sys/devices/system/node/has_memory"
 
-/* Controllers PID 1 enables at the root; we pass on those available. */
-static const char *const cg_controllers[] = { "cpuset", "cpu", "memory", "pids" };
+/*
+ * Controllers PID 1 enables at the root (io only with a scratch disk:
+ * guest/disk.lua); we pass on those available.
+ */
+static const char *const cg_controllers[] = { "cpuset", "cpu", "memory", "pids", "io" };
 /* The threaded ones of them: all a threaded subtree may enable. */
 static const char *const cg_threaded_controllers[] = { "cpuset", "cpu", "pids" };
 

@@ -35,8 +35,8 @@ int cgroup_file_check(const char *file);
 /*
  * Creates CGROUP_KTSTR/name. CGROUP_KTSTR and missing parents of "a/b" are
  * created too, and the controllers the root enables (cpuset cpu memory
- * pids, those available) are enabled in every subtree_control down the
- * path. The cgroup itself must not exist: -EEXIST.
+ * pids, and io with a scratch disk; those available) are enabled in every
+ * subtree_control down the path. The cgroup itself must not exist: -EEXIST.
  */
 int cgroup_create(struct cgroup *cg, const char *name, char *err, size_t errlen);
 /*

@@ -1,5 +1,6 @@
 -- The guest agent: PID 1's Lua side; reports the guest's facts, then serves the host.
 local core = require("ktstr.core")
+local disk = require("ktstr.guest.disk")
 local fault = require("ktstr.fault")
 local protocol = require("ktstr.protocol")
 local registry = require("ktstr.test")
@@ -74,6 +75,7 @@ function M.facts()
     uptime_s = uptime and tonumber(uptime:match("^(%S+)")),
     sched_ext = read_file("/sys/kernel/sched_ext/state"),
     kernel = M.kernel_facts(wanted_symbols()),
+    disk = M.disk,
   }
 end
 
@@ -206,6 +208,9 @@ function M.main()
   local port = open_port()
   local send = sender(port)
   link = { port = port, send = send, next_id = 0 }
+  -- the scratch disk, when the host attached one; what went wrong goes to the host
+  local dok, d = pcall(disk.setup)
+  M.disk = dok and d or { error = tostring(d) }
   send({ t = "ready", facts = M.facts() })
   while true do
     local raw, err = port:recv()

@@ -330,20 +330,49 @@ local function stamp(t, name, t0)
   t[#t + 1] = { name, core.now() - t0 }
 end
 
-local function pack(opts, kern, run_dir)
+-- The guest's image; mods (the scratch disk's driver modules) go in this run's part only.
+local function pack(opts, kern, run_dir, mods)
   local initramfs = require("ktstr.host.initramfs")
   -- another Lua (the rock) has no ktstr binary to be the guest's /init
   local exe, why = core.exe()
   if not exe then return nil, why end
+  local run_files = table.move(opts.run_files or {}, 1, #(opts.run_files or {}), 1, {})
+  if mods and #mods > 0 then
+    local names = {}
+    for i, m in ipairs(mods) do
+      names[i] = m.name .. ".ko"
+      run_files[#run_files + 1] = { src = m.path, dst = M.GUEST_MODULES .. "/" .. names[i] }
+    end
+    run_files[#run_files + 1] = { data = table.concat(names, "\n") .. "\n",
+      dst = M.GUEST_MODULES .. "/load" }
+  end
   return initramfs.build({
     ktstr = "/proc/self/exe",  -- the running binary, even if rebuilt meanwhile
     lua_dir = package.ktstr_lua_dir,
     kernel_config = kern.config,
     release = kern.release,
     files = opts.files,
-    run_files = opts.run_files,
+    run_files = run_files,
     out = run_dir .. "/initrd.cpio",
   })
+end
+
+-- Where the guest looks for the modules to load (guest/disk.lua's MODULES_DIR).
+M.GUEST_MODULES = "/lib/modules/ktstr"
+
+--[[
+The scratch disk's backing file: size bytes, sparse (only what the guest
+writes takes room), in the run dir, so it goes with it, on every path.
+]]
+local function make_disk(path, size)
+  local f, err = io.open(path, "wb")
+  local ok = f and f:seek("set", size - 1) and f:write("\0")
+  if f then
+    local cok, cerr = f:close()
+    ok, err = ok and cok, err or cerr
+  end
+  if not ok then return nil, ("scratch disk %s: %s"):format(path, tostring(err)) end
+  return true
 end
 
 --[[
@@ -367,7 +396,8 @@ end
 
 --[[
 Boots a guest and waits for its agent. opts: topo (string or table), memory_mib,
-kernel (spec for kernel.resolve), kaslr (false boots nokaslr), echo_console,
+kernel (spec for kernel.resolve), kaslr (false boots nokaslr), disk (bytes:
+a scratch disk of that size, its driver loaded; nil: none), echo_console,
 keep, files, run_files, ready_timeout, label (names the guest in the retry notice). Returns a handle
 or nil, failure ({kind=, msg=, console=, qemu_stderr=}). Bad input
 (topology, kernel) is kind "bad_input". A boot that failed transiently
@@ -390,8 +420,14 @@ function M.boot_once(opts)
   local timings = {}
   local topo, err = M.topology(opts.topo or "1n1l2c1t", opts.memory_mib)
   if not topo then return nil, fault.failure("bad_input", err) end
-  local kern, kerr = require("ktstr.host.kernel").resolve(opts.kernel)
+  local kernel = require("ktstr.host.kernel")
+  local kern, kerr = kernel.resolve(opts.kernel)
   if not kern then return nil, fault.failure("bad_input", kerr) end
+  local mods
+  if opts.disk then
+    mods, kerr = kernel.modules(kern, { "virtio_blk" })
+    if not mods then return nil, fault.failure("setup", "scratch disk: " .. kerr) end
+  end
   stamp(timings, "kernel", t0)
 
   local run_dir, derr = core.mkdtemp(run_dir_base())
@@ -405,7 +441,12 @@ function M.boot_once(opts)
   local self = setmetatable({ run_dir = run_dir, owner = owner, keep = opts.keep, next_id = 0,
     topo = topo, kernel = kern, timings = timings }, Vm)
 
-  local img, perr = pack(opts, kern, run_dir)
+  local disk = opts.disk and run_dir .. "/disk.img"
+  local img, perr = pack(opts, kern, run_dir, mods)
+  if img and disk then
+    local ok, merr = make_disk(disk, opts.disk)
+    if not ok then img, perr = nil, merr end
+  end
   if not img then
     self:close()
     return nil, fault.failure("setup", perr)
@@ -425,7 +466,7 @@ function M.boot_once(opts)
     kernel = opts.kaslr == false and kern.vmlinux or kern.bzimage or kern.vmlinux,
     initrd = img.path,
     chan = run_dir .. "/chan.sock", qmp = run_dir .. "/qmp.sock", kvm = kvm,
-    cmdline = cmdline,
+    cmdline = cmdline, disk = disk,
   })
   for _, a in ipairs(core.topo_qemu_args(topo, run_dir)) do argv[#argv + 1] = a end
   self.argv = argv
@@ -455,6 +496,12 @@ function M.boot_once(opts)
     return nil, f
   end
   self.facts = msg.facts
+  local df = msg.facts.disk
+  if disk and not (df and df.dev) then
+    self:close()
+    return nil, fault.failure("setup", "the guest has no scratch disk: " ..
+      (df and df.error or "the guest found no disk with its serial"))
+  end
   local kf = msg.facts.kernel
   self.ksyms = gk.boot_symbols(kern, cached, kf and kf.syms)
   stamp(timings, "ready", t0)

@@ -11,7 +11,7 @@ local CMD = argparse.command("vm", {
   about = "Boots a guest, runs CMD there (busybox applets and ktstr are on PATH), streams its\n" ..
     "output and exits with its status (1 when the guest fails, 2 bad input, 130 interrupted).",
   valued = { ["--topo"] = "topo", ["--memory-mib"] = "memory_mib", ["--kernel"] = "kernel",
-    ["--timeout"] = "timeout" },
+    ["--timeout"] = "timeout", ["--disk"] = "disk" },
   lists = { ["-i"] = "include", ["--include"] = "include", ["--append"] = "append" },
   flags = { ["-v"] = "verbose", ["--verbose"] = "verbose", ["--console"] = "console",
     ["--keep"] = "keep", ["--no-kaslr"] = "no_kaslr" },
@@ -25,6 +25,8 @@ local CMD = argparse.command("vm", {
     { "-i, --include SRC[:DST]", "pack a file or directory (default /include-files/NAME)" },
     { "--append ARGS", "add ARGS to the kernel command line (e.g. initcall_debug)" },
     { "--no-kaslr", "boot the kernel at its link address (KASLR is on by default)" },
+    { "--disk SIZE", "attach a scratch disk of SIZE (e.g. 256M) as the virtio-blk device with" ..
+      " serial ktstr-scratch" },
     { "--console", "copy the guest console to stderr" },
     { "--keep", "keep the run directory" },
     { "-v, --verbose", "boot timings on stderr" },
@@ -41,6 +43,11 @@ function M.parse(args)
   for _, k in ipairs({ "memory_mib", "timeout" }) do
     local okn, err = argparse.positive(o, k, k == "memory_mib")
     if not okn then return nil, bad(err) end
+  end
+  if o.disk then
+    local n, why = require("ktstr.test").disk_size(o.disk)
+    if not n then return nil, bad("--disk: " .. why) end
+    o.disk = n
   end
   local cmd = table.move(args, i, #args, 1, {})
   if #cmd == 0 then return nil, bad("no command given (put it after --)") end
@@ -105,6 +112,7 @@ function M.main(args)
   end
   local h <close>, f = vm.boot({ topo = o.topo, memory_mib = o.memory_mib, kernel = o.kernel,
     echo_console = o.console, keep = o.keep, run_files = files, kaslr = not o.no_kaslr,
+    disk = o.disk,
     cmdline = #o.append > 0 and table.concat(o.append, " ") or nil })
   if not h then
     io.stderr:write(vm.format_failure(f))
