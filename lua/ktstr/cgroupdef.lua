@@ -305,18 +305,26 @@ end
 
 local UNITS = { [""] = 1, K = 1024, M = 1024 ^ 2, G = 1024 ^ 3 }
 
-local function bytes(v, w)
+-- Bytes as an integer or a string like "256M" (K, M, G): n | nil, why.
+function M.parse_bytes(v)
   local n, u = tostring(v):match("^(%d+)([KMG]?)$")
   if (type(v) == "number" and math.type(v) ~= "integer") or not n or tonumber(n) == 0 then
-    V.raise("%s: expected bytes > 0 (an integer or a string like \"256M\"), got %s", w, tostring(v))
+    return nil, ("expected bytes > 0 (an integer or a string like \"256M\"), got %s")
+      :format(tostring(v))
   end
   -- the kernel takes up to 2^63-1; past that the number would wrap to "no limit"
   local count, unit = math.tointeger(tonumber(n)), math.tointeger(UNITS[u])
   if not count or count > math.maxinteger // unit then
-    V.raise("%s: %s is more bytes than the kernel can take (at most %d)", w, tostring(v),
+    return nil, ("%s is more bytes than the kernel can take (at most %d)"):format(tostring(v),
       math.maxinteger)
   end
   return count * unit
+end
+
+local function bytes(v, w)
+  local n, why = M.parse_bytes(v)
+  if not n then V.raise("%s: %s", w, why) end
+  return n
 end
 
 for _, key in ipairs({ "memory_max", "memory_high", "memory_low" }) do

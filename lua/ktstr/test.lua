@@ -3,6 +3,7 @@ local V = require("ktstr.validate")
 local thresholds = require("ktstr.thresholds")
 local cgroupdef = require("ktstr.cgroupdef")
 local step = require("ktstr.step")
+local work = require("ktstr.work")
 
 local M = {}
 
@@ -12,7 +13,8 @@ local TOPOLOGY = { { "numa_nodes", 1 }, { "llcs", 1 }, { "cores", 2 }, { "thread
 local KEYS = { name = true, memory_mib = true, scheduler = true, extra_sched_args = true,
   duration_s = true, watchdog_timeout_s = true, defs = true, steps = true, backdrop = true,
   run = true, post_vm = true, num_snapshots = true, expect_err = true, kaslr = true,
-  expect_scx_bpf_error_contains = true, expect_scx_bpf_error_matches = true, payloads = true }
+  expect_scx_bpf_error_contains = true, expect_scx_bpf_error_matches = true, payloads = true,
+  disk = true }
 for _, t in ipairs(TOPOLOGY) do KEYS[t[1]] = true end
 for k in pairs(thresholds.KEYS) do KEYS[k] = true end
 
@@ -69,6 +71,73 @@ local function body(t, test, w)
       test.payloads[i] = def
     end
   end
+end
+
+-- The scratch disk: its size when a test does not say (a sparse file, so
+-- only what the IO writes takes room), and the sizes it may have: room for
+-- io_sync_write's 64 KiB stripes at least, whole 4 KiB blocks (the IO
+-- types' unit), and no more than a run dir should hold.
+M.DISK_DEFAULT = 256 << 20
+M.DISK_MIN = 1 << 20
+M.DISK_MAX = 64 << 30
+
+-- Every cgroup def the body declares (setup, add_cgroup ops, the backdrop)
+-- and every work an op spawns, in f(def) and f(nil, work).
+local function each_def(test, f)
+  local function ops(list)
+    for _, o in ipairs(list or {}) do
+      if o.def then f(o.def) end
+      if o.work then f(nil, o.work) end
+    end
+  end
+  if test.backdrop then
+    for _, d in ipairs(test.backdrop.cgroups) do f(d) end
+    ops(test.backdrop.ops)
+  end
+  for _, s in ipairs(test.steps or {}) do
+    for _, d in ipairs(s.setup) do f(d) end
+    ops(s.ops)
+  end
+end
+
+-- Whether defs or steps do IO on the disk, or weigh it (io_weight).
+local function wants_disk(test)
+  local found = false
+  each_def(test, function(def, w)
+    w = w or def.work
+    if (w and work.DISK[w.type]) or (def and def.io_weight) then found = true end
+  end)
+  return found
+end
+
+-- A disk size: true (DISK_DEFAULT), bytes or "256M": bytes | nil, why.
+function M.disk_size(v)
+  if v == true then return M.DISK_DEFAULT end
+  if v == false then
+    return nil, "expected true or a size (\"256M\"), got false (a test without IO has no disk)"
+  end
+  local n, why = cgroupdef.parse_bytes(v)
+  if not n then return nil, why end
+  if n < M.DISK_MIN or n > M.DISK_MAX then
+    return nil, ("expected a size from 1M to 64G, got %s"):format(tostring(v))
+  end
+  if n % 4096 ~= 0 then
+    return nil, ("expected whole 4 KiB blocks (the IO work types' unit), got %s (%d bytes)")
+      :format(tostring(v), n)
+  end
+  return n
+end
+
+-- disk = true | size: a scratch disk of that size; without the key, one of
+-- DISK_DEFAULT when defs or steps use it.
+local function disk(t, test, w)
+  if t.disk == nil then
+    test.disk = wants_disk(test) and M.DISK_DEFAULT or nil
+    return
+  end
+  local n, why = M.disk_size(t.disk)
+  if not n then V.raise("%s: disk: %s", w, why) end
+  test.disk = n
 end
 
 -- SCX_WATCHDOG_MAX_TIMEOUT: the kernel refuses a longer timeout_ms.
@@ -156,6 +225,7 @@ function M.new(t)
     if t[k] ~= nil then test[k] = check(t[k], w .. ": " .. k) end
   end
   body(t, test, w)
+  disk(t, test, w)
   if t.post_vm ~= nil and type(t.post_vm) ~= "function" then
     V.raise("%s: post_vm: expected a function(result), got %s", w, tostring(t.post_vm))
   end

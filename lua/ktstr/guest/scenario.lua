@@ -2,6 +2,7 @@
 local core = require("ktstr.core")
 local cgroupdef = require("ktstr.cgroupdef")
 local cpuset = require("ktstr.cpuset")
+local disk = require("ktstr.guest.disk")
 local fault = require("ktstr.fault")
 local payload = require("ktstr.guest.payload")
 local show = require("ktstr.show")
@@ -73,6 +74,9 @@ function M.new(test, topo, plan, link)
     live = {}, done = {}, timeline = {}, t0 = core.now(), all_cpus = core.cpus_online(),
     plan = plan, sched_runs = {}, snapshots = {}, link = link or NO_HOST, payload_runs = {} },
     Ctx)
+  -- the scratch disk, when the host attached one: its counters from here on
+  local dev = core.disk_find()
+  if dev then self.disk = { info = disk.info(dev), before = disk.stat(dev) } end
   return self
 end
 
@@ -150,8 +154,13 @@ local function spawn(inst, n, w)
   if not w then
     mistake(inst.def.source, "cgroup '%s' runs a payload: spawn needs a work value", inst.name)
   end
-  local f = M.work_fields(w)
   local def = inst.def
+  if work.DISK[w.type] and not inst.ctx.disk then
+    mistake(def.source, "cgroup '%s': %s does its IO on the scratch disk, and this guest has " ..
+      "none: the test gets one when its defs or steps use an IO work type, or when it says " ..
+      "disk = \"256M\" (a run(ctx) body must)", inst.name, w.type)
+  end
+  local f = M.work_fields(w)
   inst.work_types[w.type] = true
   f.n, f.cgroup, f.comm, f.nice = n, inst.cg, def.comm, def.nice
   f.cpus = inst.affinity
@@ -189,6 +198,19 @@ local function controllers(inst, def)
   if def.memory_high then ok(cg:write("memory.high", tostring(def.memory_high))) end
   if def.memory_low then ok(cg:write("memory.low", tostring(def.memory_low))) end
   if def.pids_max then ok(cg:set_pids_max(def.pids_max)) end
+  if def.io_weight then
+    -- io.weight means something only where iocost runs: on the scratch disk
+    local d = inst.ctx.disk
+    if not d then
+      mistake(def.source, "cgroup '%s': io_weight weighs IO on the scratch disk, and this guest " ..
+        "has none (a run(ctx) body must say disk = \"256M\")", inst.name)
+    end
+    if not d.iocost then
+      ok(disk.iocost(d.info.dev))
+      d.iocost = true
+    end
+    ok(cg:write("io.weight", tostring(def.io_weight)))
+  end
 end
 
 --[[
@@ -524,10 +546,14 @@ function Ctx:result()
     end
   end
   local runs = self.sched_runs
+  local d = self.disk
+  local after = d and disk.stat(d.info.dev)
   return { duration_s = core.now() - self.t0, cgroups = cgroups, timeline = self.timeline,
     payloads = payloads,
     snapshots = #self.snapshots > 0 and self.snapshots or nil,
-    sched = runs[#runs], sched_runs = #runs > 0 and runs or nil }
+    sched = runs[#runs], sched_runs = #runs > 0 and runs or nil,
+    disk = d and after and { dev = d.info.dev, size = d.info.size, scheduler = d.info.scheduler,
+      iocost = d.iocost, stat = disk.delta(d.before, after) } }
 end
 
 -- The script's own frames of a traceback: ktstr's and C frames say nothing to its author.

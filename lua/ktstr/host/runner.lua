@@ -180,7 +180,7 @@ local function run_in_guest(item, o, held)
   if not files then return nil, fault.failure("bad_input", ferr) end
   table.move(plan and plan.files or {}, 1, plan and #plan.files or 0, #files + 1, files)
   local h <close>, f = vm.boot({ topo = topo_of(t), kernel = item.kernel or o.kernel,
-    keep = o.keep, kaslr = t.kaslr,
+    keep = o.keep, kaslr = t.kaslr, disk = t.disk,
     files = files, cmdline = plan and plan.cmdline, label = t.name,
     run_files = { { src = item.file, dst = script } } })
   if not h then return nil, f end
