@@ -88,6 +88,10 @@ M.BASE = {
   { "KPROBE_EVENTS", "y", "BPF_EVENTS needs it" },
   { "BPF_EVENTS", "y", "bpf_printk and tracing programs of schedulers" },
   { "DEVTMPFS_MOUNT", "n", "init mounts /dev itself" },
+  { "BLK_DEV", "y", "block devices: the scratch disk" },
+  { "VIRTIO_BLK", "y", "the scratch disk (virtio-blk), built in: no module to load" },
+  { "MQ_IOSCHED_DEADLINE", "y", "the scratch disk's IO scheduler" },
+  { "BLK_CGROUP_IOCOST", "y", "io.weight (iocost) on the scratch disk" },
   { "NR_CPUS", "512", "topologies up to 512 CPUs (allnoconfig leaves 2)" },
 }
 
