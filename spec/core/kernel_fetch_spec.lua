@@ -1,6 +1,6 @@
 -- ktstr kernel fetch for real: Debian's 7.3 kernel lands in the cache, bootable
--- by PVH and carrying BTF. The first run downloads about 17 MB; later runs
--- reuse the cache.
+-- by PVH and carrying BTF and the scratch disk's driver module. The first run
+-- downloads about 125 MB (the modules package is 107 MB); later runs reuse the cache.
 local kernel = require("ktstr.host.kernel")
 
 local q = kernel.sh_quote
@@ -51,6 +51,36 @@ describe("ktstr kernel fetch 7.3", function()
 
   it("prints the vmlinux path for `kernel path 7.3 --vmlinux`", function()
     assert.are.equal(k.vmlinux .. "\n", sh(KTSTR .. " kernel path 7.3 --vmlinux"))
+  end)
+
+  it("keeps the scratch disk's driver, decompressed and recorded: virtio_blk.ko of this release", function()
+    local mods = assert(kernel.modules(k, { "virtio_blk" }))
+    assert.are.same({ { name = "virtio_blk", path = k.dir .. "/modules/virtio_blk.ko" } }, mods)
+    local modinfo = sh("objcopy -O binary --only-section=.modinfo " .. q(mods[1].path) ..
+      " /dev/stdout | tr '\\0' '\\n'")
+    assert.matches("\nvermagic=" .. k.release:gsub("%p", "%%%0") .. " ", "\n" .. modinfo)
+    assert.matches("\nname=virtio_blk\n", "\n" .. modinfo)
+    assert.matches("\ndepends=\n", "\n" .. modinfo)  -- nothing else to pack
+    local meta = assert(kernel.read_json(k.dir .. "/modules/metadata.json"))
+    assert.are.equal("linux-modules-" .. k.release, meta.package)
+    assert.is_table(meta.files["virtio_blk.ko"])
+  end)
+
+  it("gives an entry fetched by an older ktstr (no modules/) its modules on the next fetch", function()
+    local tmp = sh("mktemp -d"):match("[^\n]+")
+    local old = tmp .. "/kernels/" .. k.release
+    -- the entry's files by link: the modules package is all that is downloaded
+    sh(("mkdir -p %s && for f in vmlinuz vmlinux vmlinux.btf config metadata.json; do " ..
+      "ln -s %s/$f %s/$f; done"):format(q(old), q(k.dir), q(old)))
+    local out, ok = sh(("KTSTR_CACHE_DIR=%s %s kernel fetch %s 2>&1"):format(q(tmp), KTSTR,
+      q(k.release)))
+    local same = sh(("cmp %s/modules/virtio_blk.ko %s/modules/virtio_blk.ko && echo same")
+      :format(q(old), q(k.dir)))
+    os.execute("rm -rf -- " .. q(tmp))
+    assert.is_true(ok, out)
+    assert.matches("no modules/ (fetched by an older ktstr); fetching its modules", out, 1, true)
+    assert.matches("downloading linux-modules-" .. k.release, out, 1, true)
+    assert.are.equal("same\n", same)
   end)
 
   it("reuses the cached entry on a second fetch", function()

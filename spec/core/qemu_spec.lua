@@ -37,6 +37,22 @@ describe("core.qemu_argv", function()
     assert.is_nil(table.concat(probe, " "):find("initrd", 1, true))
   end)
 
+  it("attaches the scratch disk only when given one, by serial, a comma in its path doubled", function()
+    local base = { kernel = "/k", initrd = "/i", chan = "/c", qmp = "/m", kvm = false, qemu = "q" }
+    local plain = table.concat(core.qemu_argv(base), " ")
+    assert.is_nil(plain:find("virtio-blk", 1, true))
+    assert.is_nil(plain:find("-drive", 1, true))
+    base.disk = "/run/a,b/disk.img"
+    local argv = core.qemu_argv(base)
+    local at
+    for i, a in ipairs(argv) do
+      if a == "-drive" then at = i end
+    end
+    assert.same({ "-drive", "file=/run/a,,b/disk.img,if=none,id=scratch,format=raw,cache=unsafe",
+      "-device", "virtio-blk-pci,drive=scratch,num-queues=1,serial=ktstr-scratch" },
+      { table.unpack(argv, at, at + 3) })
+  end)
+
   it("requires the initrd and sockets of a guest, not of the probe", function()
     assert.has_error(function() core.qemu_argv({ kernel = "/k" }) end,
       "qemu_argv: kernel, initrd, chan and qmp are required")

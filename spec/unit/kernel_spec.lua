@@ -172,6 +172,60 @@ describe("ktstr.host.kernel", function()
     assert.are.equal("ENOENT", code)
   end)
 
+  it("needs no module where the virtio-blk driver is built in, and names a kernel without it", function()
+    local dir = fake_entry(cache, "7.9.4+deb13-amd64")
+    local k = assert(kernel.resolve("7.9.4"))
+    assert.are.same({ nil, "kernel 7.9.4+deb13-amd64 has no virtio-blk driver (CONFIG_VIRTIO_BLK" ..
+      " is not set)" }, { kernel.modules(k, { "virtio_blk" }) })
+    write(dir .. "/config", "CONFIG_SCHED_CLASS_EXT=y\nCONFIG_VIRTIO_BLK=y\n")
+    assert.are.same({}, kernel.modules(k, { "virtio_blk" }))
+    assert.has_error(function() kernel.modules(k, { "ext4" }) end, "modules: unknown module 'ext4'")
+  end)
+
+  it("gives a fetched entry's checked virtio_blk.ko, and names a damaged one with its repair", function()
+    local rel = "7.9.5+deb13-amd64"
+    local dir = fake_entry(cache, rel)
+    write(dir .. "/config", "CONFIG_SCHED_CLASS_EXT=y\nCONFIG_VIRTIO_BLK=m\n")
+    local ko = dir .. "/modules/virtio_blk.ko"
+    write(ko, fake_elf("vermagic=" .. rel, { ".modinfo" }))
+    local f = assert(io.open(ko, "rb"))
+    local size = f:seek("end")
+    f:close()
+    write(dir .. "/modules/metadata.json", require("cjson").encode({ files = {
+      ["virtio_blk.ko"] = { size = size, hash = require("ktstr.core").hash_files({ ko }) } } }))
+    local k = assert(kernel.resolve(rel))
+    assert.are.same({ { name = "virtio_blk", path = ko } }, kernel.modules(k, { "virtio_blk" }))
+    -- cut short: fetched again from linux-modules-<release>, which apt has not heard of here
+    write(ko, "\127ELF")
+    local none, err = kernel.modules(k, { "virtio_blk" })
+    assert.is_nil(none)
+    assert.matches("kernel cache entry " .. dir:gsub("%p", "%%%0") .. " has no usable " ..
+      "virtio_blk.ko %(apt%-get download: .*%); run: ktstr kernel fetch " .. rel:gsub("%p", "%%%0"), err)
+  end)
+
+  it("packs no module of a built kernel, and a build tree's own", function()
+    local dir = fake_entry(cache, "7.9.7-built")
+    local key = "linux-source-7.9-7.9.7-1-0123456789ab"
+    sh(("mkdir -p %s && mv %s %s"):format(q(cache .. "/builds"), q(dir),
+      q(cache .. "/builds/" .. key)))
+    write(cache .. "/builds/" .. key .. "/config", "CONFIG_VIRTIO_BLK=m\n")
+    local none, err = kernel.modules(assert(kernel.resolve(key)), { "virtio_blk" })
+    assert.is_nil(none)
+    assert.are.equal("built kernel " .. key .. " builds the virtio-blk driver as a module " ..
+      "(CONFIG_VIRTIO_BLK=m), and ktstr packs no modules of built kernels; build it again " ..
+      "(ktstr's kernel config builds it in)", err)
+    local tree = tmp .. "/linux"
+    write(tree .. "/vmlinux", fake_vmlinux("7.9.8-tree"))
+    write(tree .. "/.config", "CONFIG_VIRTIO_BLK=m\n")
+    local k = assert(kernel.resolve(tree))
+    none, err = kernel.modules(k, { "virtio_blk" })
+    assert.is_nil(none)
+    assert.matches("drivers/block/virtio_blk.ko is not there: run make modules", err, 1, true)
+    write(tree .. "/drivers/block/virtio_blk.ko", fake_elf("m"))
+    assert.are.same({ { name = "virtio_blk", path = tree .. "/drivers/block/virtio_blk.ko" } },
+      kernel.modules(k, { "virtio_blk" }))
+  end)
+
   it("tells how to fetch a version that is not cached", function()
     local k, err, code = kernel.resolve("7.2")
     assert.is_nil(k)

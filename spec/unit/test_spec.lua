@@ -147,6 +147,57 @@ describe("expect_err", function()
   end)
 end)
 
+describe("ktstr.test's scratch disk", function()
+  after_each(test.reset)
+
+  local function io_def(w) return ktstr.cgroup("io"):work(w) end
+
+  it("comes with IO work or io_weight anywhere in defs, steps or the backdrop, and not otherwise", function()
+    local MIB = 1024 * 1024
+    assert.is_nil(ktstr.test({ name = "cpu", defs = { ktstr.cgroup("a") } }).disk)
+    assert.is_nil(ktstr.test({ name = "body", run = function() end }).disk)
+    -- the io phase of a sequence writes a tmpfs file: no disk
+    assert.is_nil(ktstr.test({ name = "seq", defs = { io_def(ktstr.work.sequence(
+      ktstr.phase.io(0.1))) } }).disk)
+    for i, w in ipairs({ ktstr.work.io_sync_write(), ktstr.work.io_rand_read(),
+      ktstr.work.io_convoy() }) do
+      assert.equal(256 * MIB, ktstr.test({ name = "defs" .. i, defs = { io_def(w) } }).disk)
+    end
+    assert.equal(256 * MIB, ktstr.test({ name = "weight",
+      defs = { ktstr.cgroup("a"):io_weight(50) } }).disk)
+    local hold = ktstr.hold.full
+    assert.equal(256 * MIB, ktstr.test({ name = "add", steps = { ktstr.step{
+      ops = { ktstr.op.add_cgroup(io_def(ktstr.work.io_convoy())) }, hold = hold } } }).disk)
+    assert.equal(256 * MIB, ktstr.test({ name = "spawn", steps = {
+      ktstr.step{ ops = { ktstr.op.spawn("a", 1, ktstr.work.io_rand_read()) }, hold = hold } },
+      backdrop = ktstr.backdrop{ ktstr.cgroup("a") } }).disk)
+    assert.equal(256 * MIB, ktstr.test({ name = "backdrop", steps = {
+      ktstr.step{ hold = hold } },
+      backdrop = ktstr.backdrop{ io_def(ktstr.work.io_sync_write()) } }).disk)
+  end)
+
+  it("takes true or a size, for a run(ctx) body or a bigger disk", function()
+    assert.equal(256 << 20, ktstr.test({ name = "a", disk = true, run = function() end }).disk)
+    assert.equal(64 << 20, ktstr.test({ name = "b", disk = "64M" }).disk)
+    assert.equal(1 << 30, ktstr.test({ name = "c", disk = "1G",
+      defs = { io_def(ktstr.work.io_rand_read()) } }).disk)
+    assert.equal(1 << 20, ktstr.test({ name = "d", disk = 1048576 }).disk)
+  end)
+
+  for _, c in ipairs({
+    { "0", "expected bytes > 0" }, { "-5", "expected bytes > 0" }, { "1.5", "expected bytes > 0" },
+    { '"12X"', "expected bytes > 0" }, { '"1K"', "expected a size from 1M to 64G, got 1K" },
+    { '"65G"', "expected a size from 1M to 64G, got 65G" },
+    { '"1025K"', "expected whole 4 KiB blocks %(the IO work types' unit%), got 1025K %(1049600 bytes%)" },
+    { "false", "expected true or a size" },
+  }) do
+    it("refuses disk = " .. c[1] .. " at the script's line", function()
+      assert.matches("^tests/x.lua:3: ktstr.test 't': disk: " .. c[2],
+        script_err('\nktstr.test{ name = "t",\n  disk = ' .. c[1] .. ' }'))
+    end)
+  end
+end)
+
 describe("tests/mixed.lua", function()
   after_each(test.reset)
 

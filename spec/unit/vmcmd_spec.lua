@@ -34,6 +34,13 @@ describe("ktstr vm options", function()
     assert.are.equal(2, select(2, vmcmd.parse({ "--memory-mib", "lots", "--", "true" })))
     assert.are.equal(2, select(2, vmcmd.parse({ "--timeout" })))
   end)
+
+  it("takes --disk SIZE as the scratch disk's bytes, and refuses a bad size", function()
+    assert.are.equal(64 << 20, vmcmd.parse({ "--disk", "64M", "--", "true" }).disk)
+    assert.is_nil(vmcmd.parse({ "--", "true" }).disk)
+    assert.are.equal(2, select(2, vmcmd.parse({ "--disk", "12X", "--", "true" })))
+    assert.are.equal(2, select(2, vmcmd.parse({ "--disk", "1K", "--", "true" })))
+  end)
 end)
 
 describe("guest failure diagnosis", function()
