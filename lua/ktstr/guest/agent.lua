@@ -210,7 +210,7 @@ function M.main()
   link = { port = port, send = send, next_id = 0 }
   -- the scratch disk, when the host attached one; what went wrong goes to the host
   local dok, d = pcall(disk.setup)
-  M.disk = dok and d or { error = tostring(d) }
+  if dok then M.disk = d else M.disk = { error = tostring(d) } end
   send({ t = "ready", facts = M.facts() })
   while true do
     local raw, err = port:recv()
