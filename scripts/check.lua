@@ -2,8 +2,10 @@
 local core = require("ktstr.core")
 
 local exe = assert(core.exe())
--- spec/guest runs inside one 1n2l2c1t guest, with busted packed in beside it.
-local GUEST_ARGS = { "vm", "--topo", "1n2l2c1t", "--timeout", "900", "-i", "spec:/spec",
+-- spec/guest runs inside one 1n2l2c1t guest, with busted packed in beside it
+-- and a scratch disk for the IO work types.
+local GUEST_ARGS = { "vm", "--topo", "1n2l2c1t", "--timeout", "900", "--disk", "64M",
+  "-i", "spec:/spec",
   "-i", "/usr/bin/busted:/usr/bin/busted",
   "-i", "/usr/share/lua/5.4:/usr/share/lua/5.4",
   "-i", "/usr/lib/x86_64-linux-gnu/lua/5.4:/usr/lib/x86_64-linux-gnu/lua/5.4",

@@ -144,9 +144,16 @@ describe("workers in the guest", function()
           { kind = "spin", ns = 20000000 }, { kind = "sleep", ns = 10000000 } } or nil
         local w = assert(core.work_resolve(t.name, nil, phases))
         local cg = cgroup("types")
+        -- the IO types run on the guest's scratch disk (make check gives it one)
+        local before = t.name:match("^io_") and require("ktstr.guest.disk").stat("vda")
         local ws = assert(spawn({ n = w.group_size, work = w, cgroup = cg:path() }))
         core.sleep(1)
         assert.is_true(ws:stop())
+        if before then
+          local d = require("ktstr.guest.disk")
+          local moved = d.delta(before, d.stat("vda"))
+          assert.is_true(moved.reads + moved.writes > 0, t.name .. " did no IO on /dev/vda")
+        end
         for _, r in ipairs(ws:reports()) do
           print(("# %s worker %d: %d units (%s), cpu/wall %.2f, wakes %s")
             :format(t.name, r.index, r.work_units, t.unit, r.cpu_ns / math.max(r.wall_ns, 1),
