@@ -9,7 +9,7 @@
 _ktstr_opts_script='--filter --exact --partition --repeat -j --jobs --cpu-budget --junit --html --tap
   --list --kernel --json --keep --hold --gauntlet --max-cpus -v --verbose -h --help'
 _ktstr_opts_vm='--topo --memory-mib --kernel --timeout -i --include --append --no-kaslr
-  --console --keep -v --verbose -h --help'
+  --disk --console --keep -v --verbose -h --help'
 _ktstr_opts_repl='--topo --memory-mib --kernel --scheduler --ops-name --sched-arg --attach
   --console -v --verbose -h --help'
 _ktstr_opts_verifier='--kernel --topo --gauntlet --max-cpus -j --jobs --sched-arg -h --help'
@@ -85,7 +85,7 @@ _ktstr() {
 	--junit | --html | -i | --include) _ktstr_files "$cur"; return ;;
 	--base | --new) _ktstr_dirs "$cur"; return ;;
 	--partition | --repeat | -j | --jobs | --cpu-budget | --max-cpus | --memory-mib | \
-		--timeout | --append | --scheduler | --ops-name | --sched-arg | --attach | \
+		--timeout | --append | --disk | --scheduler | --ops-name | --sched-arg | --attach | \
 		--alpha | -e)
 		return ;;
 	esac
