@@ -80,8 +80,9 @@ function M.exit_code(code)
 end
 
 --[[
-kbuild.prepare(spec) -> spec | KEY | nil, msg, code: what --kernel should
-resolve. A kernel source tree nobody built in place (no vmlinux, no
+kbuild.prepare(spec) -> spec | KEY, or nil, msg, code when a build failed:
+what --kernel should resolve (nil, no --kernel, stays nil: the default
+kernel; callers tell failure by msg). A kernel source tree nobody built in place (no vmlinux, no
 arch/x86/boot/bzImage) becomes its built kernel's KEY, built first unless
 the cache has it; anything else is kernel.resolve's to judge, as given.
 ]]

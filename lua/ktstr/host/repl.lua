@@ -593,8 +593,7 @@ function M.main(args)
     return 2
   end
   local kbuild = require("ktstr.host.kbuild")
-  local kernel, kerr, kcode = o.kernel, nil, nil
-  if kernel then kernel, kerr, kcode = kbuild.prepare(kernel) end
+  local kernel, kerr, kcode = kbuild.prepare(o.kernel)
   if kerr then
     io.stderr:write("ktstr repl: --kernel ", kerr, "\n")
     return kbuild.exit_code(kcode)

@@ -590,7 +590,7 @@ local function prepare_kernels(o)
   local kbuild = require("ktstr.host.kbuild")
   for i, spec in ipairs(o.kernels) do
     local k, err, code = kbuild.prepare(spec)
-    if not k then
+    if err then
       io.stderr:write("ktstr script: --kernel ", err, "\n")
       return kbuild.exit_code(code)
     end

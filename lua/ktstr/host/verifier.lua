@@ -127,10 +127,9 @@ function M.parse(args)
   end
   local kernels = {}
   for _, spec in ipairs(#o.kernels > 0 and o.kernels or { false }) do
-    local built, berr = spec, nil
-    if spec then built, berr = require("ktstr.host.kbuild").prepare(spec) end
-    if not built and spec then return nil, bad("--kernel " .. berr) end
-    local kern, err = kernel.resolve(built or nil)
+    local built, berr = require("ktstr.host.kbuild").prepare(spec or nil)
+    if berr then return nil, bad("--kernel " .. berr) end
+    local kern, err = kernel.resolve(built)
     if not kern then
       return nil, bad(spec and ("--kernel %s: %s"):format(spec, err) or err)
     end

@@ -98,8 +98,7 @@ function M.main(args)
   local o, cmd = M.parse(args)
   if not o then return cmd end
   local kbuild = require("ktstr.host.kbuild")
-  local kernel, kerr, kcode = o.kernel, nil, nil
-  if kernel then kernel, kerr, kcode = kbuild.prepare(kernel) end
+  local kernel, kerr, kcode = kbuild.prepare(o.kernel)
   if kerr then
     io.stderr:write("ktstr vm: --kernel ", kerr, "\n")
     return kbuild.exit_code(kcode)
