@@ -2,6 +2,7 @@
 local V = require("ktstr.validate")
 local cgroupdef = require("ktstr.cgroupdef")
 local metrics = require("ktstr.metrics")
+local step = require("ktstr.step")
 
 local M = {}
 
@@ -202,17 +203,7 @@ function M.declared(test)
   local function add(def)
     if def and def.payload then out[#out + 1] = def end
   end
-  local function ops(list)
-    for _, o in ipairs(list or {}) do add(o.def) end
-  end
-  if test.backdrop then
-    for _, def in ipairs(test.backdrop.cgroups) do add(def) end
-    ops(test.backdrop.ops)
-  end
-  for _, s in ipairs(test.steps or {}) do
-    for _, def in ipairs(s.setup) do add(def) end
-    ops(s.ops)
-  end
+  step.each_def(test, add)
   for _, def in ipairs(test.payloads or {}) do add(def) end
   return out
 end

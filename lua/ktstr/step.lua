@@ -245,4 +245,23 @@ function M.check(steps, backdrop, topo, has_sched)
   end
 end
 
+-- step.each_def(test, f): every cgroup def a test declares (the backdrop's, then each
+-- step's setup and add_cgroup ops) and every work an op spawns, as f(def) and f(nil, work).
+function M.each_def(test, f)
+  local function each_op(list)
+    for _, o in ipairs(list or {}) do
+      if o.def then f(o.def) end
+      if o.work then f(nil, o.work) end
+    end
+  end
+  if test.backdrop then
+    for _, d in ipairs(test.backdrop.cgroups) do f(d) end
+    each_op(test.backdrop.ops)
+  end
+  for _, s in ipairs(test.steps or {}) do
+    for _, d in ipairs(s.setup) do f(d) end
+    each_op(s.ops)
+  end
+end
+
 return M

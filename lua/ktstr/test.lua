@@ -81,29 +81,10 @@ M.DISK_DEFAULT = 256 << 20
 M.DISK_MIN = 1 << 20
 M.DISK_MAX = 64 << 30
 
--- Every cgroup def the body declares (setup, add_cgroup ops, the backdrop)
--- and every work an op spawns, in f(def) and f(nil, work).
-local function each_def(test, f)
-  local function ops(list)
-    for _, o in ipairs(list or {}) do
-      if o.def then f(o.def) end
-      if o.work then f(nil, o.work) end
-    end
-  end
-  if test.backdrop then
-    for _, d in ipairs(test.backdrop.cgroups) do f(d) end
-    ops(test.backdrop.ops)
-  end
-  for _, s in ipairs(test.steps or {}) do
-    for _, d in ipairs(s.setup) do f(d) end
-    ops(s.ops)
-  end
-end
-
 -- Whether defs or steps do IO on the disk, or weigh it (io_weight).
 local function wants_disk(test)
   local found = false
-  each_def(test, function(def, w)
+  step.each_def(test, function(def, w)
     w = w or def.work
     if (w and work.DISK[w.type]) or (def and def.io_weight) then found = true end
   end)
