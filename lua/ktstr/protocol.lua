@@ -139,6 +139,12 @@ M.MESSAGES = {
     fields = { duration_s = "number", topo = TOPO, sched = opt(SCHED_PLAN),
       attach = "boolean?" } },
   poweroff = { from = { "host" }, doc = "power the guest off", fields = {} },
+  files = { from = { "host" },
+    doc = "a restored guest's per-run files: a piece of a newc cpio, base64 (resume unpacks it)",
+    fields = { data = "string" } },
+  resume = { from = { "host" },
+    doc = "a guest restored from a saved one: unpack the files, set the clock, answer ready",
+    fields = { wall = "number" } },
   snapshot_done = { from = { "host" }, doc = "answers snapshot (relayed to the evaluator)",
     fields = { call = "integer", error = "string?" } },
   -- the agent tells or answers ------------------------------------------------------------------

@@ -88,6 +88,47 @@ static int l_rm_rf(lua_State *L)
 	return lk_result(L, fs_rm_rf(path), "rm_rf", path);
 }
 
+/* core.copy_sparse(src, dst [, mode]) -> data bytes copied | nil, err, code: holes stay holes */
+static int l_copy_sparse(lua_State *L)
+{
+	const char *src = luaL_checkstring(L, 1);
+	const char *dst = luaL_checkstring(L, 2);
+	unsigned long long copied;
+	int rc = fs_copy_sparse(src, dst, (unsigned)luaL_optinteger(L, 3, 0644), &copied);
+
+	if (rc)
+		return lk_fail(L, rc, "copy", src);
+	lua_pushinteger(L, (lua_Integer)copied);
+	return 1;
+}
+
+/* core.wall_clock() -> seconds since the epoch (CLOCK_REALTIME), with the fraction */
+static int l_wall_clock(lua_State *L)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	lua_pushnumber(L, (lua_Number)ts.tv_sec + ts.tv_nsec / 1e9);
+	return 1;
+}
+
+/*
+ * core.set_wall_clock(seconds) -> true | nil, err, code: CLOCK_REALTIME,
+ * for a guest restored from a saved one, whose clock stopped at the save.
+ */
+static int l_set_wall_clock(lua_State *L)
+{
+	double s = luaL_checknumber(L, 1);
+	struct timespec ts;
+
+	if (!(s >= 0 && s < 1e11))
+		return luaL_argerror(L, 1, "seconds since the epoch");
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+	return lk_result(L, clock_settime(CLOCK_REALTIME, &ts) < 0 ? -errno : 0,
+			 "clock_settime", "CLOCK_REALTIME");
+}
+
 /* core.getpid() -> integer */
 static int l_getpid(lua_State *L)
 {
@@ -151,6 +192,9 @@ static const luaL_Reg sys_funcs[] = {
 	{ "mkdtemp", l_mkdtemp },
 	{ "mkdir_p", l_mkdir_p },
 	{ "rm_rf", l_rm_rf },
+	{ "copy_sparse", l_copy_sparse },
+	{ "wall_clock", l_wall_clock },
+	{ "set_wall_clock", l_set_wall_clock },
 	{ "getpid", l_getpid },
 	{ "uname", l_uname },
 	{ "exe", l_exe },

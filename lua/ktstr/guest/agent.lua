@@ -188,6 +188,44 @@ function handlers.repl(msg, send)
   return repl.relay(msg, send, link.port)
 end
 
+-- A restored guest's per-run files arrive in pieces of one cpio, unpacked on resume.
+local FILES = "/tmp/.ktstr-files.cpio"
+
+function handlers.files(msg, send)
+  local data = core.b64decode(msg.data)
+  local f = data and io.open(FILES, "ab")
+  local ok = f and f:write(data)
+  if f then ok = f:close() and ok end
+  if not ok then send({ t = "error", msg = "files: cannot keep them in " .. FILES }) end
+end
+
+local function unpack_files()
+  local f = io.open(FILES, "rb")
+  if not f then return true end
+  f:close()
+  -- busybox cpio: -d makes the directories, -m keeps the times, -u replaces
+  local ok = os.execute("cd / && /bin/busybox cpio -i -d -m -u < " .. FILES ..
+    " 2>/tmp/.ktstr-files.err")
+  os.remove(FILES)
+  if ok then return true end
+  return nil, "unpacking the run's files: " .. (read_file("/tmp/.ktstr-files.err") or "cpio failed")
+end
+
+--[[
+The host restored this guest from one saved at ready: the files this run
+brings (script, scheduler, payloads) come now, and the wall clock, which
+stopped at the save, is set to the host's. The answer is a fresh ready.
+]]
+function handlers.resume(msg, send)
+  local ok, err = unpack_files()
+  if ok then ok, err = core.set_wall_clock(msg.wall) end
+  if not ok then
+    send({ t = "error", msg = "resume: " .. err })
+    return
+  end
+  send({ t = "ready", facts = M.facts() })
+end
+
 function handlers.poweroff()
   return "stop"
 end

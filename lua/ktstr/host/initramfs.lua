@@ -58,6 +58,8 @@ local function image()
         old.src or old.symlink or "data", e.src or e.symlink or "data"))
   end
 
+  function img.has(path) return by_path[path:gsub("^/+", "")] ~= nil end
+
   function img.sorted()
     table.sort(list, function(a, b) return a.path < b.path end)
     return list
@@ -88,6 +90,8 @@ end
 local function check_opts(o)
   check(type(o) == "table", "options must be a table")
   check(type(o.out) == "string", "out must be a path")
+  check(o.late == nil or type(o.late) == "table" and type(o.late.out) == "string",
+    "late must be a table with out, a path")
   for _, k in ipairs({ "cache_dir", "ktstr", "lua_dir", "busybox", "kernel_config", "release" }) do
     check(o[k] == nil or type(o[k]) == "string", k .. " must be a string")
   end
@@ -105,6 +109,11 @@ local function check_opts(o)
     files = check_files(o.files, "files", false),
     run_files = check_files(o.run_files, "run_files", true),
     out = o.out,
+    late = o.late and {
+      files = check_files(o.late.files, "late.files", false),
+      run_files = check_files(o.late.run_files, "late.run_files", true),
+      out = o.late.out,
+    },
   }
 end
 
@@ -238,6 +247,33 @@ local function write_run(o, path)
   return core.cpio_write(path, entries)
 end
 
+--[[
+The late part: what a guest restored from a saved one gets after the
+restore instead of in its image (late.files with the libraries the base
+lacks, and late.run_files), as one cpio at late.out. Returns its size.
+]]
+local function write_late(img, late)
+  local entries, elves = {}, {}
+  for _, f in ipairs(late.files) do
+    entries[#entries + 1] = { path = f.dst, src = f.src, mode = f.mode }
+    if is_elf(f.src) then elves[#elves + 1] = f.src end
+  end
+  local libs, err, code = core.elf_closure(elves)
+  if not libs then return nil, err, code end
+  for _, l in ipairs(libs) do
+    if not img.has(l) then entries[#entries + 1] = { path = l, src = l } end
+  end
+  for _, f in ipairs(late.run_files) do
+    entries[#entries + 1] = { path = f.dst, src = f.src, data = f.data, mode = f.mode }
+  end
+  local ok, werr, wcode = core.cpio_write(late.out, entries)
+  if not ok then return nil, werr, wcode end
+  local f = assert(io.open(late.out, "rb"))
+  local size = f:seek("end")
+  f:close()
+  return size
+end
+
 local function build(opts)
   local t0 = core.now()
   local o = check_opts(opts)
@@ -264,21 +300,31 @@ local function build(opts)
   if ok then ok, rerr, rcode = core.file_concat(o.out, { base, run }) end
   os.remove(run)
   if not ok then return nil, rerr, rcode end
-  return { path = o.out, cache_hit = hit, base = base, hash = hash,
+  local late
+  if o.late then
+    local size, lerr, lcode = write_late(img, o.late)
+    if not size then return nil, lerr, lcode end
+    late = { path = o.late.out, size = size }
+  end
+  return { path = o.out, cache_hit = hit, base = base, hash = hash, late = late,
            pack_ms = (core.now() - t0) * 1e3 }
 end
 
 --[[
 initramfs.build{ out = path, cache_dir =, ktstr =, lua_dir =, busybox =,
 kernel_config =, release =, files = {{src=, dst= [, mode=]}...},
-run_files = {{src= | data=, dst= [, mode=]}...} }
--> { path = out, cache_hit = bool, base = cache path, hash = hex, pack_ms = ms }
- | nil, msg, code
+run_files = {{src= | data=, dst= [, mode=]}...},
+late = { files =, run_files =, out = path } }
+-> { path = out, cache_hit = bool, base = cache path, hash = hex, pack_ms = ms,
+     late = { path =, size = } when asked } | nil, msg, code
 Defaults: cache_dir = <kernel.cache_dir()>/initramfs, ktstr = the running
 binary, lua_dir = the Lua tree it runs, busybox = /bin/busybox. ktstr becomes
 /init (and /bin/ktstr), lua_dir's guest modules (M.guest_module) go under /lua, kernel_config to
 /boot/config-<release>. Libraries of every ELF file in the base come along,
 at the paths where ld.so finds them. Modes are integers or octal strings.
+late: files for after a restore (host/restore), kept out of the image: its
+files with the libraries the base does not carry, and its run_files, in a
+cpio of their own.
 ]]
 function M.build(opts)
   local ok, res, err, code = pcall(build, opts)

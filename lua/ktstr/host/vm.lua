@@ -3,6 +3,7 @@ local cjson = require("cjson")
 local core = require("ktstr.core")
 local fault = require("ktstr.fault")
 local protocol = require("ktstr.protocol")
+local restore = require("ktstr.host.restore")
 local show = require("ktstr.show")
 
 local M = {}
@@ -330,13 +331,19 @@ local function stamp(t, name, t0)
   t[#t + 1] = { name, core.now() - t0 }
 end
 
--- The guest's image; mods (the scratch disk's driver modules) go in this run's part only.
-local function pack(opts, kern, run_dir, mods)
+--[[
+The guest's image; mods (the scratch disk's driver modules) go in this run's
+part only. late (a path): the files that differ per test (opts.files,
+opts.run_files) stay out of the image and are packed there instead, for
+after a restore (Vm:resume).
+]]
+local function pack(opts, kern, run_dir, mods, late)
   local initramfs = require("ktstr.host.initramfs")
   -- another Lua (the rock) has no ktstr binary to be the guest's /init
   local exe, why = core.exe()
   if not exe then return nil, why end
-  local run_files = table.move(opts.run_files or {}, 1, #(opts.run_files or {}), 1, {})
+  local run_files = late and {} or
+    table.move(opts.run_files or {}, 1, #(opts.run_files or {}), 1, {})
   if mods and #mods > 0 then
     local names = {}
     for i, m in ipairs(mods) do
@@ -351,9 +358,10 @@ local function pack(opts, kern, run_dir, mods)
     lua_dir = package.ktstr_lua_dir,
     kernel_config = kern.config,
     release = kern.release,
-    files = opts.files,
+    files = not late and opts.files or nil,
     run_files = run_files,
     out = run_dir .. "/initrd.cpio",
+    late = late and { files = opts.files, run_files = opts.run_files, out = late } or nil,
   })
 end
 
@@ -398,7 +406,8 @@ end
 Boots a guest and waits for its agent. opts: topo (string or table), memory_mib,
 kernel (spec for kernel.resolve), kaslr (false boots nokaslr), disk (bytes:
 a scratch disk of that size, its driver loaded; nil: none), echo_console,
-keep, files, run_files, ready_timeout, label (names the guest in the retry notice). Returns a handle
+keep, files, run_files, ready_timeout, label (names the guest in the retry notice),
+restore (false: boot even when a saved guest would do, host/restore). Returns a handle
 or nil, failure ({kind=, msg=, console=, qemu_stderr=}). Bad input
 (topology, kernel) is kind "bad_input". A boot that failed transiently
 (M.transient) is tried once more; a second such failure is kind "boot".
@@ -413,6 +422,111 @@ function M.boot(opts)
     f.kind, f.msg = "boot", "the guest did not boot, twice: " .. f.msg
   end
   return h, f
+end
+
+-- Starts QEMU on argv; nil, or a failure.
+local function spawn(self, argv, opts)
+  local qvm, serr = core.vm_start({ argv = argv, chan = self.run_dir .. "/chan.sock",
+    qmp = self.run_dir .. "/qmp.sock", console_log = self.run_dir .. "/console.log",
+    echo = opts.echo_console })
+  if not qvm then
+    return fault.failure("setup", serr .. " (is QEMU installed? run: make deps)")
+  end
+  self.qvm = qvm
+end
+
+-- Waits for a booting guest's agent to say ready; the message, or nil and a failure.
+local function await_boot(self, limit)
+  local msg, rerr = self:recv(limit)
+  if msg and msg.t == "ready" then return msg end
+  local f = rerr or self:failure("protocol", "expected a ready message, got " .. tostring(msg.t))
+  if f.kind == "timeout" then
+    f.kind, f.msg = "boot_timeout", ("guest agent not ready within %gs%s"):format(limit,
+      f.hint or "")
+  elseif f.kind == "qemu_exit" then
+    -- QEMU's own last word says why (a kernel it cannot load, a bad option)
+    local last = f.qemu_stderr and f.qemu_stderr:match("([^\n]*%S[^\n]*)\n*$")
+    f.msg = "guest stopped during boot (QEMU exited)" .. (last and ": " .. last or "")
+  end
+  return nil, f
+end
+
+-- What a restored guest's files travel in: base64 makes a frame 4/3 of this.
+local FILES_CHUNK = 8 << 20
+
+--[[
+A guest at ready that has none of this run's files yet (restored, or booted
+to be saved): sends them (the late cpio) and the host's wall clock, and
+waits for the fresh ready. Returns it, or nil and a failure.
+]]
+function Vm:resume(late, limit)
+  local f = late and io.open(late, "rb")
+  while f do
+    local chunk = f:read(FILES_CHUNK)
+    if not chunk then break end
+    local ok, fl = self:send({ t = "files", data = core.b64encode(chunk) })
+    if not ok then
+      f:close()
+      return nil, fl
+    end
+  end
+  if f then f:close() end
+  local ok, fl = self:send({ t = "resume", wall = core.wall_clock() })
+  if not ok then return nil, fl end
+  local msg, err = self:recv(limit)
+  if not msg then return nil, err end
+  if msg.t == "error" then return nil, self:failure("agent", "guest agent: " .. msg.msg) end
+  if msg.t ~= "ready" then
+    return nil, self:failure("protocol", "expected ready after resume, got " .. msg.t)
+  end
+  return msg
+end
+
+-- Drops a guest that did not restore, so the run dir can boot one.
+function Vm:discard_guest()
+  if self.qvm then
+    self.qvm:close()
+    self.qvm = nil
+  end
+  for _, name in ipairs(restore.ram_files(self.argv, self.run_dir)) do
+    os.remove(self.run_dir .. "/" .. name)
+  end
+end
+
+--[[
+Restores the saved guest into this run dir: RAM files copied in, QEMU
+started with -incoming, the state loaded, the run's files sent. Returns the
+ready message, or nil and why.
+]]
+function Vm:restore(saved, late, limit)
+  local t0 = self.t0
+  local ok, err = restore.copy_ram(saved, self.run_dir)
+  if not ok then return nil, err end
+  stamp(self.timings, "copy", t0)
+  local argv = table.move(self.argv, 1, #self.argv, 1, {})
+  argv[#argv + 1], argv[#argv + 2] = "-incoming", "defer"
+  local f = spawn(self, argv, self.opts)
+  if f then return nil, f.msg end
+  stamp(self.timings, "spawn", t0)
+  ok, err = restore.incoming(self, saved)
+  if not ok then return nil, err end
+  stamp(self.timings, "restore", t0)
+  local msg, rf = self:resume(late, limit)
+  if not msg then return nil, rf.msg end
+  return msg
+end
+
+-- Takes the ready message's facts: topology, disk, where the kernel sits. nil or a failure.
+function Vm:take_facts(msg, disk)
+  self.facts = msg.facts
+  local df = msg.facts.disk
+  if disk and not (df and df.dev) then
+    return fault.failure("setup", "the guest has no scratch disk: " ..
+      (df and df.error or "the guest found no disk with its serial"))
+  end
+  local kf = msg.facts.kernel
+  self.ksyms = require("ktstr.host.kmem").boot_symbols(self.kernel, self.cached_syms,
+    kf and kf.syms)
 end
 
 function M.boot_once(opts)
@@ -439,10 +553,11 @@ function M.boot_once(opts)
     return nil, fault.failure("setup", oerr)
   end
   local self = setmetatable({ run_dir = run_dir, owner = owner, keep = opts.keep, next_id = 0,
-    topo = topo, kernel = kern, timings = timings }, Vm)
+    topo = topo, kernel = kern, timings = timings, t0 = t0, opts = opts }, Vm)
 
   local disk = opts.disk and run_dir .. "/disk.img"
-  local img, perr = pack(opts, kern, run_dir, mods)
+  local late = restore.wanted(opts.restore) and run_dir .. "/late.cpio" or nil
+  local img, perr = pack(opts, kern, run_dir, mods, late)
   if img and disk then
     local ok, merr = make_disk(disk, opts.disk)
     if not ok then img, perr = nil, merr end
@@ -457,53 +572,65 @@ function M.boot_once(opts)
   local kvm = M.use_kvm(kern)
   self.accel = kvm and "kvm" or "tcg"
   local gk = require("ktstr.host.kmem")
-  local cached = gk.cached_symbols(kern)
-  local cmdline = (opts.cmdline and opts.cmdline .. " " or "") .. gk.cmdline_request(cached)
+  self.cached_syms = gk.cached_symbols(kern)
+  local cmdline = (opts.cmdline and opts.cmdline .. " " or "") ..
+    gk.cmdline_request(self.cached_syms)
   -- KASLR happens in the bzImage's decompressor: the PVH entry of a bare vmlinux skips it
   if opts.kaslr == false then cmdline = cmdline .. " nokaslr" end
+  local kpath = opts.kaslr == false and kern.vmlinux or kern.bzimage or kern.vmlinux
   local argv = core.qemu_argv({
-    qemu = opts.qemu,
-    kernel = opts.kaslr == false and kern.vmlinux or kern.bzimage or kern.vmlinux,
-    initrd = img.path,
+    qemu = opts.qemu, kernel = kpath, initrd = img.path,
     chan = run_dir .. "/chan.sock", qmp = run_dir .. "/qmp.sock", kvm = kvm,
     cmdline = cmdline, disk = disk,
   })
   for _, a in ipairs(core.topo_qemu_args(topo, run_dir)) do argv[#argv + 1] = a end
   self.argv = argv
-  local qvm, serr = core.vm_start({ argv = argv, chan = run_dir .. "/chan.sock",
-    qmp = run_dir .. "/qmp.sock", console_log = run_dir .. "/console.log",
-    echo = opts.echo_console })
-  if not qvm then
-    self:close()
-    return nil, fault.failure("setup", serr .. " (is QEMU installed? run: make deps)")
-  end
-  self.qvm = qvm
-  stamp(timings, "spawn", t0)
 
   local limit = opts.ready_timeout or M.ready_timeout(topo.cpus, kvm)
-  local msg, rerr = self:recv(limit)
-  if not msg or msg.t ~= "ready" then
-    local f = rerr or self:failure("protocol", "expected a ready message, got " .. tostring(msg.t))
-    if f.kind == "timeout" then
-      f.kind, f.msg = "boot_timeout", ("guest agent not ready within %gs%s"):format(limit,
-        f.hint or "")
-    elseif f.kind == "qemu_exit" then
-      -- QEMU's own last word says why (a kernel it cannot load, a bad option)
-      local last = f.qemu_stderr and f.qemu_stderr:match("([^\n]*%S[^\n]*)\n*$")
-      f.msg = "guest stopped during boot (QEMU exited)" .. (last and ": " .. last or "")
+  local key = late and restore.key({ argv = argv, run_dir = run_dir, kernel = kpath,
+    initrd = img.path, disk = opts.disk })
+  local saved = key and restore.find(key)
+  local msg, f
+  if saved then
+    local why
+    msg, why = self:restore(saved, late, limit)
+    if msg then
+      self.restored = key
+    else
+      self:discard_guest()
+      restore.failed(saved, why)
+      saved = restore.find(key)
     end
+  end
+  if not msg then
+    f = spawn(self, argv, opts)
+    if not f then
+      stamp(timings, "spawn", t0)
+      msg, f = await_boot(self, limit)
+    end
+    if msg and late then
+      stamp(timings, "boot", t0)
+      if key and not saved then
+        local ok, serr = restore.save(self, key, { kernel = kern.release, kernel_path = kpath,
+          topo = opts.topo, memory_mib = topo.memory_mib, accel = self.accel })
+        if not ok then
+          io.stderr:write("ktstr: saving the booted guest for later runs failed: ",
+            tostring(serr), "; this run goes on\n")
+        end
+        stamp(timings, "save", t0)
+      end
+      msg, f = self:resume(late, limit)
+    end
+  end
+  if not msg then
     self:close()
     return nil, f
   end
-  self.facts = msg.facts
-  local df = msg.facts.disk
-  if disk and not (df and df.dev) then
+  f = self:take_facts(msg, disk)
+  if f then
     self:close()
-    return nil, fault.failure("setup", "the guest has no scratch disk: " ..
-      (df and df.error or "the guest found no disk with its serial"))
+    return nil, f
   end
-  local kf = msg.facts.kernel
-  self.ksyms = gk.boot_symbols(kern, cached, kf and kf.syms)
   stamp(timings, "ready", t0)
   return self
 end
