@@ -22,7 +22,7 @@ for _, topo in ipairs(TOPOS) do
   local ready, spawn_to_ready, total, uptime = {}, {}, {}, {}
   for _ = 1, N do
     local t0 = core.now()
-    local h <close>, f = vm.boot({ topo = topo })
+    local h <close>, f = vm.boot({ topo = topo, restore = false })
     if not h then error(vm.format_failure(f)) end
     ready[#ready + 1] = stage(h, "ready")
     spawn_to_ready[#spawn_to_ready + 1] = stage(h, "ready") - stage(h, "initramfs")

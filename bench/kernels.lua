@@ -3,7 +3,7 @@
 --   KERNELS=7.3,KEY N=10 build/ktstr lua bench/kernels.lua
 --
 -- A kernel written K:nokaslr boots K at its link address (ktstr vm --no-kaslr).
--- Runs `ktstr vm --topo TOPO --kernel K -- true` N times per kernel, the
+-- Runs `ktstr vm --no-restore --topo TOPO --kernel K -- true` N times per kernel, the
 -- kernels alternating so host noise falls on all alike, and prints the
 -- median of each and its ratio to the first. Then one boot per kernel with
 -- initcall_debug: the phases (before the kernel's first line: firmware and
@@ -31,8 +31,9 @@ end
 local function vm(k, extra)
   local t0 = core.now()
   local name, nokaslr = k:match("^(.-)(:nokaslr)$")
-  local p = assert(io.popen(("%s vm --topo %s --kernel %s %s %s -- true 2>&1 >/dev/null")
-    :format(q(EXE), TOPO, q(name or k), nokaslr and "--no-kaslr" or "", extra or "")))
+  local p = assert(io.popen(("%s vm --no-restore --topo %s --kernel %s %s %s -- true " ..
+    "2>&1 >/dev/null"):format(q(EXE), TOPO, q(name or k), nokaslr and "--no-kaslr" or "",
+    extra or "")))
   local err = p:read("a")
   local ok = p:close()
   if not ok then error(("ktstr vm --kernel %s failed:\n%s"):format(k, err)) end

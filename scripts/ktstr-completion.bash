@@ -7,11 +7,11 @@
 # helpers needed.
 
 _ktstr_opts_script='--filter --exact --partition --repeat -j --jobs --cpu-budget --junit --html --tap
-  --list --kernel --json --keep --hold --gauntlet --max-cpus -v --verbose -h --help'
+  --list --kernel --json --keep --no-restore --hold --gauntlet --max-cpus -v --verbose -h --help'
 _ktstr_opts_vm='--topo --memory-mib --kernel --timeout -i --include --append --no-kaslr
-  --disk --console --keep -v --verbose -h --help'
+  --disk --console --keep --no-restore -v --verbose -h --help'
 _ktstr_opts_repl='--topo --memory-mib --kernel --scheduler --ops-name --sched-arg --attach
-  --console -v --verbose -h --help'
+  --console --no-restore -v --verbose -h --help'
 _ktstr_opts_verifier='--kernel --topo --gauntlet --max-cpus -j --jobs --sched-arg -h --help'
 _ktstr_opts_lua='-e -h --help'
 _ktstr_commands='script vm repl verifier kernel stats lua version help'

@@ -353,7 +353,11 @@ function M.main(args)
   end
   if name == "clean" then
     if not args[2] or args[3] then return usage_err("clean: want one KEY or --all") end
-    local ok, err = M.clean(args[2] ~= "--all" and args[2] or nil)
+    local which = args[2] ~= "--all" and args[2] or nil
+    -- the guests saved with a kernel go with it (a fetched kernel's release names only those)
+    local saved = require("ktstr.host.restore").clean(which)
+    local ok, err = M.clean(which)
+    if not ok and saved > 0 then ok = true end
     if not ok then
       io.stderr:write("ktstr kernel: clean: ", err, "\n")
       return 2

@@ -485,7 +485,8 @@ local CMD = argparse.command("repl", {
   valued = { ["--topo"] = "topo", ["--memory-mib"] = "memory_mib", ["--kernel"] = "kernel",
     ["--scheduler"] = "scheduler", ["--ops-name"] = "ops_name", ["--attach"] = "attach" },
   lists = { ["--sched-arg"] = "sched_args" },
-  flags = { ["-v"] = "verbose", ["--verbose"] = "verbose", ["--console"] = "console" },
+  flags = { ["-v"] = "verbose", ["--verbose"] = "verbose", ["--console"] = "console",
+    ["--no-restore"] = "no_restore" },
   positional = "reject", reject = "chunks come on stdin",
   doc = {
     { "--topo T", "the guest's topology, e.g. 1n2l2c1t (default 1n1l2c1t)" },
@@ -497,6 +498,7 @@ local CMD = argparse.command("repl", {
     { "--sched-arg A", "with --scheduler: one more argument (repeatable)" },
     { "--attach ID", "join a guest held by ktstr script --hold" },
     { "--console", "copy the guest console to stderr" },
+    { "--no-restore", "boot the guest instead of restoring a saved one (KTSTR_NO_RESTORE=1)" },
     { "-v, --verbose", "boot timings on stderr" },
     { "-h, --help", "this text" },
   },
@@ -600,7 +602,8 @@ function M.main(args)
   end
   local vm = require("ktstr.host.vm")
   local h <close>, f = vm.boot({ topo = o.topo, memory_mib = o.memory_mib, kernel = kernel,
-    echo_console = o.console, files = plan and plan.files, cmdline = plan and plan.cmdline })
+    echo_console = o.console, files = plan and plan.files, cmdline = plan and plan.cmdline,
+    restore = not o.no_restore })
   if not h then
     io.stderr:write(vm.format_failure(f))
     return fault.exit_code(f.kind)

@@ -30,8 +30,14 @@ function M.wanted(opt)
   return env == nil or env == "" or env == "0"
 end
 
+local dir_override
+
+-- restore.set_dir(dir|nil): overrides the environment (specs); nil resets.
+function M.set_dir(dir) dir_override = dir end
+
 -- Where saved guests live: KTSTR_SAVED_DIR, else <cache>/saved.
 function M.dir()
+  if dir_override then return dir_override end
   local env = os.getenv("KTSTR_SAVED_DIR")
   if env and env ~= "" then return env end
   return require("ktstr.host.kernel").cache_dir() .. "/saved"
@@ -64,7 +70,7 @@ local function file_size(path)
 end
 
 -- The QEMU binary argv[1] names, as PATH finds it.
-local function which(prog)
+local function find_binary(prog)
   if prog:find("/", 1, true) then return prog end
   for d in (os.getenv("PATH") or "/usr/bin:/bin"):gmatch("[^:]+") do
     local p = d .. "/" .. prog
@@ -83,7 +89,7 @@ function M.key(o)
   for _, a in ipairs(o.argv) do
     words[#words + 1] = (a:gsub(o.run_dir:gsub("%p", "%%%0"), "<run>"))
   end
-  return core.hash_files({ which(o.argv[1]), o.kernel, o.initrd }, table.concat(words, "\0"))
+  return core.hash_files({ find_binary(o.argv[1]), o.kernel, o.initrd }, table.concat(words, "\0"))
 end
 
 -- The RAM files of a guest's command line: mem-path=<run_dir>/<name> (vmm/topology).
@@ -193,6 +199,10 @@ local function list()
   local root, out = M.dir(), {}
   local p = io.popen("ls -1A -- '" .. root:gsub("'", "'\\''") .. "' 2>/dev/null")
   for name in p:read("a"):gmatch("[^\n]+") do
+    -- a save its ktstr did not finish (killed): nobody else will remove it
+    local pid = name:match("^%.new%-%x+%-(%d+)$")
+    local live = pid and io.open("/proc/" .. pid .. "/stat")
+    if live then live:close() elseif pid then core.rm_rf(root .. "/" .. name) end
     local meta = name:sub(1, 1) ~= "." and read_json(root .. "/" .. name .. "/meta.json")
     if meta then
       local used = tonumber(read_line(root .. "/" .. name .. "/used") or "")
@@ -234,7 +244,9 @@ function M.save(h, key, info)
   -- stopped first: the RAM files then hold what the state describes
   if ok then ok, err = h:qmp({ execute = "stop" }) end
   if ok then ok, err = h:qmp(IGNORE_SHARED) end
-  if ok then ok, err = h:qmp({ execute = "migrate", arguments = { uri = "file:" .. tmp .. "/state" } }) end
+  if ok then
+    ok, err = h:qmp({ execute = "migrate", arguments = { uri = "file:" .. tmp .. "/state" } })
+  end
   if ok then ok, err = migrated(h, 30) end
   local ram, bytes = {}, 0
   if ok then

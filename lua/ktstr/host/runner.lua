@@ -31,7 +31,7 @@ local CMD = argparse.command("script", {
     ["--junit"] = "junit", ["--html"] = "html", ["--worker"] = "worker" },
   flags = { ["--list"] = "list", ["--json"] = "json", ["--keep"] = "keep", ["--hold"] = "hold",
     ["-v"] = "verbose", ["--verbose"] = "verbose", ["--gauntlet"] = "gauntlet",
-    ["--tap"] = "tap" },
+    ["--tap"] = "tap", ["--no-restore"] = "no_restore" },
   lists = { ["--kernel"] = "kernels" },
   positional = "collect", collect = "files",
   doc = {
@@ -49,6 +49,7 @@ local CMD = argparse.command("script", {
       " if need be); again: each test once per kernel (KTSTR_KERNEL, a comma list)" },
     { "--json", "also write each test's record on stderr" },
     { "--keep", "keep each test's run directory" },
+    { "--no-restore", "boot each guest instead of restoring a saved one (KTSTR_NO_RESTORE=1)" },
     { "--hold", "keep each guest up after its verdict, for ktstr repl --attach" },
     { "--gauntlet", "run each test on every topology preset it fits" },
     { "--max-cpus N", "with --gauntlet: the largest preset (default 8 under TCG)" },
@@ -180,7 +181,7 @@ local function run_in_guest(item, o, held)
   if not files then return nil, fault.failure("bad_input", ferr) end
   table.move(plan and plan.files or {}, 1, plan and #plan.files or 0, #files + 1, files)
   local h <close>, f = vm.boot({ topo = topo_of(t), kernel = item.kernel or o.kernel,
-    keep = o.keep, kaslr = t.kaslr, disk = t.disk,
+    keep = o.keep, kaslr = t.kaslr, disk = t.disk, restore = not o.no_restore,
     files = files, cmdline = plan and plan.cmdline, label = t.name,
     run_files = { { src = item.file, dst = script } } })
   if not h then return nil, f end
@@ -470,8 +471,8 @@ local function worker_argv(it, o, path)
   if kernel then table.move({ "--kernel", kernel }, 1, 2, #argv + 1, argv) end
   if o.gauntlet then argv[#argv + 1] = "--gauntlet" end
   if o.max_cpus then table.move({ "--max-cpus", tostring(o.max_cpus) }, 1, 2, #argv + 1, argv) end
-  for _, flag in ipairs({ "keep", "json", "verbose" }) do
-    if o[flag] then argv[#argv + 1] = "--" .. flag end
+  for _, flag in ipairs({ "keep", "json", "verbose", "no_restore" }) do
+    if o[flag] then argv[#argv + 1] = "--" .. flag:gsub("_", "-") end
   end
   return argv
 end

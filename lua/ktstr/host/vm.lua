@@ -333,11 +333,11 @@ end
 
 --[[
 The guest's image; mods (the scratch disk's driver modules) go in this run's
-part only. late (a path): the files that differ per test (opts.files,
-opts.run_files) stay out of the image and are packed there instead, for
-after a restore (Vm:resume).
+part only. late (a path): the files that differ per test stay out of the
+image and are packed there instead, for after a restore (Vm:resume):
+opts.run_files always, opts.files (scheduler, payloads) when files_late.
 ]]
-local function pack(opts, kern, run_dir, mods, late)
+local function pack(opts, kern, run_dir, mods, late, files_late)
   local initramfs = require("ktstr.host.initramfs")
   -- another Lua (the rock) has no ktstr binary to be the guest's /init
   local exe, why = core.exe()
@@ -358,10 +358,11 @@ local function pack(opts, kern, run_dir, mods, late)
     lua_dir = package.ktstr_lua_dir,
     kernel_config = kern.config,
     release = kern.release,
-    files = not late and opts.files or nil,
+    files = not (late and files_late) and opts.files or nil,
     run_files = run_files,
     out = run_dir .. "/initrd.cpio",
-    late = late and { files = opts.files, run_files = opts.run_files, out = late } or nil,
+    late = late and { files = files_late and opts.files or nil, run_files = opts.run_files,
+      out = late } or nil,
   })
 end
 
@@ -453,6 +454,8 @@ end
 
 -- What a restored guest's files travel in: base64 makes a frame 4/3 of this.
 local FILES_CHUNK = 8 << 20
+-- Scheduler and payload files past this go in the image instead (pack).
+M.LATE_MAX = 24 << 20
 
 --[[
 A guest at ready that has none of this run's files yet (restored, or booted
@@ -557,7 +560,12 @@ function M.boot_once(opts)
 
   local disk = opts.disk and run_dir .. "/disk.img"
   local late = restore.wanted(opts.restore) and run_dir .. "/late.cpio" or nil
-  local img, perr = pack(opts, kern, run_dir, mods, late)
+  local img, perr = pack(opts, kern, run_dir, mods, late, true)
+  if img and img.late and img.late.size > M.LATE_MAX then
+    -- the channel moves ~12 MB/s under TCG: big programs go in the image (cached), and the
+    -- saved guest is then theirs alone
+    img, perr = pack(opts, kern, run_dir, mods, late, false)
+  end
   if img and disk then
     local ok, merr = make_disk(disk, opts.disk)
     if not ok then img, perr = nil, merr end

@@ -14,7 +14,7 @@ local CMD = argparse.command("vm", {
     ["--timeout"] = "timeout", ["--disk"] = "disk" },
   lists = { ["-i"] = "include", ["--include"] = "include", ["--append"] = "append" },
   flags = { ["-v"] = "verbose", ["--verbose"] = "verbose", ["--console"] = "console",
-    ["--keep"] = "keep", ["--no-kaslr"] = "no_kaslr" },
+    ["--keep"] = "keep", ["--no-kaslr"] = "no_kaslr", ["--no-restore"] = "no_restore" },
   positional = "stop",
   doc = {
     { "--topo T", "the guest's topology, e.g. 1n2l2c1t (default 1n1l2c1t)" },
@@ -29,6 +29,7 @@ local CMD = argparse.command("vm", {
       " serial ktstr-scratch" },
     { "--console", "copy the guest console to stderr" },
     { "--keep", "keep the run directory" },
+    { "--no-restore", "boot the guest instead of restoring a saved one (KTSTR_NO_RESTORE=1)" },
     { "-v, --verbose", "boot timings on stderr" },
     { "-h, --help", "this text" },
   },
@@ -111,6 +112,7 @@ function M.main(args)
   end
   local h <close>, f = vm.boot({ topo = o.topo, memory_mib = o.memory_mib, kernel = o.kernel,
     echo_console = o.console, keep = o.keep, run_files = files, kaslr = not o.no_kaslr,
+    restore = not o.no_restore,
     disk = o.disk,
     cmdline = #o.append > 0 and table.concat(o.append, " ") or nil })
   if not h then
