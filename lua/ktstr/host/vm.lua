@@ -499,7 +499,7 @@ end
 --[[
 Restores the saved guest into this run dir: RAM files copied in, QEMU
 started with -incoming, the state loaded, the run's files sent. Returns the
-ready message, or nil and why.
+ready message, or nil, why and the failure when the guest was reached.
 ]]
 function Vm:restore(saved, late, limit)
   local t0 = self.t0
@@ -512,10 +512,14 @@ function Vm:restore(saved, late, limit)
   if f then return nil, f.msg end
   stamp(self.timings, "spawn", t0)
   ok, err = restore.incoming(self, saved)
-  if not ok then return nil, err end
+  if not ok then
+    -- QEMU says why it could not load the state on its stderr, and exits
+    local last = (self.qvm:qemu_stderr() or ""):match("([^\n]*%S[^\n]*)\n*$")
+    return nil, last and ("%s; %s"):format(err, last) or err
+  end
   stamp(self.timings, "restore", t0)
   local msg, rf = self:resume(late, limit)
-  if not msg then return nil, rf.msg end
+  if not msg then return nil, rf.msg, rf end
   return msg
 end
 
@@ -600,10 +604,15 @@ function M.boot_once(opts)
   local saved = key and restore.find(key)
   local msg, f
   if saved then
+    -- a restored guest answers at once; its files move at ~12 MB/s under TCG
+    local rlimit = math.min(limit, 10 + (img.late and img.late.size or 0) / (4 << 20))
     local why
-    msg, why = self:restore(saved, late, limit)
+    msg, why, f = self:restore(saved, late, rlimit)
     if msg then
       self.restored = key
+    elseif (f and f.kind == "interrupted") or core.signal_pending() then
+      self:close()
+      return nil, f or fault.failure("interrupted", "interrupted")
     else
       self:discard_guest()
       restore.failed(saved, why)
