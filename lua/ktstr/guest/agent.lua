@@ -223,7 +223,11 @@ function handlers.resume(msg, send)
     send({ t = "error", msg = "resume: " .. err })
     return
   end
-  send({ t = "ready", facts = M.facts() })
+  -- the machine is the one that booted (same CPUs, kernel, disk): only the clock moved
+  local facts = M.boot_facts or M.facts()
+  local uptime = read_file("/proc/uptime")
+  facts.uptime_s = uptime and tonumber(uptime:match("^(%S+)"))
+  send({ t = "ready", facts = facts })
 end
 
 function handlers.poweroff()
@@ -249,7 +253,8 @@ function M.main()
   -- the scratch disk, when the host attached one; what went wrong goes to the host
   local dok, d = pcall(disk.setup)
   if dok then M.disk = d else M.disk = { error = tostring(d) } end
-  send({ t = "ready", facts = M.facts() })
+  M.boot_facts = M.facts()
+  send({ t = "ready", facts = M.boot_facts })
   while true do
     local raw, err = port:recv()
     if not raw then error("agent: " .. err, 0) end
