@@ -36,6 +36,8 @@ local SAMPLES = {
   facts = { t = "facts", id = 3, facts = FACTS },
   repl = { t = "repl", duration_s = 5.0, topo = TOPO, sched = PLAN, attach = true },
   poweroff = { t = "poweroff" },
+  files = { t = "files", data = "aGVsbG8=" },
+  resume = { t = "resume", wall = 1796562013.25 },
   snapshot_done = { t = "snapshot_done", call = 1, error = "pausing the guest: no" },
   ready = { t = "ready", facts = FACTS },
   result = { t = "result", id = 1, result = RESULT },
@@ -100,7 +102,7 @@ describe("ktstr.protocol", function()
       assert.is_table(m.fields, t)
     end
     for t in pairs(SAMPLES) do assert.is_table(protocol.MESSAGES[t], "sample of unknown " .. t) end
-    assert.are.equal(29, n)
+    assert.are.equal(31, n)
   end)
 
   it("round-trips every message type, integers as integers", function()

@@ -43,23 +43,9 @@ function M.dir()
   return require("ktstr.host.kernel").cache_dir() .. "/saved"
 end
 
-local function read_json(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  local ok, v = pcall(cjson.decode, s)
-  return ok and type(v) == "table" and v or nil
-end
+local function read_json(path) return require("ktstr.host.kernel").read_json(path) end
 
-local function write_file(path, s)
-  local f, err = io.open(path, "wb")
-  if not f then return nil, err end
-  local ok, werr = f:write(s)
-  local cok, cerr = f:close()
-  if not (ok and cok) then return nil, werr or cerr end
-  return true
-end
+local function write_file(path, s) return require("ktstr.host.kernel").write_file(path, s) end
 
 local function file_size(path)
   local f = io.open(path, "rb")
