@@ -1,16 +1,13 @@
 -- Boot time: host spawn -> agent ready, and the whole ktstr vm round trip, median of N.
+-- bench/lib: what the bench scripts share
+package.path = arg[0]:gsub("[^/]*$", "") .. "lib/?.lua;" .. package.path
+local stat = require("stat")
 local core = require("ktstr.core")
 local vm = require("ktstr.host.vm")
 
 local N = tonumber(os.getenv("N") or "5")
 local TOPOS = { "1n1l2c1t", "1n2l2c1t" }
 
-local function median(xs)
-  table.sort(xs)
-  local n = #xs
-  if n % 2 == 1 then return xs[(n + 1) / 2] end
-  return (xs[n / 2] + xs[n / 2 + 1]) / 2
-end
 
 local function stage(h, name)
   for _, t in ipairs(h.timings) do
@@ -32,5 +29,6 @@ for _, topo in ipairs(TOPOS) do
   end
   print(("%s: spawn->ready %.2fs  start->ready %.2fs  guest uptime at ready %.2fs  " ..
     "boot+poweroff %.2fs  (median of %d)")
-    :format(topo, median(spawn_to_ready), median(ready), median(uptime), median(total), N))
+    :format(topo, stat.median(spawn_to_ready), stat.median(ready), stat.median(uptime),
+      stat.median(total), N))
 end

@@ -1,18 +1,15 @@
 -- Harness overhead: `ktstr script tests/mixed.lua` wall time minus duration_s, beside boot time.
 -- Boot time is measured the same way, as the wall time of `ktstr vm -- true`; both are
 -- medians of N (default 3), interleaved so host load hits both alike. Goal: overhead <= boot + 1 s.
+-- bench/lib: what the bench scripts share
+package.path = arg[0]:gsub("[^/]*$", "") .. "lib/?.lua;" .. package.path
+local stat = require("stat")
 local core = require("ktstr.core")
 
 local N = tonumber(os.getenv("N") or "3")
 local SCRIPT = "tests/mixed.lua"
 local TOPO = "1n2l2c1t"  -- mixed.lua's topology, so both boot the same guest
 
-local function median(xs)
-  table.sort(xs)
-  local n = #xs
-  if n % 2 == 1 then return xs[(n + 1) / 2] end
-  return (xs[n / 2] + xs[n / 2 + 1]) / 2
-end
 
 local function sh_quote(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
@@ -58,7 +55,7 @@ for i = 1, N do
   print(("  run %d: boot %.2fs  script %.2fs  overhead %.2fs  excess %+.2fs  (%s)"):format(i,
     boot[i], wall[i], overhead[i], excess[i], load()))
 end
-local b, o = median(boot), median(overhead)
+local b, o = stat.median(boot), stat.median(overhead)
 print(("harness: boot %.2fs  script wall %.2fs  overhead %.2fs  paired excess %+.2fs  " ..
-  "goal overhead <= boot + 1s = %.2fs: %s"):format(b, median(wall), o, median(excess), b + 1,
-  o <= b + 1 and "met" or "NOT met"))
+  "goal overhead <= boot + 1s = %.2fs: %s"):format(b, stat.median(wall), o,
+  stat.median(excess), b + 1, o <= b + 1 and "met" or "NOT met"))

@@ -1,4 +1,7 @@
 -- Packing time of the guest image: a cache miss (empty cache dir) and a hit, median of 5.
+-- bench/lib: what the bench scripts share
+package.path = arg[0]:gsub("[^/]*$", "") .. "lib/?.lua;" .. package.path
+local stat = require("stat")
 local core = require("ktstr.core")
 local initramfs = require("ktstr.host.initramfs")
 
@@ -12,11 +15,6 @@ local function build(cache_dir, n)
     run_files = { { data = "bench\n", dst = "/etc/ktstr-bench" } },
     out = ("%s/initrd-%d.cpio"):format(dir, n),
   }))
-end
-
-local function median(t)
-  table.sort(t)
-  return t[(#t + 1) // 2]
 end
 
 local miss, hit = {}, {}
@@ -37,6 +35,6 @@ core.rm_rf(dir)
 
 print(("initramfs image: %.1f MiB uncompressed"):format(size / 1048576))
 print(("pack, cache miss: median %.1f ms of %d (min %.1f, max %.1f)")
-  :format(median(miss), RUNS, miss[1], miss[#miss]))
+  :format(stat.median(miss), RUNS, math.min(table.unpack(miss)), math.max(table.unpack(miss))))
 print(("pack, cache hit:  median %.1f ms of %d (min %.1f, max %.1f)")
-  :format(median(hit), RUNS, hit[1], hit[#hit]))
+  :format(stat.median(hit), RUNS, math.min(table.unpack(hit)), math.max(table.unpack(hit))))

@@ -9,6 +9,9 @@
 -- initcall_debug: the phases (before the kernel's first line: firmware and
 -- the bzImage's decompression; the kernel to /init; /init to the agent's
 -- ready; poweroff) and the initcalls that took longest.
+-- bench/lib: what the bench scripts share
+package.path = arg[0]:gsub("[^/]*$", "") .. "lib/?.lua;" .. package.path
+local stat = require("stat")
 local core = require("ktstr.core")
 
 local N = tonumber(os.getenv("N") or "5")
@@ -17,15 +20,8 @@ local KERNELS = {}
 for k in (os.getenv("KERNELS") or "7.3"):gmatch("[^,]+") do KERNELS[#KERNELS + 1] = k end
 local EXE = assert(core.exe())
 
-local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+local q = stat.q
 
-local function median(xs)
-  local s = table.move(xs, 1, #xs, 1, {})
-  table.sort(s)
-  local n = #s
-  if n % 2 == 1 then return s[(n + 1) / 2] end
-  return (s[n / 2] + s[n / 2 + 1]) / 2
-end
 
 -- Runs ktstr vm on kernel k with extra args; returns wall seconds and its stderr.
 local function vm(k, extra)
@@ -46,9 +42,9 @@ for _ = 1, N do
   for _, k in ipairs(KERNELS) do table.insert(walls[k], (vm(k))) end
 end
 print(("ktstr vm --topo %s -- true, median of %d, kernels alternating:"):format(TOPO, N))
-local base = median(walls[KERNELS[1]])
+local base = stat.median(walls[KERNELS[1]])
 for _, k in ipairs(KERNELS) do
-  local m = median(walls[k])
+  local m = stat.median(walls[k])
   print(("  %-40s %.2fs  %.2fx  (min %.2fs, max %.2fs)"):format(k, m, m / base,
     math.min(table.unpack(walls[k])), math.max(table.unpack(walls[k]))))
 end

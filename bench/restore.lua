@@ -12,6 +12,9 @@
 -- the first-time cost (a run that boots and saves, against a boot), and
 -- tests/mixed.lua end to end, restored (RUNS of it). Saved guests go to a
 -- private directory, removed at the end.
+-- bench/lib: what the bench scripts share
+package.path = arg[0]:gsub("[^/]*$", "") .. "lib/?.lua;" .. package.path
+local stat = require("stat")
 local core = require("ktstr.core")
 
 local N = tonumber(os.getenv("N") or "5")
@@ -21,15 +24,8 @@ local EXE = assert(core.exe())
 local SAVED = assert(core.mkdtemp("/tmp/ktstr-bench-saved-"))
 local ENV = "KTSTR_SAVED_DIR=" .. SAVED
 
-local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+local q = stat.q
 
-local function median(xs)
-  local s = table.move(xs, 1, #xs, 1, {})
-  table.sort(s)
-  local n = #s
-  if n % 2 == 1 then return s[(n + 1) / 2] end
-  return (s[n / 2] + s[n / 2 + 1]) / 2
-end
 
 -- Runs a shell command; wall seconds and its output (stdout and stderr).
 local function timed(cmd)
@@ -87,9 +83,9 @@ for _ = 1, N do
   for _, k in ipairs(ORDER) do table.insert(walls[k], (timed(cmds[k]))) end
 end
 print(("whole runs, topology %s, median of %d, alternating:"):format(TOPO, N))
-local base = median(walls.bare)
+local base = stat.median(walls.bare)
 for _, k in ipairs(ORDER) do
-  local m = median(walls[k])
+  local m = stat.median(walls[k])
   print(("  %-8s %.2fs  %.2fx bare  (min %.2fs, max %.2fs)"):format(k, m, m / base,
     math.min(table.unpack(walls[k])), math.max(table.unpack(walls[k]))))
 end
@@ -119,7 +115,7 @@ for _ = 1, RUNS do
   sched = out:match("scheduler enabled after ([%d.]+)s") or sched
 end
 print(("tests/mixed.lua restored, end to end: median %.2fs of %d (scheduler enabled %ss " ..
-  "after run_test)"):format(median(mixed), RUNS, sched or "?"))
+  "after run_test)"):format(stat.median(mixed), RUNS, sched or "?"))
 
 core.rm_rf(dir)
 core.rm_rf(SAVED)

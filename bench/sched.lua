@@ -1,4 +1,7 @@
 -- Added wall time of a test under the fixture scheduler versus EEVDF (same test, median of N).
+-- bench/lib: what the bench scripts share
+package.path = arg[0]:gsub("[^/]*$", "") .. "lib/?.lua;" .. package.path
+local stat = require("stat")
 local core = require("ktstr.core")
 
 local N = tonumber(os.getenv("N") or "3")
@@ -11,10 +14,6 @@ ktstr.test{ name = "eevdf", llcs = 2, cores = 2, duration_s = 3, defs = defs }
 ktstr.test{ name = "fixture", scheduler = S, llcs = 2, cores = 2, duration_s = 3, defs = defs }
 ]]
 
-local function median(xs)
-  table.sort(xs)
-  return xs[(#xs + 1) // 2]
-end
 
 local dir = assert(core.mkdtemp("/tmp/ktstr-bench-"))
 local file = dir .. "/sched_bench.lua"
@@ -31,6 +30,6 @@ for _ = 1, N do
   end
 end
 core.rm_rf(dir)
-local e, s = median(times.eevdf), median(times.fixture)
+local e, s = stat.median(times.eevdf), stat.median(times.fixture)
 print(("duration_s=3 test, median of %d: eevdf %.2fs, fixture %.2fs, added %.2fs")
   :format(N, e, s, s - e))

@@ -1,12 +1,11 @@
 -- Spawn of N workers into a cgroup, in a guest: time to all placed, and to all running.
+-- bench/lib: what the bench scripts share
+package.path = arg[0]:gsub("[^/]*$", "") .. "lib/?.lua;" .. package.path
+local stat = require("stat")
 local core = require("ktstr.core")
 
 local N = tonumber(os.getenv("N") or "64")
 
-local function median(xs)
-  table.sort(xs)
-  return xs[(#xs + 1) // 2]
-end
 
 local function inner()
   local placed, running = {}, {}
@@ -28,7 +27,7 @@ local function inner()
     assert(cg:remove())
   end
   print(("spawn %d workers into a cgroup (guest, median of 5): all placed %.0f ms, " ..
-    "all running %.0f ms"):format(N, median(placed) * 1000, median(running) * 1000))
+    "all running %.0f ms"):format(N, stat.median(placed) * 1000, stat.median(running) * 1000))
 end
 
 if ... == "--inner" then
