@@ -95,6 +95,8 @@ describe("saved guests #vm", function()
     -- one vCPU each: both fit the host's two CPUs at once
     code, out, err = script(SCRIPT, nil, { "-j", "2" })
     assert.are.equal(0, code, out .. err)
+    -- both ran at once: neither waited for the other's CPU
+    assert.is_nil(err:find("waits for room", 1, true), err)
     for _, name in ipairs({ "restore_a", "restore_b" }) do
       assert.are.equal("restored", how(err, name), err)
       -- the saved boot chose the kernel's address (KASLR) for every restore of it
