@@ -103,8 +103,10 @@ const char *qemu_binary(const char *qemu)
  * (the guest's block layer then gives it mq-deadline, a real IO scheduler,
  * by default). cache=unsafe: the guest's flushes still travel its whole
  * block stack, but the host does not sync a scratch file to its own disk,
- * which would add the host's IO to the guest's timings. QEMU splits options
- * at commas, so a comma in the path is written twice.
+ * which would add the host's IO to the guest's timings. werror/rerror=report:
+ * a host that fails the file (its filesystem full) hands the guest an EIO
+ * its worker names, where QEMU's default would pause the whole guest.
+ * QEMU splits options at commas, so a comma in the path is written twice.
  */
 static int qemu_push_disk(struct argv_buf *a, const char *path)
 {
@@ -121,7 +123,8 @@ static int qemu_push_disk(struct argv_buf *a, const char *path)
 	}
 	esc[n] = '\0';
 	rc |= argv_push(a, "-drive");
-	rc |= argv_push(a, "file=%s,if=none,id=scratch,format=raw,cache=unsafe", esc);
+	rc |= argv_push(a, "file=%s,if=none,id=scratch,format=raw,cache=unsafe,"
+			    "werror=report,rerror=report", esc);
 	rc |= argv_push(a, "-device");
 	rc |= argv_push(a, "virtio-blk-pci,drive=scratch,num-queues=1,serial=%s",
 			QEMU_DISK_SERIAL);

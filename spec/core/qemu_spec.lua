@@ -48,7 +48,8 @@ describe("core.qemu_argv", function()
     for i, a in ipairs(argv) do
       if a == "-drive" then at = i end
     end
-    assert.same({ "-drive", "file=/run/a,,b/disk.img,if=none,id=scratch,format=raw,cache=unsafe",
+    assert.same({ "-drive", "file=/run/a,,b/disk.img,if=none,id=scratch,format=raw,cache=unsafe," ..
+      "werror=report,rerror=report",
       "-device", "virtio-blk-pci,drive=scratch,num-queues=1,serial=ktstr-scratch" },
       { table.unpack(argv, at, at + 3) })
   end)

@@ -50,6 +50,25 @@ describe("the checks", function()
       "fail workers: worker 3 exited with code 1" }, lines)
   end)
 
+  it("name a scratch disk the host failed, and only that, as not the scheduler's doing", function()
+    local failed = one_cgroup({ worker(1), worker(7, { work_units = 0,
+      error = "io_sync_write: pwrite at 1638400: No space left on device" }) })
+    assert.matches("^worker 7's io_sync_write pwrite failed on the scratch disk %(No space left " ..
+      "on device%): the host failed the disk image, not the scheduler", checks.disk_failed(failed))
+    assert.matches("io_rand_read pread failed on the scratch disk %(Input/output error%)",
+      checks.disk_failed(one_cgroup({ worker(3, { error = "io_rand_read: pread at 4096: " ..
+        "Input/output error" }) })))
+    -- our own misuse (alignment), a short transfer, other work types: the verdict stands
+    for _, e in ipairs({ "io_rand_read: pread at 4096: Invalid argument",
+        "io_convoy: pwrite at 0: short transfer", "pipe_io: read: Input/output error" }) do
+      assert.is_nil(checks.disk_failed(one_cgroup({ worker(1, { error = e }) })), e)
+    end
+    local v = checks.not_judged(checks.evaluate(test({ not_starved = true }), failed),
+      checks.disk_failed(failed))
+    assert.equal("inconclusive", v.status)
+    assert.equal("guest", v.details[1].check)
+  end)
+
   it("leave workers the harness ended itself to the progress checks", function()
     assert.equal("pass", (judge({}, one_cgroup({ worker(1, { exit = { killed = true, signal = 9, by_stop = true } }),
       worker(2, { exit = { killed = true, by_op = true }, error = "killed (reaped elsewhere)" }) }))))

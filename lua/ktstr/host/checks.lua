@@ -537,6 +537,29 @@ end
 
 -- not_judged(v, why) -> v as inconclusive: why first, each failure kept
 -- as an inconclusive detail (what was seen, without blame).
+--[[
+Why a run's measurements are not the scheduler's to answer for, when a
+worker's scratch disk IO failed the way only the host can fail it (the
+guest's disk is a file on the host: EIO when the host cannot write it,
+ENOSPC when its filesystem is full); nil otherwise. A scheduler decides
+when IO is issued, never whether the device completes it.
+]]
+local HOST_DISK_ERRORS = { ["Input/output error"] = true, ["No space left on device"] = true,
+  ["Read-only file system"] = true }
+
+function M.disk_failed(result)
+  local why
+  each_worker(result, function(_, w)
+    local kind, call, reason = (w.error or ""):match("^(io_[%w_]+): (%w+) at %-?%d+: (.+)$")
+    if not why and kind and HOST_DISK_ERRORS[reason] then
+      why = ("worker %d's %s %s failed on the scratch disk (%s): the host failed the disk " ..
+        "image, not the scheduler, so what the run measured is not judged"):format(w.pid, kind,
+        call, reason)
+    end
+  end)
+  return why
+end
+
 function M.not_judged(v, why)
   local details = { { check = "guest", status = "inconclusive", msg = why } }
   for _, d in ipairs(v.details) do

@@ -269,8 +269,10 @@ local function judge(item, result)
   if v.status == "error" then return v end
   result.bug = scheduler.judge(result)
   if result.bug then v = verdict.merge(verdict.fail(result.bug, "scheduler"), v) end
-  -- a guest CPU that stopped explains failures and a watchdog stall, not a scheduler's error
-  local stopped = v.status == "fail" and not item.test.expect_err and checks.cpu_stopped(result)
+  -- a guest CPU that stopped, or a scratch disk the host failed, explains failures and a
+  -- watchdog stall, not a scheduler's error
+  local stopped = v.status == "fail" and not item.test.expect_err and
+    (checks.cpu_stopped(result) or checks.disk_failed(result))
   if stopped and (not result.bug or result.bug:find("watchdog stall", 1, true)) then
     result.bug = nil
     return checks.not_judged(v, stopped)
