@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -129,6 +130,15 @@ static int l_set_wall_clock(lua_State *L)
 			 "clock_settime", "CLOCK_REALTIME");
 }
 
+/* core.chmod(path, mode) -> true | nil, err, code */
+static int l_chmod(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+
+	return lk_result(L, chmod(path, (mode_t)luaL_checkinteger(L, 2)) < 0 ? -errno : 0,
+			 "chmod", path);
+}
+
 /* core.getpid() -> integer */
 static int l_getpid(lua_State *L)
 {
@@ -193,6 +203,7 @@ static const luaL_Reg sys_funcs[] = {
 	{ "mkdir_p", l_mkdir_p },
 	{ "rm_rf", l_rm_rf },
 	{ "copy_sparse", l_copy_sparse },
+	{ "chmod", l_chmod },
 	{ "wall_clock", l_wall_clock },
 	{ "set_wall_clock", l_set_wall_clock },
 	{ "getpid", l_getpid },

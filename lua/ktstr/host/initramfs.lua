@@ -271,7 +271,7 @@ local function write_late(img, late)
   local f = assert(io.open(late.out, "rb"))
   local size = f:seek("end")
   f:close()
-  return size
+  return size, #entries
 end
 
 local function build(opts)
@@ -302,9 +302,9 @@ local function build(opts)
   if not ok then return nil, rerr, rcode end
   local late
   if o.late then
-    local size, lerr, lcode = write_late(img, o.late)
-    if not size then return nil, lerr, lcode end
-    late = { path = o.late.out, size = size }
+    local size, n, lcode = write_late(img, o.late)
+    if not size then return nil, n, lcode end
+    late = { path = o.late.out, size = size, entries = n }
   end
   return { path = o.out, cache_hit = hit, base = base, hash = hash, late = late,
            pack_ms = (core.now() - t0) * 1e3 }
@@ -316,7 +316,7 @@ kernel_config =, release =, files = {{src=, dst= [, mode=]}...},
 run_files = {{src= | data=, dst= [, mode=]}...},
 late = { files =, run_files =, out = path } }
 -> { path = out, cache_hit = bool, base = cache path, hash = hex, pack_ms = ms,
-     late = { path =, size = } when asked } | nil, msg, code
+     late = { path =, size =, entries = } when asked } | nil, msg, code
 Defaults: cache_dir = <kernel.cache_dir()>/initramfs, ktstr = the running
 binary, lua_dir = the Lua tree it runs, busybox = /bin/busybox. ktstr becomes
 /init (and /bin/ktstr), lua_dir's guest modules (M.guest_module) go under /lua, kernel_config to

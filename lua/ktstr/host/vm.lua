@@ -463,7 +463,9 @@ to be saved): sends them (the late cpio) and the host's wall clock, and
 waits for the fresh ready. Returns it, or nil and a failure.
 ]]
 function Vm:resume(late, limit)
-  local f = late and io.open(late, "rb")
+  local img = self.initramfs
+  -- an empty late part (ktstr vm with no -i) is not worth the guest's unpacking
+  local f = late and img.late and img.late.entries > 0 and io.open(late, "rb")
   while f do
     local chunk = f:read(FILES_CHUNK)
     if not chunk then break end
