@@ -10,7 +10,7 @@ _ktstr_opts_script='--filter --exact --partition --repeat -j --jobs --cpu-budget
   --list --kernel --json --keep --no-restore --hold --gauntlet --max-cpus -v --verbose -h --help'
 _ktstr_opts_vm='--topo --memory-mib --kernel --timeout -i --include --append --no-kaslr
   --disk --console --keep --no-restore -v --verbose -h --help'
-_ktstr_opts_repl='--topo --memory-mib --kernel --scheduler --ops-name --sched-arg --attach
+_ktstr_opts_repl='--topo --memory-mib --kernel --scheduler --ops-name --sched-arg --disk --attach
   --console --no-restore -v --verbose -h --help'
 _ktstr_opts_verifier='--kernel --topo --gauntlet --max-cpus -j --jobs --sched-arg -h --help'
 _ktstr_opts_lua='-e -h --help'

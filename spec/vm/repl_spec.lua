@@ -65,6 +65,26 @@ describe("ktstr repl #vm", function()
     }, "\n") .. "\n", out)
   end)
 
+  it("gives --disk's scratch disk to IO work, and without it names the option", function()
+    local chunks = table.concat({
+      "ctx:op(ktstr.op.add_cgroup(ktstr.cgroup('io'):workers(0)))",
+      "ctx:op(ktstr.op.spawn('io', 1, ktstr.work.io_rand_read()))",
+      "ctx:sleep(1)",
+      "ctx:stats().io.workers[1].work_units > 0",
+    }, "\n") .. "\n"
+    local code, out, err = repl({ "--topo", "1n1l1c1t", "--disk", "64M" }, chunks)
+    assert.are.equal(0, code, err)
+    assert.are.equal("true\n", out)
+    code, out, err = repl({ "--topo", "1n1l1c1t" }, chunks)
+    assert.are.equal(1, code, out .. err)
+    assert.matches("io_rand_read does its IO on the scratch disk, and this guest has none", err,
+      1, true)
+    assert.matches("ktstr repl: --disk SIZE", err, 1, true)
+    local bcode, _, berr = repl({ "--disk", "1k" }, "")
+    assert.are.equal(2, bcode)
+    assert.matches("ktstr repl: --disk: expected bytes > 0", berr, 1, true)
+  end)
+
   it("reports errors, survives an interrupt, and exits 1 when the guest dies", function()
     local dir, runs = scratch()
     local fifo = dir .. "/in"

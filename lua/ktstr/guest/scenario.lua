@@ -158,7 +158,7 @@ local function spawn(inst, n, w)
   if work.DISK[w.type] and not inst.ctx.disk then
     mistake(def.source, "cgroup '%s': %s does its IO on the scratch disk, and this guest has " ..
       "none: the test gets one when its defs or steps use an IO work type, or when it says " ..
-      "disk = \"256M\" (a run(ctx) body must)", inst.name, w.type)
+      "disk = \"256M\" (a run(ctx) body must; ktstr repl: --disk SIZE)", inst.name, w.type)
   end
   local f = M.work_fields(w)
   inst.work_types[w.type] = true

@@ -483,7 +483,8 @@ local CMD = argparse.command("repl", {
   about = "A Lua prompt whose chunks run in a guest (piped stdin: no prompts, results on\n" ..
     "stdout). Exit: 0; 1 the guest died or a piped chunk failed; 2 bad options.",
   valued = { ["--topo"] = "topo", ["--memory-mib"] = "memory_mib", ["--kernel"] = "kernel",
-    ["--scheduler"] = "scheduler", ["--ops-name"] = "ops_name", ["--attach"] = "attach" },
+    ["--scheduler"] = "scheduler", ["--ops-name"] = "ops_name", ["--attach"] = "attach",
+    ["--disk"] = "disk" },
   lists = { ["--sched-arg"] = "sched_args" },
   flags = { ["-v"] = "verbose", ["--verbose"] = "verbose", ["--console"] = "console",
     ["--no-restore"] = "no_restore" },
@@ -496,6 +497,8 @@ local CMD = argparse.command("repl", {
     { "--scheduler S", "start scheduler binary S first and wait for its enable" },
     { "--ops-name N", "with --scheduler: insist on this sched_ext ops name" },
     { "--sched-arg A", "with --scheduler: one more argument (repeatable)" },
+    { "--disk SIZE", "attach a scratch disk of SIZE (e.g. 256M) for the IO work types and" ..
+      " io_weight" },
     { "--attach ID", "join a guest held by ktstr script --hold" },
     { "--console", "copy the guest console to stderr" },
     { "--no-restore", "boot the guest instead of restoring a saved one (KTSTR_NO_RESTORE=1)" },
@@ -514,8 +517,14 @@ function M.parse(args)
   if not o.scheduler and (o.ops_name or #o.sched_args > 0) then
     return nil, bad("--ops-name and --sched-arg go with --scheduler")
   end
-  if o.attach and (o.topo or o.memory_mib or o.scheduler or o.console) then
-    return nil, bad("--attach joins a held guest as it is: no --topo, --memory-mib or --scheduler")
+  if o.attach and (o.topo or o.memory_mib or o.scheduler or o.console or o.disk) then
+    return nil, bad("--attach joins a held guest as it is: no --topo, --memory-mib, --scheduler" ..
+      " or --disk")
+  end
+  if o.disk then
+    local n, why = require("ktstr.test").disk_size(o.disk)
+    if not n then return nil, bad("--disk: " .. why) end
+    o.disk = n
   end
   return o
 end
@@ -603,7 +612,7 @@ function M.main(args)
   local vm = require("ktstr.host.vm")
   local h <close>, f = vm.boot({ topo = o.topo, memory_mib = o.memory_mib, kernel = kernel,
     echo_console = o.console, files = plan and plan.files, cmdline = plan and plan.cmdline,
-    restore = not o.no_restore })
+    restore = not o.no_restore, disk = o.disk })
   if not h then
     io.stderr:write(vm.format_failure(f))
     return fault.exit_code(f.kind)
