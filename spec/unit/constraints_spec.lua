@@ -4,9 +4,7 @@ local gauntlet = require("ktstr.host.gauntlet")
 local scheduler = require("ktstr.scheduler")
 
 -- Runs src as the script tests/x.lua; returns pcall's results.
-local function script(src)
-  return pcall(assert(load('local ktstr = require("ktstr")\n' .. src, "@tests/x.lua")))
-end
+local script = require("support.script").run
 
 local function topo(numa_nodes, llcs, cores, threads)
   return { numa_nodes = numa_nodes, llcs = llcs, cores = cores, threads = threads }

@@ -5,16 +5,8 @@ local cgroupdef = require("ktstr.cgroupdef")
 local payload = require("ktstr.payload")
 local test = require("ktstr.test")
 
--- Runs src as the test script tests/x.lua; returns ok, error.
-local function script(src)
-  return pcall(assert(load('local ktstr = require("ktstr")\n' .. src, "@tests/x.lua")))
-end
-
-local function script_err(src)
-  local ok, err = script(src)
-  assert.is_false(ok)
-  return err
-end
+-- src run as the test script tests/x.lua: script returns ok, error; script_err the error
+local script, script_err = require("support.script").run, require("support.script").err
 
 describe("ktstr.payload", function()
   after_each(test.reset)

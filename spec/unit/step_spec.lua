@@ -10,11 +10,7 @@ local function err_of(f, ...)
 end
 
 -- Runs src as the test script tests/x.lua; returns its error.
-local function script_err(src)
-  local ok, err = pcall(assert(load('local ktstr = require("ktstr")\n' .. src, "@tests/x.lua")))
-  assert.is_false(ok)
-  return err
-end
+local script_err = require("support.script").err
 
 local TOPO = { numa_nodes = 1, llcs = 2, cores = 2, threads = 1 }
 
