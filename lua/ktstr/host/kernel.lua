@@ -86,13 +86,17 @@ local function first_file(dir, names)
   end
 end
 
-local function file_size(path)
+-- A file's size in bytes, or nil when it cannot be opened.
+function M.size(path)
   local f = io.open(path, "rb")
-  if not f then return 0 end
+  if not f then return nil end
   local size = f:seek("end")
   f:close()
   return size
 end
+
+-- The cache's sums and records count a missing file as empty.
+local function file_size(path) return M.size(path) or 0 end
 
 -- For the modules that build on the cache (host/kbuild).
 M.read_file, M.write_file, M.file_size = read_file, write_file, file_size

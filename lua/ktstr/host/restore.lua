@@ -13,6 +13,7 @@
 -- the image, and the scratch disk's size. A new key is saved on first use.
 local cjson = require("cjson")
 local core = require("ktstr.core")
+local kernel = require("ktstr.host.kernel")
 
 local M = {}
 
@@ -40,20 +41,10 @@ function M.dir()
   if dir_override then return dir_override end
   local env = os.getenv("KTSTR_SAVED_DIR")
   if env and env ~= "" then return env end
-  return require("ktstr.host.kernel").cache_dir() .. "/saved"
+  return kernel.cache_dir() .. "/saved"
 end
 
-local function read_json(path) return require("ktstr.host.kernel").read_json(path) end
-
-local function write_file(path, s) return require("ktstr.host.kernel").write_file(path, s) end
-
-local function file_size(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local n = f:seek("end")
-  f:close()
-  return n
-end
+local read_json, write_file, file_size = kernel.read_json, kernel.write_file, kernel.size
 
 -- The QEMU binary argv[1] names, as PATH finds it.
 local function find_binary(prog)

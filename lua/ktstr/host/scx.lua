@@ -36,13 +36,7 @@ local function scx_dir()
   return kernel.cache_dir() .. "/scx"
 end
 
-local function file_size(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local size = f:seek("end")
-  f:close()
-  return size
-end
+local file_size = kernel.size
 
 -- Why a binary of an entry (meta: its metadata) differs from what the build
 -- recorded, or nil; entries built before records were kept pass.
