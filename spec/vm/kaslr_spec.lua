@@ -6,7 +6,7 @@ local run = require("support.run")
 local function boots(filter, n)
   local texts = {}
   for i = 1, n do
-    local code, out = run.script("spec/vm/scripts/kaslr.lua", filter, { KTSTR_NO_RESTORE = "1" })
+    local code, out = run.script("spec/vm/scripts/watched.lua", filter, { KTSTR_NO_RESTORE = "1" })
     assert.are.equal(0, code, out)
     texts[i] = out:match(filter .. ": text (0xffffffff%x+) samples %d+ nr_dispatched %d+\n")
     assert.is_truthy(texts[i], out)

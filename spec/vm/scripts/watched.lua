@@ -1,4 +1,8 @@
--- KASLR against a real guest: each post_vm prints where the kernel landed and what the host read there.
+-- Guests the host watches: each post_vm prints where the kernel landed and what the host read there.
+--
+-- kaslr_on/kaslr_off (spec/vm/kaslr_spec): KASLR on and off. restore_a/restore_b
+-- (spec/vm/restore_spec): one vCPU each, one guest shape, so -j 2 restores one
+-- saved guest twice at once.
 local ktstr = require("ktstr")
 
 local function fixture()
@@ -20,14 +24,16 @@ local function seen(name)
   end
 end
 
-local function test(name, kaslr)
+local function test(name, cores, kaslr)
   ktstr.test{
-    name = name, scheduler = fixture(), llcs = 1, cores = 2, duration_s = 2, num_snapshots = 2,
+    name = name, scheduler = fixture(), llcs = 1, cores = cores, duration_s = 2, num_snapshots = 2,
     kaslr = kaslr,
     defs = { ktstr.cgroup("spin"):workers(2):work(ktstr.work.spin_wait()) },
     post_vm = seen(name),
   }
 end
 
-test("kaslr_on", nil)
-test("kaslr_off", false)
+test("kaslr_on", 2, nil)
+test("kaslr_off", 2, false)
+test("restore_a", 1, nil)
+test("restore_b", 1, nil)
