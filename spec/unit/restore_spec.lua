@@ -76,19 +76,25 @@ describe("host/restore", function()
   end
 
   it("keys a guest by its command line without the run dir, the files' contents and the disk", function()
-    local k = dir .. "/kernel"
+    local k, mod = dir .. "/kernel", dir .. "/virtio_blk.ko"
     spit(k, "kernel one")
-    local function key(rd, extra, disk)
+    spit(mod, "module one")
+    local function key(rd, extra, disk, image)
       return restore.key({ argv = { "/bin/true", "-smp", extra or "2", "-object",
-        "mem-path=" .. rd .. "/ram0" }, run_dir = rd, kernel = k, initrd = k, disk = disk })
+        "mem-path=" .. rd .. "/ram0" }, run_dir = rd, kernel = k, image = image or "00ff",
+        files = { mod }, disk = disk })
     end
     local a = key("/dev/shm/ktstr-AAAAAA")
     assert.matches("^%x+$", a)
     assert.are.equal(a, key("/dev/shm/ktstr-BBBBBB"))
     assert.are_not.equal(a, key("/dev/shm/ktstr-AAAAAA", "4"))
     assert.are_not.equal(a, key("/dev/shm/ktstr-AAAAAA", nil, 256 << 20))
+    assert.are_not.equal(a, key("/dev/shm/ktstr-AAAAAA", nil, nil, "00fe"))
+    spit(mod, "module two")
+    local b = key("/dev/shm/ktstr-AAAAAA")
+    assert.are_not.equal(a, b)
     spit(k, "kernel two")
-    assert.are_not.equal(a, key("/dev/shm/ktstr-AAAAAA"))
+    assert.are_not.equal(b, key("/dev/shm/ktstr-AAAAAA"))
   end)
 
   it("finds the RAM files in a command line", function()

@@ -57,16 +57,20 @@ local function find_binary(prog)
 end
 
 --[[
-key{ argv =, run_dir =, kernel =, initrd =, disk = bytes|nil } -> hex | nil, err.
+key{ argv =, run_dir =, kernel =, image =, files =, disk = bytes|nil } -> hex | nil, err.
 argv is the guest's QEMU command line; the run dir in it is left out, so
-two runs of one guest agree. The files' contents are hashed, not their names' dates.
+two runs of one guest agree. image: the image base's hash (initramfs.build
+hashed its sources already); files: what the image carries beside its base
+(the scratch disk's modules). The files' contents are hashed, not their dates.
 ]]
 function M.key(o)
-  local words = { LAYOUT, "disk=" .. tostring(o.disk or "none") }
+  local words = { LAYOUT, "disk=" .. tostring(o.disk or "none"), "image=" .. o.image }
   for _, a in ipairs(o.argv) do
     words[#words + 1] = (a:gsub(o.run_dir:gsub("%p", "%%%0"), "<run>"))
   end
-  return core.hash_files({ find_binary(o.argv[1]), o.kernel, o.initrd }, table.concat(words, "\0"))
+  local paths = { find_binary(o.argv[1]), o.kernel }
+  table.move(o.files or {}, 1, #(o.files or {}), #paths + 1, paths)
+  return core.hash_files(paths, table.concat(words, "\0"))
 end
 
 -- The RAM files of a guest's command line: mem-path=<run_dir>/<name> (vmm/topology).

@@ -601,8 +601,10 @@ function M.boot_once(opts)
   self.argv = argv
 
   local limit = opts.ready_timeout or M.ready_timeout(topo.cpus, kvm)
+  local mod_paths = {}
+  for i, m in ipairs(mods or {}) do mod_paths[i] = m.path end
   local key = late and restore.key({ argv = argv, run_dir = run_dir, kernel = kpath,
-    initrd = img.path, disk = opts.disk })
+    image = img.hash, files = mod_paths, disk = opts.disk })
   local saved = key and restore.find(key)
   local msg, f
   if saved then
