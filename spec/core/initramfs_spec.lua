@@ -24,18 +24,7 @@ local function lines(s)
   return t
 end
 
-local function slurp(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function spit(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
+local slurp, spit = require("support.files").read, require("support.files").write
 
 local function set(list)
   local s = {}

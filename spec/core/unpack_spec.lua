@@ -2,13 +2,7 @@
 local agent = require("ktstr.guest.agent")
 local core = require("ktstr.core")
 
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local slurp = require("support.files").read
 
 local function mode_of(path)
   local p = io.popen("stat -c %a " .. path)

@@ -5,13 +5,8 @@ local M = {}
 
 M.ROOT = "/sys/fs/cgroup/ktstr"
 
-function M.slurp(path)
-  local f = io.open(path)
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+-- path's contents, or nil when it cannot be opened
+M.slurp = require("support.files").read_if
 
 -- Calls fn until it returns a true value or timeout_s passes; returns that value or nil.
 function M.eventually(fn, timeout_s)

@@ -3,19 +3,8 @@ local cjson = require("cjson")
 local core = require("ktstr.core")
 local restore = require("ktstr.host.restore")
 
-local function spit(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
-
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+-- slurp: nil for a file that is not there (what a removed saved guest leaves)
+local slurp, spit = require("support.files").read_if, require("support.files").write
 
 -- A Vm stand-in: QMP answers from a script, RAM files in its run dir.
 local function fake_vm(run_dir, answers)

@@ -15,11 +15,7 @@ local function finish(dir, runs)
   core.rm_rf(dir)
 end
 
-local function write(path, s)
-  local f = assert(io.open(path, "w"))
-  f:write(s)
-  f:close()
-end
+local write = require("support.files").write
 
 -- `ktstr repl ARGS < input`, as a pipeline would run it; returns code, stdout, stderr.
 -- runs: the run dir base of a held guest to attach to.

@@ -3,7 +3,7 @@ local cjson = require("cjson")
 local core = require("ktstr.core")
 local run = require("support.run")
 
-local SCRIPT = "spec/vm/scripts/restore.lua"
+local SCRIPT = "spec/vm/scripts/watched.lua"
 
 -- How the last guest came up, from -v's boot stages: "restored", "saved" or "booted".
 local function how(err, name)
@@ -24,18 +24,7 @@ local function saved_keys(dir)
   return keys
 end
 
-local function slurp(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function spit(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
+local slurp, spit = require("support.files").read, require("support.files").write
 
 describe("saved guests #vm", function()
   local dir, env
@@ -93,7 +82,7 @@ describe("saved guests #vm", function()
     local text = out:match("restore_a: text (0x%x+) samples %d+ nr_dispatched %d+\n")
     assert.is_truthy(text, out)
     -- one vCPU each: both fit the host's two CPUs at once
-    code, out, err = script(SCRIPT, nil, { "-j", "2" })
+    code, out, err = script(SCRIPT, "restore_", { "-j", "2" })
     assert.are.equal(0, code, out .. err)
     -- both ran at once: neither waited for the other's CPU
     assert.is_nil(err:find("waits for room", 1, true), err)
