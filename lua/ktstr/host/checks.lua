@@ -535,8 +535,6 @@ function M.cpu_stopped(result)
   return nil
 end
 
--- not_judged(v, why) -> v as inconclusive: why first, each failure kept
--- as an inconclusive detail (what was seen, without blame).
 --[[
 Why a run's measurements are not the scheduler's to answer for, when a
 worker's scratch disk IO failed the way only the host can fail it (the
@@ -560,6 +558,8 @@ function M.disk_failed(result)
   return why
 end
 
+-- not_judged(v, why) -> v as inconclusive: why first, each failure kept
+-- as an inconclusive detail (what was seen, without blame).
 function M.not_judged(v, why)
   local details = { { check = "guest", status = "inconclusive", msg = why } }
   for _, d in ipairs(v.details) do
